@@ -1,0 +1,39 @@
+# The two commands a user needs: `make run` and `make test`. Everything else is a helper.
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+JOBS       ?= $(shell nproc)
+DEMO       ?= examples/demo/vigil.yaml
+
+.PHONY: all deps build run test test-plain test-san bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@examples/demo/run.sh $(BUILD) $(DEMO)
+
+test: deps test-plain test-san
+
+test-plain: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-san: deps
+	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_SAN) -j $(JOBS)
+	@cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@scripts/deps.sh --bench
+	@bench/restart-latency/run.sh $(BUILD)
+
+fuzz:
+	@scripts/fuzz.sh 60
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz

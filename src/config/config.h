@@ -1,0 +1,149 @@
+/*
+ * config — the YAML file that describes a whole vigil stack, parsed into typed structs.
+ *
+ * Parsing never stops at the first problem: every problem is collected as a diagnostic
+ * with the file, line and column it concerns (1-based), so `vigil check` can print them
+ * all as `file:line:col: message`. A config with any diagnostic is not usable.
+ *
+ * Scalars go through ${VAR} / ${VAR:-default} expansion before they are interpreted.
+ * Durations are written 250ms, 30s, 5m, 1h (or a plain 0).
+ * The full reference is docs/config.md.
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+struct cfg_pos {
+  int line; /* 1-based; 0 when unknown */
+  int col;  /* 1-based */
+};
+
+struct cfg_diag {
+  struct cfg_pos pos;
+  char *msg;
+};
+
+struct cfg_diags {
+  struct cfg_diag *items;
+  size_t n, cap;
+};
+
+enum cfg_probe_kind {
+  CFG_PROBE_NONE,   /* ready as soon as the process has exec'd */
+  CFG_PROBE_TCP,    /* a TCP connect to host:port succeeds */
+  CFG_PROBE_HTTP,   /* GET url answers 2xx */
+  CFG_PROBE_EXEC,   /* argv exits 0 */
+  CFG_PROBE_LOG,    /* a line of the service's output matches regex */
+  CFG_PROBE_NOTIFY, /* the service sends READY=1 on $NOTIFY_SOCKET */
+};
+
+struct cfg_probe {
+  enum cfg_probe_kind kind;
+  char *target;       /* tcp: "host:port"; http: url; log: regex; else NULL */
+  char **argv;        /* exec: NULL-terminated argv; else NULL */
+  int64_t timeout_ms; /* give up on readiness after this long; default 30s */
+  int64_t interval_ms;/* poll period of tcp/http/exec probes; default 100ms */
+};
+
+enum cfg_restart_policy { CFG_RESTART_ALWAYS, CFG_RESTART_ON_FAILURE, CFG_RESTART_NEVER };
+
+struct cfg_restart {
+  enum cfg_restart_policy policy; /* default always */
+  int64_t delay_ms;               /* first restart delay; default 1s */
+  int64_t max_delay_ms;           /* backoff cap; default 30s */
+  double jitter;                  /* 0..1, fraction of the delay randomised; default 0.1 */
+  int64_t reset_after_ms;         /* ready this long resets the backoff; default 60s */
+  int max_restarts;               /* 0 = unlimited; default 5 */
+  int64_t window_ms;              /* window for max_restarts; default 60s */
+};
+
+struct cfg_stop {
+  int signal;         /* default SIGTERM */
+  int64_t timeout_ms; /* then SIGKILL to the process group; default 10s */
+};
+
+struct cfg_log {
+  bool capture;       /* pipe stdout/stderr through vigil; default true */
+  bool echo;          /* copy captured lines into vigil's own log; default true */
+  bool file;          /* write state_dir/logs/<name>.log; default true */
+  int64_t max_bytes;  /* rotate the file beyond this size; default 10 MiB */
+  int keep;           /* rotated files kept; default 3 */
+};
+
+struct cfg_limit {
+  bool set;
+  rlim_t value; /* RLIM_INFINITY for "unlimited" */
+};
+
+struct cfg_limits {
+  struct cfg_limit nofile, core, as;
+};
+
+struct cfg_service {
+  char *name;
+  struct cfg_pos pos;   /* where the service's key is in the file */
+  char **argv;          /* NULL-terminated; with shell: true, {"/bin/sh","-c",cmd} */
+  bool shell;
+  char **env;           /* NULL-terminated "KEY=VALUE" entries added to the environment */
+  bool clear_env;       /* start from an empty environment (PATH kept) */
+  char *cwd;            /* NULL: vigil's own cwd */
+  char *user, *group;   /* NULL: unchanged; only honoured when vigil runs as root */
+  char **depends_on;    /* NULL-terminated service names */
+  struct cfg_pos *depends_pos; /* position of each depends_on entry */
+  struct cfg_probe ready;
+  struct cfg_restart restart;
+  int *no_restart_exit_codes;
+  size_t n_no_restart_exit_codes;
+  struct cfg_stop stop;
+  int64_t watchdog_ms;  /* 0: no watchdog */
+  struct cfg_log log;
+  struct cfg_limits limits;
+  char *role;           /* "active" or NULL (failover; kept for later modules) */
+  uint64_t fingerprint; /* hash of the whole definition; reload restarts on change */
+};
+
+struct vg_config {
+  char *path;           /* the file it came from */
+  char *state_dir;      /* absolute path; default ./var/vigil */
+  struct cfg_service *services;
+  size_t n_services;
+};
+
+/* Loads and validates path. Returns the config, or NULL when the file cannot be read
+ * or holds any problem; every problem is appended to diags (which the caller inits
+ * with cfg_diags_init and frees with cfg_diags_free). */
+struct vg_config *cfg_load(const char *path, struct cfg_diags *diags);
+
+/* Same, from a buffer; name is used in messages and as the config path. */
+struct vg_config *cfg_load_string(const char *name, const char *text, size_t len,
+                                  struct cfg_diags *diags);
+
+void cfg_free(struct vg_config *cfg);
+
+const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
+
+void cfg_diags_init(struct cfg_diags *d);
+void cfg_diags_free(struct cfg_diags *d);
+void cfg_diag_add(struct cfg_diags *d, struct cfg_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prints each diagnostic as "file:line:col: message\n" to the stream. */
+void cfg_diags_print(const struct cfg_diags *d, const char *file, void *stream);
+
+/* Parses a duration ("250ms", "30s", "5m", "1h", "1h30m", "0"). 0 or -1. */
+int cfg_parse_duration(const char *s, int64_t *ms);
+
+/* Expands ${VAR} and ${VAR:-default} in s. Returns a new string, or NULL with a
+ * message in err (errlen bytes) and the 0-based offset of the problem in *where. */
+char *cfg_expand_env(const char *s, char *err, size_t errlen, size_t *where);
+
+/* Signal name ("TERM", "SIGTERM", "15") to number; -1 when unknown. */
+int cfg_parse_signal(const char *s);
+
+const char *cfg_probe_kind_name(enum cfg_probe_kind k);
+const char *cfg_restart_policy_name(enum cfg_restart_policy p);
+
+#endif

@@ -1,0 +1,224 @@
+/* Private to src/supervise/: the structs behind the opaque handles and the functions
+ * the files of this module call across one another (prefix sv__). */
+#ifndef VIGIL_SV_INT_H
+#define VIGIL_SV_INT_H
+
+#include <regex.h>
+
+#include "core/core.h"
+#include "supervise/supervise.h"
+
+/* Events of the service state machine (fsm.c). */
+enum sv_event {
+  SV_EV_START,    /* should run (initial start, vigil start, restart) */
+  SV_EV_STOP,     /* should not run (vigil stop, shutdown, removed by reload) */
+  SV_EV_DEPS_OK,  /* every dependency is ready */
+  SV_EV_READY,    /* readiness probe succeeded */
+  SV_EV_EXIT,     /* the main process exited */
+  SV_EV_TIMER,    /* the state timer fired: ready timeout, stop timeout or backoff over */
+  SV_EV_WATCHDOG, /* no WATCHDOG=1 within the watchdog interval */
+  SV_N_EVENTS
+};
+
+/* One captured output stream (stdout or stderr) of one run of a service. It may
+ * outlive the run (EOF can come after the exit), so it points back to its service
+ * and is detached when the service goes away. */
+struct sv__stream {
+  uv_pipe_t pipe;
+  struct sv_service *svc;
+  const char *name; /* "stdout" / "stderr" */
+  struct vg_buf line;
+  struct sv__stream *next; /* in svc->streams */
+};
+
+enum sv__probe_step { SV_PROBE_IDLE, SV_PROBE_CONNECTING, SV_PROBE_WAIT_REPLY, SV_PROBE_EXEC };
+
+struct sv__probe {
+  enum sv__probe_step step;
+  uv_tcp_t *tcp;          /* current tcp/http attempt, owned until closed */
+  pid_t exec_pid;         /* exec probe in flight */
+  regex_t log_re;
+  bool log_re_ok;
+  unsigned attempts;
+  char *last_error;       /* why the last attempt failed, for status */
+};
+
+struct sv__log_sub {
+  long id;
+  char *service;
+  sv_line_fn fn;
+  void *arg;
+  struct sv__log_sub *next;
+};
+
+struct sv_service {
+  struct sv_supervisor *sv;
+  char *name;
+  const struct cfg_service *def; /* points into sv->cfg; replaced on reload */
+  enum sv_state state;
+  bool want_up;          /* what the operator (or the config) wants */
+  bool removed;          /* dropped by reload: freed once stopped */
+  bool restart_after_stop; /* stopping for an admin restart or a changed definition */
+  bool fail_after_stop;  /* stopping because of a watchdog miss or readiness timeout */
+
+  /* the current run */
+  pid_t pid;             /* 0 when no process */
+  uint64_t spawn_ns;
+  uint64_t ready_ns;
+  double ready_seconds;  /* <0: never ready */
+  int stop_signal;       /* copied at spawn so a reload cannot change a running stop */
+  int64_t stop_timeout_ms;
+  bool killed;           /* SIGKILL sent during this stop */
+
+  /* history */
+  unsigned restarts;
+  bool has_exited;
+  int last_exit_code, last_exit_signal;
+  unsigned backoff_step;
+  uint64_t *fail_ms;     /* ring of recent failure times for max_restarts/window */
+  size_t n_fail, fail_cap, fail_head;
+  uint64_t next_start_ms;
+  char *reason;
+  char *status_text;
+
+  uv_timer_t timer;      /* the state timer */
+  uv_timer_t probe_timer;
+  uv_timer_t wd_timer;
+  uint64_t wd_pings;
+
+  int notify_fd;         /* per-service NOTIFY_SOCKET, kept across runs */
+  char *notify_path;
+  uv_poll_t notify_poll;
+
+  struct sv__probe probe;
+  struct sv__stream *streams; /* open output pipes, of this run and draining ones */
+
+  char *log_path;        /* per-service log file, NULL when disabled */
+  int log_fd;
+  int64_t log_size;
+
+  int pending_closes;    /* handles still closing; freed when it reaches 0 */
+};
+
+struct sv_child;
+typedef void (*sv__exit_fn)(void *arg, pid_t pid, int status);
+
+struct sv_supervisor {
+  uv_loop_t *loop;
+  struct vg_config *cfg;
+  struct sv_service **svcs;
+  size_t n_svcs, cap_svcs;
+  char *run_dir, *log_dir;
+
+  uv_signal_t sigchld;
+  /* pid → exit callback for every child vigil waits on (services and exec probes) */
+  struct sv__child_entry {
+    pid_t pid;
+    sv__exit_fn fn;
+    void *arg;
+  } *children;
+  size_t n_children, cap_children;
+
+  bool shutting_down;
+  sv_done_fn done_fn;
+  void *done_arg;
+  uv_timer_t sweep_timer;
+  bool in_pump;
+  bool pump_again;
+
+  sv_observer_fn observer;
+  void *observer_arg;
+
+  struct sv__log_sub *subs;
+  long next_sub_id;
+  uint64_t seed;
+};
+
+/* fsm.c */
+void sv__dispatch(struct sv_service *svc, enum sv_event ev);
+void sv__set_state(struct sv_service *svc, enum sv_state to);
+void sv__set_reason(struct sv_service *svc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* supervisor.c */
+void sv__pump(struct sv_supervisor *sv);
+bool sv__deps_ready(const struct sv_service *svc);
+struct sv_service *sv__find(struct sv_supervisor *sv, const char *name);
+
+/* reap.c */
+int sv__reap_init(struct sv_supervisor *sv);
+void sv__reap_close(struct sv_supervisor *sv);
+void sv__child_watch(struct sv_supervisor *sv, pid_t pid, sv__exit_fn fn, void *arg);
+void sv__child_forget(struct sv_supervisor *sv, pid_t pid);
+/* Kills (SIGKILL) and reaps every remaining descendant of vigil (they are its
+ * children through PR_SET_CHILD_SUBREAPER). Returns how many were found. */
+int sv__kill_orphans(struct sv_supervisor *sv);
+
+/* spawn.c: everything the child needs, prepared before fork so the child allocates
+ * nothing. */
+struct sv__spawn_req {
+  char *const *argv;
+  char **envp;
+  const char *cwd;
+  bool set_ids;
+  uid_t uid;
+  gid_t gid;
+  const char *user; /* for initgroups */
+  const struct cfg_limits *limits;
+  int stdout_fd, stderr_fd; /* an fd, -1: inherit vigil's, -2: /dev/null */
+  bool new_session;
+};
+/* Builds the environment for svc: vigil's (unless clear_env), then the service's env,
+ * NOTIFY_SOCKET and WATCHDOG_USEC. */
+char **sv__build_env(const struct sv_service *svc);
+/* Forks and execs. Returns the pid (> 0) once the child has exec'd, or -errno with a
+ * message in err when it could not (the child, if any, exits 127 and is reaped by the
+ * caller's watch). */
+pid_t sv__spawn(const struct sv__spawn_req *req, char *err, size_t errlen);
+/* Resolves user/group names to ids; 0 or -1 with a message. */
+int sv__resolve_ids(const struct cfg_service *def, struct sv__spawn_req *req, char *err,
+                    size_t errlen);
+
+/* run.c: starting and stopping one run of a service */
+void sv__run_spawn(struct sv_service *svc);
+void sv__run_signal(struct sv_service *svc, int sig);
+void sv__run_cleanup(struct sv_service *svc);
+void sv__ready_timeout_arm(struct sv_service *svc);
+
+/* backoff.c (pure) */
+/* The delay before restart number step (0-based): delay·2^step capped at max_delay,
+ * then jittered by ±jitter·delay using *seed. */
+int64_t sv__backoff_delay(const struct cfg_restart *r, unsigned step, uint64_t *seed);
+/* Records a failure at now_ms; returns how many failures fall within the window. */
+size_t sv__note_failure(struct sv_service *svc, uint64_t now_ms);
+
+/* probe.c */
+void sv__probe_start(struct sv_service *svc);
+void sv__probe_stop(struct sv_service *svc);
+void sv__probe_log_line(struct sv_service *svc, const char *line, size_t len);
+void sv__probe_notify_ready(struct sv_service *svc);
+/* Frees the compiled log regex (the definition changed or the service goes away). */
+void sv__probe_forget_regex(struct sv_service *svc);
+
+/* notify.c */
+int sv__notify_open(struct sv_service *svc, char *err, size_t errlen);
+void sv__notify_drain(struct sv_service *svc);
+void sv__notify_close(struct sv_service *svc);
+
+/* watchdog (run.c) */
+void sv__watchdog_arm(struct sv_service *svc);
+void sv__watchdog_ping(struct sv_service *svc);
+void sv__watchdog_disarm(struct sv_service *svc);
+
+/* logcap.c */
+/* Creates a pipe for stream name; returns the child's write end or -1 with errno. */
+int sv__stream_open(struct sv_service *svc, const char *name);
+/* Closes every stream of svc (it is going away); unread output is dropped. */
+void sv__streams_close(struct sv_service *svc);
+void sv__logfile_open(struct sv_service *svc);
+void sv__logfile_close(struct sv_service *svc);
+
+/* handles (supervisor.c) */
+void sv__handle_closed(uv_handle_t *h);
+
+#endif
