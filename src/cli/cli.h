@@ -1,0 +1,53 @@
+/* The verbs of the vigil command (one file each) and what they share. */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+
+/* Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct cli {
+  const char *config;   /* -c FILE; default ./vigil.yaml */
+  const char *socket;   /* --socket PATH; default state_dir/vigil.sock */
+};
+
+/* Each verb gets argv starting at its own name. */
+int cmd_up(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_service_action(struct cli *cli, int argc, char **argv); /* start|stop|restart */
+int cmd_logs(struct cli *cli, int argc, char **argv);
+int cmd_reload(struct cli *cli, int argc, char **argv);
+int cmd_down(struct cli *cli, int argc, char **argv);
+
+/* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
+struct vg_config *cli_load_config(const struct cli *cli);
+
+/* Parses the options shared by every verb (-c, --socket, --log-format, --log-level,
+ * -h) plus the verb's own, getopt_long style. Returns the index of the first operand,
+ * or -1 after printing usage (exit 2), or -2 after printing help (exit 0).
+ * For each verb-specific option, on_opt(c, optarg, arg) is called; it returns 0 or -1. */
+struct option;
+int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const char *help,
+              const char *shortopts, const struct option *longopts,
+              int (*on_opt)(int c, const char *optarg, void *arg), void *arg);
+
+/* ---- talking to the daemon (client.c) ---- */
+struct cli_reply {
+  int status;   /* HTTP status, or 0 when the daemon could not be reached */
+  char *body;
+  size_t len;
+};
+/* Sends METHOD PATH to the daemon of cli's config. When stream_fd >= 0 the body is
+ * copied there as it arrives (logs -f) instead of being collected. Returns 0, or -1
+ * after printing why the daemon cannot be reached. */
+int cli_request(const struct cli *cli, const char *method, const char *path, int stream_fd,
+                struct cli_reply *reply);
+void cli_reply_free(struct cli_reply *r);
+/* The control socket path for cfg. */
+char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);
+
+#endif

@@ -1,0 +1,102 @@
+/* The verbs that talk to a running daemon over its control socket (HTTP/1.0 over a
+ * unix socket; `curl --unix-socket STATE_DIR/vigil.sock http://vigil/api/v1/status`
+ * speaks the same). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/core.h"
+
+char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg) {
+  if (cli->socket) return vg_strdup(cli->socket);
+  return vg_asprintf("%s/vigil.sock", cfg->state_dir);
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int cli_request(const struct cli *cli, const char *method, const char *path, int stream_fd,
+                struct cli_reply *reply) {
+  memset(reply, 0, sizeof *reply);
+  char *sock = NULL;
+  if (cli->socket) {
+    sock = vg_strdup(cli->socket);
+  } else {
+    struct vg_config *cfg = cli_load_config(cli);
+    if (!cfg) return -2;
+    sock = cli_socket_path(cli, cfg);
+    cfg_free(cfg);
+  }
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    fprintf(stderr, "vigil: no daemon answers on %s: %s (is `vigil up` running?)\n", sock,
+            strerror(errno));
+    if (fd >= 0) close(fd);
+    free(sock);
+    return -1;
+  }
+  free(sock);
+  char *req = vg_asprintf("%s %s HTTP/1.0\r\nHost: vigil\r\nContent-Length: 0\r\n\r\n", method, path);
+  int rc = write_all(fd, req, strlen(req));
+  free(req);
+  if (rc < 0) {
+    fprintf(stderr, "vigil: cannot send request: %s\n", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  struct vg_buf b;
+  vg_buf_init(&b);
+  size_t head = 0;
+  char chunk[8192];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    vg_buf_append(&b, chunk, (size_t)n);
+    if (!head) {
+      char *end = strstr(b.data, "\r\n\r\n");
+      if (!end) continue;
+      head = (size_t)(end - b.data) + 4;
+      sscanf(b.data, "HTTP/1.%*d %d", &reply->status);
+      if (stream_fd >= 0 && reply->status == 200) {
+        if (write_all(stream_fd, b.data + head, b.len - head) < 0) break;
+        vg_buf_consume(&b, b.len);
+        head = 1; /* head seen; everything further is body */
+      }
+    } else if (stream_fd >= 0 && reply->status == 200) {
+      if (write_all(stream_fd, b.data, b.len) < 0) break;
+      vg_buf_consume(&b, b.len);
+    }
+  }
+  close(fd);
+  if (!reply->status) {
+    fprintf(stderr, "vigil: the daemon closed the connection without an answer\n");
+    vg_buf_free(&b);
+    return -1;
+  }
+  if (stream_fd >= 0 && reply->status == 200) {
+    vg_buf_free(&b);
+    return 0;
+  }
+  vg_buf_consume(&b, head);
+  reply->body = b.data ? b.data : vg_strdup("");
+  reply->len = b.len;
+  return 0;
+}
+
+void cli_reply_free(struct cli_reply *r) { vg_freep(&r->body); }

@@ -1,0 +1,262 @@
+/*
+ * vigil up: the daemon. Holds the state_dir lock, runs the supervisor and the control
+ * socket on one libuv loop, turns signals into actions (TERM/INT: ordered shutdown,
+ * a second one: kill everything now; HUP: reload) and speaks sd_notify to systemd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "core/core.h"
+#include "http/http.h"
+#include "supervise/supervise.h"
+
+struct daemon {
+  uv_loop_t *loop;
+  struct cli *cli;
+  struct sv_supervisor *sv;
+  struct http_control *ctl;
+  uv_signal_t sigterm, sigint, sighup;
+  uv_timer_t watchdog;
+  bool shutting_down;
+  bool announced_ready;
+  int exit_code;
+};
+
+static void update_status(struct daemon *d) {
+  size_t n = sv_count(d->sv), ready = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct sv_info in;
+    sv_info_get(sv_at(d->sv, i), &in);
+    ready += in.state == SV_READY;
+  }
+  sd_notifyf(0, "STATUS=%zu/%zu services ready%s", ready, n, d->shutting_down ? ", stopping" : "");
+}
+
+static void on_state(void *arg, const struct sv_service *svc, enum sv_state from, enum sv_state to) {
+  struct daemon *d = arg;
+  if (!d->announced_ready && !d->shutting_down && sv_stack_ready(d->sv)) {
+    d->announced_ready = true;
+    VG_INFO("stack ready", VF_I("services", sv_count(d->sv)));
+    sd_notify(0, "READY=1");
+  }
+  update_status(d);
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void shutdown_done(struct sv_supervisor *sv, void *arg) {
+  struct daemon *d = arg;
+  VG_INFO("all services stopped; vigil exits");
+  uv_stop(d->loop);
+}
+
+static void begin_shutdown(struct daemon *d, const char *why) {
+  if (d->shutting_down) return;
+  d->shutting_down = true;
+  VG_INFO("shutting down", VF_S("reason", why));
+  sd_notify(0, "STOPPING=1");
+  sv_shutdown(d->sv, shutdown_done, d);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum) {
+  struct daemon *d = h->data;
+  if (d->shutting_down) {
+    /* a second Ctrl-C: the operator does not want to wait for stop timeouts */
+    VG_WARN("second signal: killing every service now");
+    for (size_t i = 0; i < sv_count(d->sv); i++) {
+      struct sv_info in;
+      sv_info_get(sv_at(d->sv, i), &in);
+      if (in.pid > 0) kill(-in.pid, SIGKILL);
+    }
+    return;
+  }
+  begin_shutdown(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void json_strv(struct vg_buf *b, const char *key, char **v, bool last) {
+  vg_buf_printf(b, "  \"%s\": [", key);
+  for (size_t i = 0; v && v[i]; i++) {
+    if (i) vg_buf_puts(b, ", ");
+    vg_buf_json_str(b, v[i]);
+  }
+  vg_buf_puts(b, last ? "]\n" : "],\n");
+}
+
+/* Re-reads the config. An invalid file leaves the running stack untouched. */
+static int do_reload(void *arg, struct vg_buf *out) {
+  struct daemon *d = arg;
+  const char *path = d->cli->config;
+  struct cfg_diags diags;
+  cfg_diags_init(&diags);
+  struct vg_config *cfg = cfg_load(path, &diags);
+  if (cfg && strcmp(cfg->state_dir, sv_config(d->sv)->state_dir) != 0) {
+    cfg_diag_add(&diags, (struct cfg_pos){0, 0},
+                 "state_dir cannot change on reload (running with %s); restart vigil instead",
+                 sv_config(d->sv)->state_dir);
+    cfg_free(cfg);
+    cfg = NULL;
+  }
+  if (!cfg) {
+    vg_buf_puts(out, "{\n  \"ok\": false,\n  \"errors\": [");
+    for (size_t i = 0; i < diags.n; i++) {
+      const struct cfg_diag *g = &diags.items[i];
+      char *line = vg_asprintf("%s:%d:%d: %s", path, g->pos.line, g->pos.col, g->msg);
+      VG_ERROR("reload rejected", VF_S("error", line));
+      vg_buf_puts(out, i ? ",\n    " : "\n    ");
+      vg_buf_json_str(out, line);
+      free(line);
+    }
+    vg_buf_puts(out, "\n  ]\n}\n");
+    cfg_diags_free(&diags);
+    return 400;
+  }
+  cfg_diags_free(&diags);
+  struct sv_reload_report rep;
+  sv_reload(d->sv, cfg, &rep);
+  VG_INFO("config reloaded", VF_I("added", vg_strv_len(rep.added)),
+          VF_I("removed", vg_strv_len(rep.removed)), VF_I("changed", vg_strv_len(rep.changed)),
+          VF_I("unchanged", vg_strv_len(rep.unchanged)));
+  vg_buf_puts(out, "{\n  \"ok\": true,\n");
+  json_strv(out, "added", rep.added, false);
+  json_strv(out, "removed", rep.removed, false);
+  json_strv(out, "changed", rep.changed, false);
+  json_strv(out, "unchanged", rep.unchanged, true);
+  vg_buf_puts(out, "}\n");
+  sv_reload_report_free(&rep);
+  d->announced_ready = d->announced_ready && sv_stack_ready(d->sv);
+  update_status(d);
+  return 200;
+}
+
+static void on_hup(uv_signal_t *h, int signum) {
+  struct daemon *d = h->data;
+  VG_INFO("SIGHUP: reloading", VF_S("config", d->cli->config));
+  struct vg_buf out;
+  vg_buf_init(&out);
+  do_reload(d, &out);
+  vg_buf_free(&out);
+}
+
+static void do_down(void *arg) { begin_shutdown(arg, "vigil down"); }
+
+static void watchdog_cb(uv_timer_t *t) { sd_notify(0, "WATCHDOG=1"); }
+
+/* Only one vigil per state_dir: an exclusive flock held for the daemon's life. */
+static int take_lock(const char *state_dir) {
+  char *path = vg_asprintf("%s/vigil.lock", state_dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "vigil: cannot open %s: %s\n", path, strerror(errno));
+    free(path);
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    char pid[32] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    if (n > 0) pid[strcspn(pid, "\n")] = '\0';
+    fprintf(stderr, "vigil: another vigil (pid %s) is already running with state_dir %s\n",
+            n > 0 ? pid : "?", state_dir);
+    close(fd);
+    free(path);
+    return -1;
+  }
+  char buf[32];
+  int len = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+    VG_WARN("cannot write pid into the lock file", VF_S("path", path));
+  free(path);
+  return fd;
+}
+
+static const char up_usage[] = "vigil up [-c FILE] [--log-format logfmt|json] [--log-level LVL]";
+static const char up_help[] =
+    "Runs the stack described by the config in the foreground: starts every service once\n"
+    "its dependencies are ready, restarts failed ones with backoff, and serves the control\n"
+    "socket STATE_DIR/vigil.sock that the other verbs use. SIGTERM or SIGINT stops the\n"
+    "services in reverse dependency order (a second one kills them at once); SIGHUP\n"
+    "reloads the config. Under systemd (Type=notify) it reports READY=1 once every service\n"
+    "is ready, and pings the watchdog when WatchdogSec= is set.\n"
+    "\nOnly one vigil runs per state_dir.\n"
+    "\nexit status: 0 after a clean shutdown, 1 on a runtime failure, 2 on a config error.\n";
+
+int cmd_up(struct cli *cli, int argc, char **argv) {
+  int ix = cli_parse(cli, argc, argv, up_usage, up_help, NULL, NULL, NULL, NULL);
+  if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  if (ix < argc) {
+    fprintf(stderr, "vigil up: unexpected argument '%s'\nusage: %s\n", argv[ix], up_usage);
+    return EXIT_USAGE;
+  }
+  struct vg_config *cfg = cli_load_config(cli);
+  if (!cfg) return EXIT_USAGE;
+
+  int rc = vg_mkdir_p(cfg->state_dir, 0750);
+  if (rc < 0) {
+    fprintf(stderr, "vigil: cannot create state_dir %s: %s\n", cfg->state_dir, strerror(-rc));
+    cfg_free(cfg);
+    return EXIT_FAIL;
+  }
+  int lock_fd = take_lock(cfg->state_dir);
+  if (lock_fd < 0) {
+    cfg_free(cfg);
+    return EXIT_FAIL;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  struct daemon d = {.cli = cli, .loop = uv_default_loop()};
+  char err[512];
+  char *sock = cli_socket_path(cli, cfg);
+  if (sv_create(d.loop, cfg, &d.sv, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil: %s\n", err);
+    free(sock);
+    close(lock_fd);
+    return EXIT_FAIL;
+  }
+  sv_set_observer(d.sv, on_state, &d);
+  struct http_hooks hooks = {.reload = do_reload, .down = do_down, .arg = &d};
+  if (http_control_start(d.loop, sock, d.sv, &hooks, &d.ctl, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil: %s\n", err);
+    sv_destroy(d.sv);
+    free(sock);
+    close(lock_fd);
+    return EXIT_FAIL;
+  }
+  uv_signal_init(d.loop, &d.sigterm);
+  uv_signal_init(d.loop, &d.sigint);
+  uv_signal_init(d.loop, &d.sighup);
+  d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+  uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
+  uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
+  uv_signal_start(&d.sighup, on_hup, SIGHUP);
+  uv_timer_init(d.loop, &d.watchdog);
+  uint64_t wd_usec = 0;
+  if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
+    uv_timer_start(&d.watchdog, watchdog_cb, wd_usec / 2000, wd_usec / 2000);
+
+  VG_INFO("vigil up", VF_S("version", VIGIL_VERSION), VF_I("pid", getpid()),
+          VF_S("config", cfg->path), VF_S("state_dir", cfg->state_dir), VF_S("control", sock),
+          VF_I("services", cfg->n_services));
+  sv_start_all(d.sv);
+  if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
+  uv_run(d.loop, UV_RUN_DEFAULT);
+
+  http_control_close(d.ctl);
+  sv_destroy(d.sv);
+  uv_walk(d.loop, close_walk, NULL);
+  uv_run(d.loop, UV_RUN_DEFAULT);
+  uv_loop_close(d.loop);
+  free(sock);
+  close(lock_fd);
+  return d.exit_code;
+}

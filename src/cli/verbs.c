@@ -1,0 +1,280 @@
+/* status, start, stop, restart, logs, reload, down: thin clients of the control API. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/core.h"
+
+/* Prints a reply's error for a failed request; returns the exit code to use. */
+static int report_failure(const char *verb, const struct cli_reply *r) {
+  json_error_t je;
+  json_t *j = json_loads(r->body ? r->body : "", 0, &je);
+  const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
+  fprintf(stderr, "vigil %s: %s\n", verb, msg ? msg : (r->body ? r->body : "failed"));
+  json_decref(j);
+  return EXIT_FAIL;
+}
+
+static int simple_parse(struct cli *cli, int argc, char **argv, const char *usage,
+                        const char *help, int want_args) {
+  int ix = cli_parse(cli, argc, argv, usage, help, NULL, NULL, NULL, NULL);
+  if (ix < 0) return ix == -2 ? -2 : -1;
+  if (argc - ix != want_args) {
+    fprintf(stderr, "vigil %s: expected %d argument%s\nusage: %s\n", argv[0], want_args,
+            want_args == 1 ? "" : "s", usage);
+    return -1;
+  }
+  return ix;
+}
+
+static void fmt_duration(double s, char *buf, size_t len) {
+  if (s < 0) snprintf(buf, len, "-");
+  else if (s < 1) snprintf(buf, len, "%.0fms", s * 1000);
+  else if (s < 60) snprintf(buf, len, "%.1fs", s);
+  else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+  else if (s < 86400) snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+  else snprintf(buf, len, "%dd%02dh", (int)s / 86400, (int)s % 86400 / 3600);
+}
+
+static void print_table(json_t *root) {
+  json_t *me = json_object_get(root, "vigil"), *svcs = json_object_get(root, "services");
+  size_t n = json_array_size(svcs), ready = 0;
+  for (size_t i = 0; i < n; i++)
+    ready += strcmp(json_string_value(json_object_get(json_array_get(svcs, i), "state")), "ready") == 0;
+  printf("vigil %s, pid %lld, config %s\nstack %s: %zu/%zu services ready\n\n",
+         json_string_value(json_object_get(me, "version")),
+         (long long)json_integer_value(json_object_get(me, "pid")),
+         json_string_value(json_object_get(me, "config")),
+         json_is_true(json_object_get(root, "stack_ready")) ? "ready" : "not ready", ready, n);
+  int w = 7;
+  for (size_t i = 0; i < n; i++) {
+    int l = (int)strlen(json_string_value(json_object_get(json_array_get(svcs, i), "name")));
+    if (l > w) w = l;
+  }
+  printf("%-*s  %-8s  %7s  %8s  %8s  %-12s  %7s  %s\n", w, "SERVICE", "STATE", "PID", "UPTIME",
+         "RESTARTS", "LAST EXIT", "READY", "NOTE");
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_array_get(svcs, i);
+    char pid[16] = "-", up[16] = "-", rdy[16] = "-", last[32] = "-";
+    json_t *jp = json_object_get(s, "pid");
+    if (json_is_integer(jp)) {
+      snprintf(pid, sizeof pid, "%lld", (long long)json_integer_value(jp));
+      fmt_duration(json_real_value(json_object_get(s, "uptime_seconds")), up, sizeof up);
+    }
+    json_t *jr = json_object_get(s, "ready_seconds");
+    if (json_is_number(jr)) fmt_duration(json_number_value(jr), rdy, sizeof rdy);
+    json_t *le = json_object_get(s, "last_exit");
+    if (json_is_object(le)) {
+      json_t *sig = json_object_get(le, "signal");
+      if (json_is_string(sig)) snprintf(last, sizeof last, "SIG%s", json_string_value(sig));
+      else snprintf(last, sizeof last, "code %lld", (long long)json_integer_value(json_object_get(le, "code")));
+    }
+    struct vg_buf note;
+    vg_buf_init(&note);
+    json_t *wo = json_object_get(s, "waiting_on");
+    if (json_array_size(wo)) {
+      vg_buf_puts(&note, "waiting on ");
+      for (size_t k = 0; k < json_array_size(wo); k++)
+        vg_buf_printf(&note, "%s%s", k ? ", " : "", json_string_value(json_array_get(wo, k)));
+    }
+    json_t *nx = json_object_get(s, "next_start_in");
+    if (json_is_number(nx)) vg_buf_printf(&note, "%snext start in %.1fs", note.len ? "; " : "", json_number_value(nx));
+    json_t *rs = json_object_get(s, "reason");
+    if (json_is_string(rs)) vg_buf_printf(&note, "%s%s", note.len ? "; " : "", json_string_value(rs));
+    json_t *st = json_object_get(s, "status_text");
+    if (json_is_string(st)) vg_buf_printf(&note, "%s\"%s\"", note.len ? "; " : "", json_string_value(st));
+    printf("%-*s  %-8s  %7s  %8s  %8lld  %-12s  %7s  %s\n", w,
+           json_string_value(json_object_get(s, "name")),
+           json_string_value(json_object_get(s, "state")), pid, up,
+           (long long)json_integer_value(json_object_get(s, "restarts")), last, rdy,
+           note.data ? note.data : "");
+    vg_buf_free(&note);
+  }
+}
+
+static int status_opt(int c, const char *optarg, void *arg) {
+  *(bool *)arg = true;
+  return 0;
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv) {
+  static const char usage[] = "vigil status [-c FILE] [--json]";
+  static const char help[] =
+      "Shows every service of the running stack: state, pid, uptime, restarts, last exit,\n"
+      "readiness latency and, for a service that waits, backs off or gave up, why.\n"
+      "\n  --json   print the status document (shape in docs/api.md)\n"
+      "\nexit status: 0 when the daemon answered, 1 when none runs, 2 on usage errors.\n";
+  static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+  bool json = false;
+  int ix = cli_parse(cli, argc, argv, usage, help, NULL, longopts, status_opt, &json);
+  if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  if (ix != argc) {
+    fprintf(stderr, "vigil status: unexpected argument '%s'\nusage: %s\n", argv[ix], usage);
+    return EXIT_USAGE;
+  }
+  struct cli_reply r;
+  int rc = cli_request(cli, "GET", "/api/v1/status", -1, &r);
+  if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  if (r.status != 200) {
+    rc = report_failure("status", &r);
+    cli_reply_free(&r);
+    return rc;
+  }
+  if (json) {
+    fputs(r.body, stdout);
+  } else {
+    json_error_t je;
+    json_t *root = json_loads(r.body, 0, &je);
+    if (!root) {
+      fprintf(stderr, "vigil status: bad answer from the daemon: %s\n", je.text);
+      cli_reply_free(&r);
+      return EXIT_FAIL;
+    }
+    print_table(root);
+    json_decref(root);
+  }
+  cli_reply_free(&r);
+  return EXIT_OK;
+}
+
+int cmd_service_action(struct cli *cli, int argc, char **argv) {
+  const char *verb = argv[0];
+  char usage[96], help[512];
+  snprintf(usage, sizeof usage, "vigil %s [-c FILE] SERVICE", verb);
+  snprintf(help, sizeof help, "%s",
+           strcmp(verb, "start") == 0
+               ? "Starts SERVICE once its dependencies are ready. A service that went fatal\n"
+                 "(too many restarts) starts afresh, its crash history forgotten.\n"
+           : strcmp(verb, "stop") == 0
+               ? "Stops SERVICE (stop signal, then SIGKILL to its process group after the stop\n"
+                 "timeout) and keeps it down until `vigil start`.\n"
+               : "Stops SERVICE, honouring its stop timeout, then starts it again.\n");
+  int ix = simple_parse(cli, argc, argv, usage, help, 1);
+  if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  char *path = vg_asprintf("/api/v1/services/%s/%s", argv[ix], verb);
+  struct cli_reply r;
+  int rc = cli_request(cli, "POST", path, -1, &r);
+  free(path);
+  if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  rc = r.status / 100 == 2 ? EXIT_OK : report_failure(verb, &r);
+  cli_reply_free(&r);
+  return rc;
+}
+
+struct logs_opts {
+  bool follow;
+  long n;
+  bool bad;
+};
+
+static int logs_opt(int c, const char *optarg, void *arg) {
+  struct logs_opts *o = arg;
+  if (c == 'f') o->follow = true;
+  if (c == 'n') {
+    char *end;
+    o->n = strtol(optarg, &end, 10);
+    if (*end || o->n < 0 || o->n > 100000) {
+      fprintf(stderr, "vigil logs: -n needs a number of lines from 0 to 100000, not '%s'\n", optarg);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int cmd_logs(struct cli *cli, int argc, char **argv) {
+  static const char usage[] = "vigil logs [-c FILE] SERVICE [-f] [-n N]";
+  static const char help[] =
+      "Prints the last N lines (default 20) of SERVICE's output from its log file\n"
+      "(STATE_DIR/logs/SERVICE.log), each line as `TIMESTAMP STREAM TEXT`.\n"
+      "\n  -f, --follow   keep printing new lines as they come (Ctrl-C to stop)\n"
+      "  -n, --lines N  how many past lines to print\n";
+  static const struct option longopts[] = {{"follow", no_argument, NULL, 'f'},
+                                           {"lines", required_argument, NULL, 'n'}, {0}};
+  struct logs_opts o = {.n = 20};
+  /* permute so SERVICE may come before or after the options */
+  int ix = cli_parse(cli, argc, argv, usage, help, "fn:", longopts, logs_opt, &o);
+  if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  const char *svc = NULL;
+  if (ix < argc) {
+    svc = argv[ix];
+    /* options after the service name */
+    if (ix + 1 < argc) {
+      char **rest = &argv[ix];
+      int rc = cli_parse(cli, argc - ix, rest, usage, help, "fn:", longopts, logs_opt, &o);
+      if (rc < 0) return rc == -2 ? EXIT_OK : EXIT_USAGE;
+      if (rc < argc - ix) {
+        fprintf(stderr, "vigil logs: unexpected argument '%s'\nusage: %s\n", rest[rc], usage);
+        return EXIT_USAGE;
+      }
+    }
+  }
+  if (!svc) {
+    fprintf(stderr, "vigil logs: which service?\nusage: %s\n", usage);
+    return EXIT_USAGE;
+  }
+  char *path = vg_asprintf("/api/v1/services/%s/logs?n=%ld%s", svc, o.n, o.follow ? "&follow=1" : "");
+  struct cli_reply r;
+  int rc = cli_request(cli, "GET", path, STDOUT_FILENO, &r);
+  free(path);
+  if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  rc = r.status == 200 ? EXIT_OK : report_failure("logs", &r);
+  cli_reply_free(&r);
+  return rc;
+}
+
+int cmd_reload(struct cli *cli, int argc, char **argv) {
+  static const char usage[] = "vigil reload [-c FILE]";
+  static const char help[] =
+      "Asks the daemon to re-read its config (same as SIGHUP): services whose definition\n"
+      "changed restart, added ones start, removed ones stop, the others are not touched.\n"
+      "An invalid file is rejected with its errors and the running stack stays as it is.\n"
+      "\nexit status: 0 reloaded, 1 no daemon, 2 the new config is invalid.\n";
+  int ix = simple_parse(cli, argc, argv, usage, help, 0);
+  if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  struct cli_reply r;
+  int rc = cli_request(cli, "POST", "/api/v1/reload", -1, &r);
+  if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  json_error_t je;
+  json_t *j = json_loads(r.body, 0, &je);
+  if (r.status == 200 && j) {
+    static const char *const keys[] = {"added", "removed", "changed", "unchanged"};
+    for (size_t k = 0; k < VG_ARRAY_LEN(keys); k++) {
+      json_t *a = json_object_get(j, keys[k]);
+      printf("%-10s", keys[k]);
+      for (size_t i = 0; i < json_array_size(a); i++)
+        printf(" %s", json_string_value(json_array_get(a, i)));
+      printf("\n");
+    }
+    rc = EXIT_OK;
+  } else if (r.status == 400 && j) {
+    json_t *errs = json_object_get(j, "errors");
+    fprintf(stderr, "vigil reload: the config is invalid; the running stack is unchanged\n");
+    for (size_t i = 0; i < json_array_size(errs); i++)
+      fprintf(stderr, "%s\n", json_string_value(json_array_get(errs, i)));
+    rc = EXIT_USAGE;
+  } else {
+    rc = report_failure("reload", &r);
+  }
+  json_decref(j);
+  cli_reply_free(&r);
+  return rc;
+}
+
+int cmd_down(struct cli *cli, int argc, char **argv) {
+  static const char usage[] = "vigil down [-c FILE]";
+  static const char help[] =
+      "Stops every service in reverse dependency order, then the daemon (as SIGTERM does).\n"
+      "Returns once the daemon has accepted the request; `vigil up` exits when all is down.\n";
+  int ix = simple_parse(cli, argc, argv, usage, help, 0);
+  if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  struct cli_reply r;
+  int rc = cli_request(cli, "POST", "/api/v1/down", -1, &r);
+  if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  rc = r.status / 100 == 2 ? EXIT_OK : report_failure("down", &r);
+  cli_reply_free(&r);
+  return rc;
+}

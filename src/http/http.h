@@ -1,0 +1,74 @@
+/*
+ * http — vigil's API over HTTP/1.x. For now it is served on the control socket (a unix
+ * socket, mode 0600, in state_dir) that the CLI verbs talk to; every route returns
+ * JSON except the logs stream. docs/api.md documents the routes and the JSON shapes.
+ */
+#ifndef VIGIL_HTTP_H
+#define VIGIL_HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "core/core.h"
+#include "supervise/supervise.h"
+
+/* ---- request parsing (request.c) ---- */
+#define HTTP_MAX_HEAD 8192
+#define HTTP_MAX_BODY (1 << 20)
+#define HTTP_MAX_HEADERS 64
+
+struct http_request {
+  char method[16];
+  char path[512];  /* decoded path, without the query */
+  char query[512]; /* raw query string, without '?' */
+  size_t content_length;
+  char authorization[256];
+};
+
+/* Parses a request head from buf[0..len). Returns the length of the head (> 0) once
+ * complete, 0 when more bytes are needed, or a negative HTTP status (-400, -413, -414,
+ * -431, -501, -505) with a reason in err. Never reads past len. */
+int http_parse_request(const char *buf, size_t len, struct http_request *req, char *err,
+                       size_t errlen);
+
+/* Finds name in a query string (a=1&b=2) and copies its decoded value. 0 or -1. */
+int http_query_get(const char *query, const char *name, char *out, size_t outlen);
+
+/* ---- what the daemon lends the API ---- */
+struct http_hooks {
+  /* Re-reads the config; fills out with the JSON answer; returns an HTTP status. */
+  int (*reload)(void *arg, struct vg_buf *out);
+  /* Begins the shutdown of the whole stack. */
+  void (*down)(void *arg);
+  void *arg;
+};
+
+/* ---- routes (api.c) ---- */
+struct http_response {
+  int status;
+  const char *content_type;
+  struct vg_buf body;
+};
+
+/* Serves one request. Returns 1 when the request asks to follow a service's logs
+ * (GET /api/v1/services/{name}/logs?follow=1): the caller streams; the head and the
+ * backlog are already in resp. Otherwise 0. */
+int api_handle(struct sv_supervisor *sv, const struct http_hooks *hooks,
+               const struct http_request *req, const char *body, struct http_response *resp,
+               char *follow_service, size_t follow_len);
+
+/* The status document shared by /api/v1/status and `vigil status --json`. */
+void api_status_json(struct sv_supervisor *sv, struct vg_buf *out);
+
+/* Appends the last n lines of path (and its rotated predecessor path.1) to out. */
+void api_tail_file(const char *path, size_t n, struct vg_buf *out);
+
+/* ---- control socket (control.c) ---- */
+struct http_control;
+int http_control_start(uv_loop_t *loop, const char *path, struct sv_supervisor *sv,
+                       const struct http_hooks *hooks, struct http_control **out, char *err,
+                       size_t errlen);
+/* Stops listening, drops every connection, unlinks the socket. */
+void http_control_close(struct http_control *c);
+
+#endif
