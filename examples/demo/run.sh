@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Starts the demo stack in the foreground (make run). Ctrl-C stops it all cleanly.
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+config=${2:-examples/demo/vigil.yaml}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export VIGIL_BUILD="$build"
+export VIGIL_STATE_DIR="$root/var/demo"
+mkdir -p "$VIGIL_STATE_DIR"
+v="$build/vigil -c $config"
+cat <<TXT
+
+  vigil demo: a market-data pipeline of stand-in processes ($config)
+
+    feed-kraken, feed-oanda  feeds, gated by a tcp and an http readiness probe
+    bridge                   starts once both feeds are ready; ready when it logs a line
+    strategy                 notify readiness + a 3 s watchdog
+    reporter                 exec probe: ready once its log file has content
+    flaky                    crashes every 1.5 s, backs off, goes fatal after 3 restarts
+
+  In another terminal:
+    $v status              every service, its state and why
+    $v logs feed-kraken -f follow a service's output
+    $v restart strategy    restart one service
+    $v start flaky         give the fatal one another chance
+    $v reload              re-read the config (edit it first)
+    curl --unix-socket var/demo/vigil.sock http://vigil/api/v1/status
+
+  State, logs and the control socket: $VIGIL_STATE_DIR
+  Ctrl-C stops everything in reverse dependency order.
+
+TXT
+exec "$build/vigil" up -c "$config"
