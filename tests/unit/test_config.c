@@ -381,6 +381,43 @@ static void test_aliases(void **state) {
   cfg_free(cfg);
 }
 
+/* Scalars in every YAML style reach the config decoded. The single-quoted cases
+ * are decoded by vigil itself (libfyaml 0.7.12 gets consecutive '' wrong). */
+static void test_quoting(void **state) {
+  struct vg_config *cfg = load_ok("services:\n"
+                                  "  a:\n"
+                                  "    cmd:\n"
+                                  "      - 'x''y'\n"
+                                  "      - 'x''''y'\n"
+                                  "      - ''''''''''''\n"
+                                  "      - 'a\n"
+                                  "         b  \n"
+                                  "\n"
+                                  "        c '\n"
+                                  "      - \"q\\\"\\\"\\\"\\t\\u00e9\"\n"
+                                  "      - |\n"
+                                  "        lit\n"
+                                  "        eral\n"
+                                  "      - >-\n"
+                                  "        fol\n"
+                                  "        ded\n"
+                                  "      - plain\n"
+                                  "        two lines\n"
+                                  "      - ''\n");
+  char **v = cfg->services[0].argv;
+  assert_int_equal(vg_strv_len(v), 9);
+  assert_string_equal(v[0], "x'y");
+  assert_string_equal(v[1], "x''y");
+  assert_string_equal(v[2], "'''''");
+  assert_string_equal(v[3], "a b\nc ");
+  assert_string_equal(v[4], "q\"\"\"\t\xc3\xa9");
+  assert_string_equal(v[5], "lit\neral\n");
+  assert_string_equal(v[6], "fol ded");
+  assert_string_equal(v[7], "plain two lines");
+  assert_string_equal(v[8], "");
+  cfg_free(cfg);
+}
+
 /* ---- one problem each ---- */
 
 struct bad {
@@ -760,6 +797,50 @@ static void test_sizes_and_limits(void **state) {
   cfg_free(cfg);
 }
 
+/* The log probe's regex: regcomp judges syntax, and patterns whose bounded
+ * repetitions would expand beyond 10000 elements are refused before regcomp. */
+static void test_log_regex(void **state) {
+  static const char *const ok[] = {
+      "^ready$", "listening on [0-9]{1,5}", "(ab|cd){2,3}x", "[]{}]{3}", "a{10000}",
+      "(a{100}){100}", "[[:digit:]]+ ok", "\\{9999999}", "a{1,}",
+  };
+  for (size_t i = 0; i < VG_ARRAY_LEN(ok); i++) {
+    char *yaml = vg_asprintf(SVC("    ready: {log: '%s'}\n"), ok[i]);
+    struct vg_config *cfg = load_ok(yaml);
+    assert_string_equal(cfg->services[0].ready.target, ok[i]);
+    cfg_free(cfg);
+    free(yaml);
+  }
+  static const char *const big[] = {
+      "a{10001}", "a{1000}{1000}", "((a{100}){100}){100}", "(x|y{20000})", "a{9999999999999}",
+  };
+  for (size_t i = 0; i < VG_ARRAY_LEN(big); i++) {
+    char *yaml = vg_asprintf(SVC("    ready: {log: '%s'}\n"), big[i]);
+    char *msg = vg_asprintf(
+        "bad regex '%s': too large once its repetitions are expanded (limit 10000 elements)",
+        big[i]);
+    struct want w = {4, 18, msg};
+    expect_diags(yaml, &w, 1);
+    free(msg);
+    free(yaml);
+  }
+
+  /* Deep nesting is refused without deep recursion. */
+  struct vg_buf re;
+  vg_buf_init(&re);
+  for (int i = 0; i < 5000; i++) vg_buf_putc(&re, '(');
+  vg_buf_putc(&re, 'a');
+  for (int i = 0; i < 5000; i++) vg_buf_putc(&re, ')');
+  char *yaml = vg_asprintf(SVC("    ready: {log: '%s'}\n"), re.data);
+  struct cfg_diags d;
+  assert_null(load(yaml, &d));
+  assert_int_equal(d.n, 1);
+  assert_int_equal(strncmp(d.items[0].msg, "bad regex '((((", 15), 0);
+  cfg_diags_free(&d);
+  free(yaml);
+  vg_buf_free(&re);
+}
+
 /* ---- fingerprints ---- */
 
 static uint64_t fingerprint_of(const char *service_lines) {
@@ -859,6 +940,7 @@ int main(void) {
       cmocka_unit_test(test_load_missing_file),
       cmocka_unit_test(test_state_dir_absolute),
       cmocka_unit_test(test_aliases),
+      cmocka_unit_test(test_quoting),
       cmocka_unit_test(test_bad_configs),
       cmocka_unit_test(test_many_problems),
       cmocka_unit_test(test_diags_print),
@@ -868,6 +950,7 @@ int main(void) {
       cmocka_unit_test(test_signals),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_sizes_and_limits),
+      cmocka_unit_test(test_log_regex),
       cmocka_unit_test(test_fingerprint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
