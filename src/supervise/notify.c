@@ -48,6 +48,12 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
 }
 
+bool sv__needs_notify(const struct cfg_service *def) {
+  return def->ready.kind == CFG_PROBE_NOTIFY || def->watchdog_ms > 0;
+}
+
+/* The socket, once made, lives as long as the service: a reload that drops the need
+ * only stops advertising it (sv__build_env), so a later reload can use it again. */
 int sv__notify_open(struct sv_service *svc, char *err, size_t errlen) {
   struct sv_supervisor *sv = svc->sv;
   char *dir = vg_asprintf("%s/notify", sv->run_dir);

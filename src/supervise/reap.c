@@ -66,31 +66,95 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid) {
   }
 }
 
-/* Children of this process, from /proc/<pid>/stat's ppid field. */
-static size_t list_children(pid_t self, pid_t *out, size_t max) {
+/* Reads the ppid and start time of pid from /proc/<pid>/stat. 0 or -1. */
+static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  size_t len = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[len] = '\0';
+  /* the command name may hold spaces and parentheses: fields resume after the last ')' */
+  char *rp = strrchr(buf, ')');
+  int pp;
+  char st;
+  unsigned long long t;
+  if (!rp || sscanf(rp + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                    &st, &pp, &t) != 3)
+    return -1;
+  if (st == 'Z') return -1; /* already dead: only a wait is left to do */
+  *ppid = pp;
+  *start = t;
+  return 0;
+}
+
+/* Every live process as (pid, ppid, start time). */
+struct proc_row {
+  pid_t pid, ppid;
+  unsigned long long start;
+};
+
+static size_t list_procs(struct proc_row **rows) {
   DIR *d = opendir("/proc");
+  size_t n = 0, cap = 0;
+  *rows = NULL;
   if (!d) return 0;
-  size_t n = 0;
   struct dirent *de;
-  while ((de = readdir(d)) && n < max) {
+  while ((de = readdir(d))) {
     char *end;
     long pid = strtol(de->d_name, &end, 10);
     if (*end || pid <= 0) continue;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "re");
-    if (!f) continue;
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    /* the command name may hold spaces and parentheses: the ppid follows the last ')' */
-    char *rp = strrchr(buf, ')');
-    int ppid;
-    char st;
-    if (rp && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == self) out[n++] = (pid_t)pid;
+    struct proc_row r = {.pid = (pid_t)pid};
+    if (proc_stat(r.pid, &r.ppid, &r.start) < 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 256;
+      *rows = vg_realloc(*rows, cap * sizeof **rows);
+    }
+    (*rows)[n++] = r;
   }
   closedir(d);
   return n;
+}
+
+static size_t list_children(pid_t self, pid_t *out, size_t max) {
+  struct proc_row *rows;
+  size_t n = list_procs(&rows), k = 0;
+  for (size_t i = 0; i < n && k < max; i++)
+    if (rows[i].ppid == self) out[k++] = rows[i].pid;
+  free(rows);
+  return k;
+}
+
+size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max) {
+  struct proc_row *rows;
+  size_t n = list_procs(&rows), k = 0;
+  /* breadth first: out[] doubles as the queue of parents still to expand */
+  pid_t parents[256];
+  size_t np = 0, head = 0;
+  parents[np++] = root;
+  while (head < np && k < max) {
+    pid_t parent = parents[head++];
+    for (size_t i = 0; i < n && k < max; i++) {
+      if (rows[i].ppid != parent) continue;
+      out[k++] = (struct sv__proc){rows[i].pid, rows[i].start};
+      if (np < VG_ARRAY_LEN(parents)) parents[np++] = rows[i].pid;
+    }
+  }
+  free(rows);
+  return k;
+}
+
+int sv__kill_procs(const struct sv__proc *procs, size_t n) {
+  int killed = 0;
+  for (size_t i = 0; i < n; i++) {
+    pid_t ppid;
+    unsigned long long start;
+    if (proc_stat(procs[i].pid, &ppid, &start) == 0 && start == procs[i].start_time &&
+        kill(procs[i].pid, SIGKILL) == 0)
+      killed++;
+  }
+  return killed;
 }
 
 int sv__kill_orphans(struct sv_supervisor *sv) {

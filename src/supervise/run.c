@@ -29,10 +29,6 @@ static void on_exit_status(void *arg, pid_t pid, int status) {
   sv__dispatch(svc, SV_EV_EXIT);
 }
 
-static bool needs_notify(const struct cfg_service *def) {
-  return def->ready.kind == CFG_PROBE_NOTIFY || def->watchdog_ms > 0;
-}
-
 void sv__run_spawn(struct sv_service *svc) {
   const struct cfg_service *def = svc->def;
   char err[256] = "";
@@ -40,7 +36,9 @@ void sv__run_spawn(struct sv_service *svc) {
       .argv = def->argv, .cwd = def->cwd, .limits = &def->limits,
       .stdout_fd = -1, .stderr_fd = -1, .new_session = true};
 
-  if (needs_notify(def) && svc->notify_fd < 0 && sv__notify_open(svc, err, sizeof err) < 0) {
+  /* a new run: what explained the last one no longer applies */
+  sv__set_reason(svc, NULL);
+  if (sv__needs_notify(def) && svc->notify_fd < 0 && sv__notify_open(svc, err, sizeof err) < 0) {
     VG_ERROR("cannot create notify socket", VF_S("service", svc->name), VF_S("error", err));
   }
   sv__notify_drain(svc);
@@ -62,6 +60,7 @@ void sv__run_spawn(struct sv_service *svc) {
   req.envp = sv__build_env(svc);
 
   svc->killed = false;
+  svc->n_tree = 0;
   svc->ready_ns = 0;
   svc->ready_seconds = -1;
   svc->stop_signal = def->stop.signal;
@@ -114,6 +113,10 @@ void sv__ready_timeout_arm(struct sv_service *svc) {
 
 void sv__run_signal(struct sv_service *svc, int sig) {
   if (svc->pid <= 0) return;
+  /* Remember every descendant while the tree is still intact: one that left the
+   * process group (setsid) is out of reach of the group signal, and once its parent
+   * is gone nothing ties it to this service any more. */
+  svc->n_tree = sv__descendants(svc->pid, svc->tree, VG_ARRAY_LEN(svc->tree));
   /* The service leads its own session; if it moved itself to another process group,
    * signal it directly as well. */
   if (getpgid(svc->pid) != svc->pid) kill(svc->pid, sig);
@@ -121,6 +124,12 @@ void sv__run_signal(struct sv_service *svc, int sig) {
 }
 
 void sv__run_cleanup(struct sv_service *svc) {
+  if (svc->n_tree) {
+    int n = sv__kill_procs(svc->tree, svc->n_tree);
+    if (n) VG_WARN("killed processes the service left outside its process group",
+                   VF_S("service", svc->name), VF_I("count", n));
+    svc->n_tree = 0;
+  }
   uv_timer_stop(&svc->timer);
   sv__probe_stop(svc);
   sv__watchdog_disarm(svc);

@@ -204,7 +204,7 @@ char **sv__build_env(const struct sv_service *svc) {
   }
   for (size_t i = 0; i < n_def; i++) out[k++] = vg_strdup(def->env[i]);
   out[k++] = vg_asprintf("VIGIL_SERVICE=%s", svc->name);
-  if (svc->notify_path) out[k++] = vg_asprintf("NOTIFY_SOCKET=%s", svc->notify_path);
+  if (svc->notify_path && sv__needs_notify(def)) out[k++] = vg_asprintf("NOTIFY_SOCKET=%s", svc->notify_path);
   if (def->watchdog_ms > 0)
     out[k++] = vg_asprintf("WATCHDOG_USEC=%lld", (long long)def->watchdog_ms * 1000);
   out[k] = NULL;

@@ -69,6 +69,11 @@ struct sv_service {
   int stop_signal;       /* copied at spawn so a reload cannot change a running stop */
   int64_t stop_timeout_ms;
   bool killed;           /* SIGKILL sent during this stop */
+  struct sv__proc {
+    pid_t pid;
+    unsigned long long start_time; /* from /proc: tells a live pid from a reused one */
+  } tree[64];              /* descendants snapshotted when a stop began */
+  size_t n_tree;
 
   /* history */
   unsigned restarts;
@@ -153,6 +158,10 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid);
 /* Kills (SIGKILL) and reaps every remaining descendant of vigil (they are its
  * children through PR_SET_CHILD_SUBREAPER). Returns how many were found. */
 int sv__kill_orphans(struct sv_supervisor *sv);
+/* Snapshots up to max descendants of root (children, grandchildren, …). */
+size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max);
+/* SIGKILLs each process still alive with the same start time; returns how many. */
+int sv__kill_procs(const struct sv__proc *procs, size_t n);
 
 /* spawn.c: everything the child needs, prepared before fork so the child allocates
  * nothing. */
@@ -201,6 +210,8 @@ void sv__probe_notify_ready(struct sv_service *svc);
 void sv__probe_forget_regex(struct sv_service *svc);
 
 /* notify.c */
+/* Whether def needs a notify socket (notify readiness or a watchdog). */
+bool sv__needs_notify(const struct cfg_service *def);
 int sv__notify_open(struct sv_service *svc, char *err, size_t errlen);
 void sv__notify_drain(struct sv_service *svc);
 void sv__notify_close(struct sv_service *svc);

@@ -3,7 +3,6 @@ stopped and restarted as a failure; $NOTIFY_SOCKET (and $WATCHDOG_USEC) reach on
 services that use notify or a watchdog, never vigil's own."""
 import os
 import re
-import signal
 import stat
 import time
 
