@@ -33,7 +33,7 @@ struct vg_config *cli_load_config(const struct cli *cli);
 struct option;
 int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const char *help,
               const char *shortopts, const struct option *longopts,
-              int (*on_opt)(int c, const char *optarg, void *arg), void *arg);
+              int (*on_opt)(int c, const char *value, void *arg), void *arg);
 
 /* ---- talking to the daemon (client.c) ---- */
 struct cli_reply {

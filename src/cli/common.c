@@ -19,7 +19,7 @@ static const struct option common_long[] = {
 
 int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const char *help,
               const char *shortopts, const struct option *longopts,
-              int (*on_opt)(int c, const char *optarg, void *arg), void *arg) {
+              int (*on_opt)(int c, const char *value, void *arg), void *arg) {
   size_t n_own = 0;
   while (longopts && longopts[n_own].name) n_own++;
   size_t n_common = VG_ARRAY_LEN(common_long);

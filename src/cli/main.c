@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
   if (env_cfg && *env_cfg) cli.config = env_cfg;
   int i = 1;
   /* common options may come before the verb; the verb re-parses what follows it */
-  for (; i < argc && argv[i][0] == '-'; i++) {
+  while (i < argc && argv[i][0] == '-') {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "vigil: option '%s' needs a value\n", a);
       return EXIT_USAGE;
     }
-    i++;
+    i += 2; /* the option and its value */
   }
   if (i >= argc) {
     usage(stderr);

@@ -96,7 +96,7 @@ static void print_table(json_t *root) {
   }
 }
 
-static int status_opt(int c, const char *optarg, void *arg) {
+static int status_opt(int c, const char *value, void *arg) {
   *(bool *)arg = true;
   return 0;
 }
@@ -171,14 +171,14 @@ struct logs_opts {
   bool bad;
 };
 
-static int logs_opt(int c, const char *optarg, void *arg) {
+static int logs_opt(int c, const char *value, void *arg) {
   struct logs_opts *o = arg;
   if (c == 'f') o->follow = true;
   if (c == 'n') {
     char *end;
-    o->n = strtol(optarg, &end, 10);
+    o->n = strtol(value, &end, 10);
     if (*end || o->n < 0 || o->n > 100000) {
-      fprintf(stderr, "vigil logs: -n needs a number of lines from 0 to 100000, not '%s'\n", optarg);
+      fprintf(stderr, "vigil logs: -n needs a number of lines from 0 to 100000, not '%s'\n", value);
       return -1;
     }
   }

@@ -86,7 +86,8 @@ void vg_buf_append(struct vg_buf *b, const void *p, size_t n);
 void vg_buf_puts(struct vg_buf *b, const char *s);
 void vg_buf_putc(struct vg_buf *b, char c);
 void vg_buf_printf(struct vg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vg_buf_vprintf(struct vg_buf *b, const char *fmt, va_list ap);
+void vg_buf_vprintf(struct vg_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Appends s quoted as a JSON string (with the quotes). */
 void vg_buf_json_str(struct vg_buf *b, const char *s);
 /* Removes the first n bytes. */

@@ -357,6 +357,21 @@ static void test_load_missing_file(void **state) {
   cfg_diags_free(&d);
 }
 
+static void test_load_not_a_config(void **state) {
+  struct cfg_diags d;
+  cfg_diags_init(&d);
+  assert_null(cfg_load("/dev/zero", &d));
+  assert_int_equal(d.n, 1);
+  assert_string_equal(d.items[0].msg, "cannot read /dev/zero: larger than 16 MiB");
+  cfg_diags_free(&d);
+
+  cfg_diags_init(&d);
+  assert_null(cfg_load("/", &d));
+  assert_int_equal(d.n, 1);
+  assert_string_equal(d.items[0].msg, "cannot read /: Is a directory");
+  cfg_diags_free(&d);
+}
+
 static void test_state_dir_absolute(void **state) {
   struct vg_config *cfg = load_ok("state_dir: /a/b/../../..//c/.\n");
   assert_string_equal(cfg->state_dir, "/c");
@@ -797,12 +812,13 @@ static void test_sizes_and_limits(void **state) {
   cfg_free(cfg);
 }
 
-/* The log probe's regex: regcomp judges syntax, and patterns whose bounded
- * repetitions would expand beyond 10000 elements are refused before regcomp. */
+/* The log probe's regex: regcomp judges syntax, and patterns whose repetitions
+ * would make glibc's regcomp explode are refused before it sees them. */
 static void test_log_regex(void **state) {
   static const char *const ok[] = {
-      "^ready$", "listening on [0-9]{1,5}", "(ab|cd){2,3}x", "[]{}]{3}", "a{10000}",
-      "(a{100}){100}", "[[:digit:]]+ ok", "\\{9999999}", "a{1,}",
+      "^ready$", "listening on [0-9]{1,5}", "(ab|cd){2,3}x", "[]{}]{3}", "a{1000}",
+      "(a{10}){100}", "[[:digit:]]+ ok", "\\{9999999}", "a{1,}", "a*b+c?(d*)*",
+      "x(((((((((a*)*)*)*)*)*)*)*)*)",
   };
   for (size_t i = 0; i < VG_ARRAY_LEN(ok); i++) {
     char *yaml = vg_asprintf(SVC("    ready: {log: '%s'}\n"), ok[i]);
@@ -812,12 +828,14 @@ static void test_log_regex(void **state) {
     free(yaml);
   }
   static const char *const big[] = {
-      "a{10001}", "a{1000}{1000}", "((a{100}){100}){100}", "(x|y{20000})", "a{9999999999999}",
+      "a{1001}", "a{1000}{1000}", "((a{10}){10}){11}", "(x|y{2000})", "a{9999999999999}",
+      "(a+){501}", "x++++++++++++++++++++", "x(((((((((((a*)*)*)*)*)*)*)*)*)*)*)",
+      "^l**************************************************************************$",
   };
   for (size_t i = 0; i < VG_ARRAY_LEN(big); i++) {
     char *yaml = vg_asprintf(SVC("    ready: {log: '%s'}\n"), big[i]);
     char *msg = vg_asprintf(
-        "bad regex '%s': too large once its repetitions are expanded (limit 10000 elements)",
+        "bad regex '%s': too large once its repetitions are expanded (limit 1000 elements)",
         big[i]);
     struct want w = {4, 18, msg};
     expect_diags(yaml, &w, 1);
@@ -938,6 +956,7 @@ int main(void) {
       cmocka_unit_test(test_no_services),
       cmocka_unit_test(test_load_file_state_dir),
       cmocka_unit_test(test_load_missing_file),
+      cmocka_unit_test(test_load_not_a_config),
       cmocka_unit_test(test_state_dir_absolute),
       cmocka_unit_test(test_aliases),
       cmocka_unit_test(test_quoting),

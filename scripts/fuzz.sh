@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz and runs every
+# fuzz/fuzz_*.c target for SECONDS each (default 60).
+#
+#   scripts/fuzz.sh [SECONDS]
+#
+# Each target keeps its corpus in fuzz/corpus-<target>/ (git-ignored), so runs build
+# on each other; it starts from seeds: the YAML files under examples/ and tests/
+# plus a few inline ones. Crashing inputs land in build-fuzz/artifacts/<target>/.
+# Exits non-zero when any target found a problem.
+set -euo pipefail
+shopt -s nullglob
+cd "$(dirname "$0")/.."
+
+secs="${1:-60}"
+case "$secs" in '' | *[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;; esac
+build="${BUILD_FUZZ:-build-fuzz}"
+
+CC=clang cmake -S . -B "$build" -DVIGIL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+# Seeds shared by every target; a target that does not read YAML just mutates them.
+seeds="$build/seeds"
+rm -rf "$seeds"
+mkdir -p "$seeds"
+n=0
+while IFS= read -r -d '' f; do
+  cp "$f" "$seeds/file-$n.yaml"
+  n=$((n + 1))
+done < <(find examples tests -type f \( -name '*.yaml' -o -name '*.yml' \) -print0 2>/dev/null)
+inline() { printf '%s' "$2" >"$seeds/inline-$1.yaml"; }
+inline minimal 'services:
+  web:
+    cmd: [./web, --port, "8080"]
+'
+inline full 'state_dir: ./var/${STACK:-dev}
+services:
+  db:
+    cmd: [postgres, -D, /var/lib/pg]
+    ready: {tcp: "localhost:5432", timeout: 1m30s, interval: 250ms}
+    stop: {signal: SIGINT, timeout: 20s}
+  feed:
+    cmd: "exec ./feed --port $${PORT}"
+    shell: true
+    env: {PORT: "9000", MODE: live}
+    clear_env: false
+    cwd: /opt/feed
+    user: feed
+    group: market
+    role: active
+    depends_on: [db]
+    ready:
+      http: http://127.0.0.1:9000/healthz
+    restart:
+      policy: on-failure
+      delay: 2s
+      max_delay: 1m
+      jitter: 0.25
+      reset_after: 5m
+      max_restarts: 0
+      window: 1h
+    no_restart_exit_codes: [0, 2]
+    watchdog: 15s
+    log: {capture: true, echo: false, file: true, max_size: 5MiB, keep: 7}
+    limits: {nofile: 65536, core: unlimited, as: 2GiB}
+  tail:
+    cmd: [tail, -f, x]
+    ready: {log: "^listening on [0-9]+$"}
+    restart: never
+  probe:
+    cmd: [p]
+    ready: {exec: [pg_isready, -q]}
+  n:
+    cmd: [n]
+    ready: {notify: true}
+'
+inline errors 'servces: 1
+services:
+  a: {cmd: [x], depends_on: [b, a, zz]}
+  b: {cmd: [x], depends_on: [a]}
+  c:
+    cmd: x
+    ready: {tcp: "h:0", http: "https://x/", log: "a("}
+    restart: {delay: 5s, max_delay: 1s}
+    stop: {signal: TREM}
+    no_restart_exit_codes: [300]
+    watchdog: 30x
+    env: {A-B: "${UNSET_VAR}"}
+'
+inline anchors 'x: &svc {cmd: [a]}
+services:
+  a: *svc
+  b: &b
+    cmd: &argv [run]
+    <<: *svc
+  c: {cmd: *argv}
+'
+
+status=0
+for src in fuzz/fuzz_*.c; do
+  name="$(basename "$src" .c)"
+  # One target at a time: a target that does not build fails alone.
+  if ! cmake --build "$build" --target "$name" -j "$(nproc)"; then
+    echo "fuzz: $name does not build" >&2
+    status=1
+    continue
+  fi
+  corpus="fuzz/corpus-${name#fuzz_}"
+  artifacts="$build/artifacts/$name"
+  mkdir -p "$corpus" "$artifacts"
+  echo "fuzz: $name for ${secs}s" >&2
+  if ! "$build/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+      -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "$seeds"; then
+    echo "fuzz: $name FAILED; inputs in $artifacts/" >&2
+    status=1
+  fi
+done
+exit "$status"

@@ -1,0 +1,206 @@
+/*
+ * The entry points: read the file, build the YAML tree, interpret the top level
+ * (state_dir, services), then the checks across services. Also the lifetime of a
+ * struct vg_config (cfg_free) and lookups in it.
+ */
+#include "config/config_int.h"
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_STATE_DIR "./var/vigil"
+/* A config is a few KiB; the cap keeps `vigil check /dev/zero` from eating memory. */
+#define MAX_FILE_SIZE (16 << 20)
+
+static const char *const top_keys[] = {"state_dir", "services"};
+enum { K_STATE_DIR, K_SERVICES, K_N };
+
+/* dir/rel (or rel alone when absolute) with "", "." and ".." segments resolved
+ * lexically; the result is absolute and has no trailing slash. */
+static char *join_normalized(const char *dir, const char *rel) {
+  char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
+  size_t len = strlen(path);
+  char *out = vg_malloc(len + 2);
+  size_t o = 0;
+  for (char *seg = path; *seg;) {
+    char *end = strchr(seg, '/');
+    size_t n = end ? (size_t)(end - seg) : strlen(seg);
+    if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+    } else if (n > 0 && !(n == 1 && seg[0] == '.')) {
+      out[o++] = '/';
+      memcpy(out + o, seg, n);
+      o += n;
+    }
+    seg += n + (end != NULL);
+  }
+  if (o == 0) out[o++] = '/';
+  out[o] = '\0';
+  free(path);
+  return out;
+}
+
+static bool valid_service_name(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-'))) return false;
+  }
+  return true;
+}
+
+static void parse_services(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n) {
+  if (n->type != CFG__MAP) {
+    cfg__expected(c, n, "a mapping of services");
+    return;
+  }
+  cfg->services = vg_calloc(n->n ? n->n : 1, sizeof *cfg->services);
+  for (size_t i = 0; i < n->n; i++) {
+    const struct cfg__pair *p = &n->pairs[i];
+    if (p->duplicate) continue; /* reported by the YAML reader */
+    if (p->key->type != CFG__SCALAR) {
+      cfg__expected(c, p->key, "a service name");
+      continue;
+    }
+    if (!valid_service_name(p->key->text))
+      cfg_diag_add(c->diags, p->key->pos,
+                   "bad service name '%s': use up to 64 letters, digits, '_', '.' or '-', "
+                   "starting with a letter or digit",
+                   p->key->text);
+    struct cfg_service *s = &cfg->services[cfg->n_services++];
+    cfg__service_defaults(s);
+    s->name = vg_strdup(p->key->text);
+    s->pos = p->key->pos;
+    cfg__service_parse(c, s, p->value);
+  }
+}
+
+static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *root,
+                      const char *dir) {
+  if (!root || root->type == CFG__NULL) {
+    cfg_diag_add(c->diags, root ? root->pos : (struct cfg_pos){1, 1},
+                 "the config is empty: expected a mapping with services");
+    return;
+  }
+  const struct cfg__pair *f[K_N];
+  if (!cfg__fields(c, root, top_keys, K_N, f)) return;
+
+  char *state = f[K_STATE_DIR] ? cfg__string(c, f[K_STATE_DIR]->value) : vg_strdup(DEFAULT_STATE_DIR);
+  if (state && !state[0]) {
+    cfg_diag_add(c->diags, f[K_STATE_DIR]->value->pos, "state_dir is empty");
+  } else if (state && state[0] != '/' && !dir) {
+    cfg_diag_add(c->diags, f[K_STATE_DIR] ? f[K_STATE_DIR]->value->pos : (struct cfg_pos){0, 0},
+                 "cannot resolve the relative state_dir '%s': the config's directory is unknown",
+                 state);
+  } else if (state) {
+    cfg->state_dir = join_normalized(dir ? dir : "/", state);
+  }
+  free(state);
+
+  if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
+  else cfg->services = vg_calloc(1, sizeof *cfg->services);
+  cfg__graph_check(c, cfg);
+  for (size_t i = 0; i < cfg->n_services; i++)
+    cfg->services[i].fingerprint = cfg__fingerprint(&cfg->services[i]);
+}
+
+/* dir is the absolute directory relative paths are resolved against, or NULL. */
+static struct vg_config *load_text(const char *name, const char *text, size_t len,
+                                   const char *dir, struct cfg_diags *diags) {
+  size_t first = diags->n;
+  struct cfg__ctx c = {.diags = diags};
+  struct vg_config *cfg = vg_calloc(1, sizeof *cfg);
+  cfg->path = vg_strdup(name);
+  struct cfg__doc doc;
+  if (cfg__yaml_parse(text, len, diags, &doc) == 0) parse_top(&c, cfg, doc.root, dir);
+  cfg__yaml_free(&doc);
+  if (diags->n > first) {
+    cfg__diags_sort(diags, first);
+    cfg_free(cfg);
+    return NULL;
+  }
+  return cfg;
+}
+
+/* realpath of the directory holding path, or NULL. */
+static char *dir_of(const char *path) {
+  char *copy = vg_strdup(path);
+  char *dir = realpath(dirname(copy), NULL);
+  free(copy);
+  return dir;
+}
+
+struct vg_config *cfg_load_string(const char *name, const char *text, size_t len,
+                                  struct cfg_diags *diags) {
+  char *dir = dir_of(name);
+  if (!dir) dir = getcwd(NULL, 0);
+  struct vg_config *cfg = load_text(name, text, len, dir, diags);
+  free(dir);
+  return cfg;
+}
+
+struct vg_config *cfg_load(const char *path, struct cfg_diags *diags) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot open %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct vg_buf b;
+  vg_buf_init(&b);
+  for (;;) {
+    vg_buf_reserve(&b, 65536);
+    ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot read %s: %s", path, strerror(errno));
+      close(fd);
+      vg_buf_free(&b);
+      return NULL;
+    }
+    if (n == 0) break;
+    if (b.len + (size_t)n > MAX_FILE_SIZE) {
+      cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot read %s: larger than %d MiB", path,
+                   MAX_FILE_SIZE >> 20);
+      close(fd);
+      vg_buf_free(&b);
+      return NULL;
+    }
+    b.len += (size_t)n;
+    b.data[b.len] = '\0';
+  }
+  close(fd);
+  char *dir = dir_of(path);
+  struct vg_config *cfg = NULL;
+  if (!dir)
+    cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot resolve the directory of %s: %s", path,
+                 strerror(errno));
+  else
+    cfg = load_text(path, b.data, b.len, dir, diags);
+  free(dir);
+  vg_buf_free(&b);
+  return cfg;
+}
+
+void cfg_free(struct vg_config *cfg) {
+  if (!cfg) return;
+  for (size_t i = 0; i < cfg->n_services; i++) cfg__service_free(&cfg->services[i]);
+  free(cfg->services);
+  free(cfg->state_dir);
+  free(cfg->path);
+  free(cfg);
+}
+
+const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name) {
+  for (size_t i = 0; i < cfg->n_services; i++)
+    if (strcmp(cfg->services[i].name, name) == 0) return &cfg->services[i];
+  return NULL;
+}
