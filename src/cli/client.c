@@ -35,10 +35,15 @@ int cli_request(const struct cli *cli, const char *method, const char *path, int
   if (cli->socket) {
     sock = vg_strdup(cli->socket);
   } else {
-    struct vg_config *cfg = cli_load_config(cli);
-    if (!cfg) return -2;
-    sock = cli_socket_path(cli, cfg);
-    cfg_free(cfg);
+    /* lenient on purpose: a daemon must stay reachable while its file is being edited */
+    struct cfg_diags d;
+    cfg_diags_init(&d);
+    char *state_dir = cfg_load_state_dir(cli->config, &d);
+    if (!state_dir) cfg_diags_print(&d, cli->config, stderr);
+    cfg_diags_free(&d);
+    if (!state_dir) return -2;
+    sock = vg_asprintf("%s/vigil.sock", state_dir);
+    free(state_dir);
   }
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);

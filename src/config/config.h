@@ -124,6 +124,11 @@ struct vg_config *cfg_load_string(const char *name, const char *text, size_t len
 
 void cfg_free(struct vg_config *cfg);
 
+/* Only the absolute state_dir of the config at path, even when the rest of the file
+ * holds problems (the CLI finds a running daemon this way, whatever state the file is
+ * in). NULL when the file or its state_dir cannot be read; diags say why. */
+char *cfg_load_state_dir(const char *path, struct cfg_diags *diags);
+
 const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
 
 void cfg_diags_init(struct cfg_diags *d);

@@ -84,6 +84,23 @@ static void parse_services(struct cfg__ctx *c, struct vg_config *cfg, const stru
   }
 }
 
+/* The absolute state_dir named by pair (NULL: the default), or NULL after reporting. */
+static char *resolve_state_dir(struct cfg__ctx *c, const struct cfg__pair *pair, const char *dir) {
+  char *state = pair ? cfg__string(c, pair->value) : vg_strdup(DEFAULT_STATE_DIR);
+  char *out = NULL;
+  if (state && !state[0]) {
+    cfg_diag_add(c->diags, pair->value->pos, "state_dir is empty");
+  } else if (state && state[0] != '/' && !dir) {
+    cfg_diag_add(c->diags, pair ? pair->value->pos : (struct cfg_pos){0, 0},
+                 "cannot resolve the relative state_dir '%s': the config's directory is unknown",
+                 state);
+  } else if (state) {
+    out = join_normalized(dir ? dir : "/", state);
+  }
+  free(state);
+  return out;
+}
+
 static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *root,
                       const char *dir) {
   if (!root || root->type == CFG__NULL) {
@@ -94,17 +111,7 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   const struct cfg__pair *f[K_N];
   if (!cfg__fields(c, root, top_keys, K_N, f)) return;
 
-  char *state = f[K_STATE_DIR] ? cfg__string(c, f[K_STATE_DIR]->value) : vg_strdup(DEFAULT_STATE_DIR);
-  if (state && !state[0]) {
-    cfg_diag_add(c->diags, f[K_STATE_DIR]->value->pos, "state_dir is empty");
-  } else if (state && state[0] != '/' && !dir) {
-    cfg_diag_add(c->diags, f[K_STATE_DIR] ? f[K_STATE_DIR]->value->pos : (struct cfg_pos){0, 0},
-                 "cannot resolve the relative state_dir '%s': the config's directory is unknown",
-                 state);
-  } else if (state) {
-    cfg->state_dir = join_normalized(dir ? dir : "/", state);
-  }
-  free(state);
+  cfg->state_dir = resolve_state_dir(c, f[K_STATE_DIR], dir);
 
   if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
@@ -148,46 +155,83 @@ struct vg_config *cfg_load_string(const char *name, const char *text, size_t len
   return cfg;
 }
 
-struct vg_config *cfg_load(const char *path, struct cfg_diags *diags) {
+/* Reads the whole file into b (NUL-terminated). 0, or -1 after reporting. */
+static int read_file(const char *path, struct vg_buf *b, struct cfg_diags *diags) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot open %s: %s", path, strerror(errno));
-    return NULL;
+    return -1;
   }
-  struct vg_buf b;
-  vg_buf_init(&b);
   for (;;) {
-    vg_buf_reserve(&b, 65536);
-    ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+    vg_buf_reserve(b, 65536);
+    ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot read %s: %s", path, strerror(errno));
       close(fd);
-      vg_buf_free(&b);
-      return NULL;
+      return -1;
     }
     if (n == 0) break;
-    if (b.len + (size_t)n > MAX_FILE_SIZE) {
+    if (b->len + (size_t)n > MAX_FILE_SIZE) {
       cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot read %s: larger than %d MiB", path,
                    MAX_FILE_SIZE >> 20);
       close(fd);
-      vg_buf_free(&b);
-      return NULL;
+      return -1;
     }
-    b.len += (size_t)n;
-    b.data[b.len] = '\0';
+    b->len += (size_t)n;
+    b->data[b->len] = '\0';
   }
   close(fd);
-  char *dir = dir_of(path);
+  return 0;
+}
+
+struct vg_config *cfg_load(const char *path, struct cfg_diags *diags) {
+  struct vg_buf b;
+  vg_buf_init(&b);
   struct vg_config *cfg = NULL;
-  if (!dir)
-    cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot resolve the directory of %s: %s", path,
-                 strerror(errno));
-  else
-    cfg = load_text(path, b.data, b.len, dir, diags);
-  free(dir);
+  if (read_file(path, &b, diags) == 0) {
+    char *dir = dir_of(path);
+    if (!dir)
+      cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot resolve the directory of %s: %s", path,
+                   strerror(errno));
+    else
+      cfg = load_text(path, b.data ? b.data : "", b.len, dir, diags);
+    free(dir);
+  }
   vg_buf_free(&b);
   return cfg;
+}
+
+char *cfg_load_state_dir(const char *path, struct cfg_diags *diags) {
+  struct vg_buf b;
+  vg_buf_init(&b);
+  char *out = NULL;
+  struct cfg__doc doc = {0};
+  struct cfg__ctx c = {.diags = diags};
+  char *dir = NULL;
+  if (read_file(path, &b, diags) < 0) goto done;
+  if (!(dir = dir_of(path))) {
+    cfg_diag_add(diags, (struct cfg_pos){0, 0}, "cannot resolve the directory of %s: %s", path,
+                 strerror(errno));
+    goto done;
+  }
+  if (cfg__yaml_parse(b.data ? b.data : "", b.len, diags, &doc) < 0) goto done;
+  if (!doc.root || doc.root->type != CFG__MAP) {
+    cfg_diag_add(diags, doc.root ? doc.root->pos : (struct cfg_pos){1, 1},
+                 "the config is not a mapping");
+    goto done;
+  }
+  const struct cfg__pair *pair = NULL;
+  for (size_t i = 0; i < doc.root->n; i++) {
+    const struct cfg__pair *p = &doc.root->pairs[i];
+    if (p->key->type == CFG__SCALAR && strcmp(p->key->text, "state_dir") == 0 && !pair) pair = p;
+  }
+  out = resolve_state_dir(&c, pair, dir);
+done:
+  cfg__yaml_free(&doc);
+  free(dir);
+  vg_buf_free(&b);
+  return out;
 }
 
 void cfg_free(struct vg_config *cfg) {

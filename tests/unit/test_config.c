@@ -334,6 +334,33 @@ static void test_load_file_state_dir(void **state) {
   assert_string_equal(d.items[0].msg, "unknown key 'shel' (did you mean 'shell'?)");
   cfg_diags_free(&d);
 
+  /* The state_dir alone is found even in a file with problems elsewhere... */
+  char *path4 = write_file(sub, "d.yaml", "state_dir: ../s\nservices:\n  a: {cmd: x, bogus: 1}\n");
+  cfg_diags_init(&d);
+  char *sd = cfg_load_state_dir(path4, &d);
+  want = vg_asprintf("%s/s", real);
+  assert_non_null(sd);
+  assert_string_equal(sd, want);
+  assert_int_equal(d.n, 0);
+  free(sd);
+  free(want);
+  /* ...but not in one that is not YAML, nor when state_dir itself is bad. */
+  char *path5 = write_file(sub, "e.yaml", "state_dir: [\n");
+  assert_null(cfg_load_state_dir(path5, &d));
+  assert_true(d.n > 0);
+  cfg_diags_free(&d);
+  cfg_diags_init(&d);
+  char *path6 = write_file(sub, "f.yaml", "state_dir: ''\n");
+  assert_null(cfg_load_state_dir(path6, &d));
+  assert_int_equal(d.n, 1);
+  cfg_diags_free(&d);
+  unlink(path4);
+  unlink(path5);
+  unlink(path6);
+  free(path4);
+  free(path5);
+  free(path6);
+
   unlink(path);
   unlink(path2);
   unlink(path3);
