@@ -37,6 +37,23 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+# Generous: the tests also run under AddressSanitizer builds on a loaded 2-core machine.
+LONG = 30.0
+
+
+def events_named(stack, msg, service=None):
+    return [e for e in stack.events()
+            if e.get("msg") == msg and (service is None or e.get("service") == service)]
+
+
+def event_index(stack, msg, service):
+    """Position in vigil's log of the first event `msg` about `service`."""
+    for i, e in enumerate(stack.events()):
+        if e.get("msg") == msg and e.get("service") == service:
+            return i
+    raise AssertionError(f"no {msg!r} event for {service}:\n{stack.logs_text()[-4000:]}")
+
+
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout=10):
         super().__init__("vigil", timeout=timeout)

@@ -8,23 +8,10 @@ import socket
 import tempfile
 import time
 
-from harness import VigilTest, free_port, pid_alive, wait_for
-
-# Generous: the tests also run under AddressSanitizer builds on a loaded 2-core machine.
-LONG = 30.0
+from harness import LONG, event_index, events_named, VigilTest, free_port, pid_alive, wait_for
 
 
-def events_named(stack, msg, service=None):
-    return [e for e in stack.events()
-            if e.get("msg") == msg and (service is None or e.get("service") == service)]
 
-
-def event_index(stack, msg, service):
-    """Position in vigil's log of the first event `msg` about `service`."""
-    for i, e in enumerate(stack.events()):
-        if e.get("msg") == msg and e.get("service") == service:
-            return i
-    raise AssertionError(f"no {msg!r} event for {service}:\n{stack.logs_text()[-4000:]}")
 
 
 def port_open(port):

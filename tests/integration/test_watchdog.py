@@ -6,17 +6,11 @@ import re
 import stat
 import time
 
-from harness import VigilTest, pid_alive, wait_for
+from harness import LONG, event_index, events_named, VigilTest, pid_alive, wait_for
 
-# Generous: the tests also run under AddressSanitizer builds on a loaded 2-core machine.
-LONG = 30.0
 
 MISSED = "service missed its watchdog"
 
-
-def events_named(stack, msg, service=None):
-    return [e for e in stack.events()
-            if e.get("msg") == msg and (service is None or e.get("service") == service)]
 
 
 def log_lines(path):
