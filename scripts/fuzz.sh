@@ -94,6 +94,20 @@ services:
     <<: *svc
   c: {cmd: *argv}
 '
+# HTTP requests for fuzz_request (the control socket's parser).
+inline req-get 'GET /api/v1/services/feed/logs?n=20&follow=1 HTTP/1.1
+Host: vigil
+
+'
+inline req-post 'POST /api/v1/services/a%2Db/restart HTTP/1.0
+Content-Length: 2
+Authorization: Bearer x
+
+{}'
+inline req-bad 'GET /../x HTTP/2.0
+Transfer-Encoding: chunked
+
+'
 
 status=0
 for src in fuzz/fuzz_*.c; do
