@@ -95,19 +95,9 @@ services:
   c: {cmd: *argv}
 '
 # HTTP requests for fuzz_request (the control socket's parser).
-inline req-get 'GET /api/v1/services/feed/logs?n=20&follow=1 HTTP/1.1
-Host: vigil
-
-'
-inline req-post 'POST /api/v1/services/a%2Db/restart HTTP/1.0
-Content-Length: 2
-Authorization: Bearer x
-
-{}'
-inline req-bad 'GET /../x HTTP/2.0
-Transfer-Encoding: chunked
-
-'
+printf 'GET /api/v1/services/feed/logs?n=20&follow=1 HTTP/1.1\r\nHost: vigil\r\n\r\n' >"$seeds/req-get.http"
+printf 'POST /api/v1/services/a%%2Db/restart HTTP/1.0\r\nContent-Length: 2\r\nAuthorization: Bearer x\r\n\r\n{}' >"$seeds/req-post.http"
+printf 'GET /../x HTTP/2.0\r\nTransfer-Encoding: chunked\r\n\r\n' >"$seeds/req-bad.http"
 
 status=0
 for src in fuzz/fuzz_*.c; do
