@@ -131,7 +131,7 @@ static void after_run(struct sv_service *svc, bool forced_failure) {
   char what[96];
   describe_exit(svc, what, sizeof what);
 
-  if (svc->sv->shutting_down || !svc->want_up || !def) {
+  if (svc->sv->shutting_down || !svc->want_up || svc->removed) {
     sv__set_reason(svc, NULL);
     sv__set_state(svc, SV_STOPPED);
     return;

@@ -21,7 +21,7 @@
 #define MAX_LINE 16384
 
 static void rotate(struct sv_service *svc) {
-  int keep = svc->def ? svc->def->log.keep : 3;
+  int keep = svc->def->log.keep;
   close(svc->log_fd);
   svc->log_fd = -1;
   if (keep <= 0) {
@@ -73,20 +73,23 @@ static void write_file(struct sv_service *svc, const char *stream, const char *l
   struct iovec iov[3] = {{head, h}, {(void *)line, len}, {"\n", 1}};
   ssize_t n = writev(svc->log_fd, iov, 3);
   if (n > 0) svc->log_size += n;
-  if (svc->def && svc->log_size >= svc->def->log.max_bytes) rotate(svc);
+  if (svc->log_size >= svc->def->log.max_bytes) rotate(svc);
 }
 
 static void emit_line(struct sv__stream *st, const char *line, size_t len) {
   struct sv_service *svc = st->svc;
   if (len > 0 && line[len - 1] == '\r') len--;
-  if (svc->def && svc->def->log.echo) {
+  if (svc->def->log.echo) {
     char *copy = vg_strndup(line, len);
     vg_log(VG_LOG_INFO, copy, VF_S("service", svc->name), VF_S("stream", st->name), VF_END);
     free(copy);
   }
   write_file(svc, st->name, line, len);
-  for (struct sv__log_sub *s = svc->sv->subs; s; s = s->next)
+  /* a follower may unsubscribe itself from its callback (a slow reader is dropped) */
+  for (struct sv__log_sub *s = svc->sv->subs, *next; s; s = next) {
+    next = s->next;
     if (strcmp(s->service, svc->name) == 0) s->fn(s->arg, st->name, line, len);
+  }
   sv__probe_log_line(svc, line, len);
 }
 

@@ -138,7 +138,7 @@ void sv__run_cleanup(struct sv_service *svc) {
 static void watchdog_cb(uv_timer_t *t) { sv__dispatch(t->data, SV_EV_WATCHDOG); }
 
 void sv__watchdog_arm(struct sv_service *svc) {
-  if (!svc->def || svc->def->watchdog_ms <= 0) return;
+  if (svc->def->watchdog_ms <= 0) return;
   svc->wd_timer.data = svc;
   uv_timer_start(&svc->wd_timer, watchdog_cb, (uint64_t)svc->def->watchdog_ms, 0);
 }

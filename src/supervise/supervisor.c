@@ -107,6 +107,8 @@ void sv_destroy(struct sv_supervisor *sv) {
   }
   sv__reap_close(sv);
   uv_close((uv_handle_t *)&sv->sweep_timer, NULL);
+  for (size_t i = 0; i < sv->n_retired; i++) cfg_free(sv->retired[i]);
+  free(sv->retired);
   cfg_free(sv->cfg);
   free(sv->run_dir);
   free(sv->log_dir);
@@ -127,7 +129,6 @@ bool sv__deps_ready(const struct sv_service *svc) {
 
 size_t sv_waiting_on(const struct sv_service *svc, const char **names, size_t max) {
   size_t n = 0;
-  if (!svc->def) return 0;
   for (size_t i = 0; svc->def->depends_on && svc->def->depends_on[i]; i++) {
     const struct sv_service *dep = sv__find(svc->sv, svc->def->depends_on[i]);
     if (dep && dep->state == SV_READY) continue;
@@ -149,6 +150,25 @@ static bool dependents_alive(const struct sv_supervisor *sv, const struct sv_ser
       return true;
   }
   return false;
+}
+
+static bool config_in_use(const struct sv_supervisor *sv, const struct vg_config *cfg) {
+  for (size_t i = 0; i < sv->n_svcs; i++) {
+    const struct cfg_service *d = sv->svcs[i]->def;
+    if (d >= cfg->services && d < cfg->services + cfg->n_services) return true;
+  }
+  return false;
+}
+
+static void free_retired_configs(struct sv_supervisor *sv) {
+  for (size_t i = 0; i < sv->n_retired;) {
+    if (config_in_use(sv, sv->retired[i])) {
+      i++;
+      continue;
+    }
+    cfg_free(sv->retired[i]);
+    sv->retired[i] = sv->retired[--sv->n_retired];
+  }
 }
 
 static void shutdown_finish(struct sv_supervisor *sv) {
@@ -190,6 +210,7 @@ void sv__pump(struct sv_supervisor *sv) {
     }
   } while (sv->pump_again);
   sv->in_pump = false;
+  if (sv->n_retired) free_retired_configs(sv);
 
   if (sv->shutting_down && sv->done_fn) {
     for (size_t i = 0; i < sv->n_svcs; i++)
@@ -283,7 +304,6 @@ void sv_reload(struct sv_supervisor *sv, struct vg_config *cfg, struct sv_reload
       push_name(&rep->removed, &nr, svc->name);
       svc->removed = true;
       svc->want_up = false;
-      svc->def = NULL;
       continue;
     }
     bool changed = def->fingerprint != svc->def->fingerprint;
@@ -318,10 +338,9 @@ void sv_reload(struct sv_supervisor *sv, struct vg_config *cfg, struct sv_reload
       sv__dispatch(svc, SV_EV_START);
     }
   }
-  /* Removed services still running keep pointers into nothing of the old config:
-   * their stop parameters were copied at spawn. */
-  cfg_free(old);
-  sv__pump(sv);
+  sv->retired = vg_realloc(sv->retired, (sv->n_retired + 1) * sizeof *sv->retired);
+  sv->retired[sv->n_retired++] = old;
+  sv__pump(sv); /* frees old once no removed service points into it */
 }
 
 void sv_reload_report_free(struct sv_reload_report *rep) {

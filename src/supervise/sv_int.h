@@ -54,7 +54,8 @@ struct sv__log_sub {
 struct sv_service {
   struct sv_supervisor *sv;
   char *name;
-  const struct cfg_service *def; /* points into sv->cfg; replaced on reload */
+  const struct cfg_service *def; /* points into sv->cfg (or a retired config while a
+                                    removed service stops); replaced on reload */
   enum sv_state state;
   bool want_up;          /* what the operator (or the config) wants */
   bool removed;          /* dropped by reload: freed once stopped */
@@ -111,6 +112,10 @@ typedef void (*sv__exit_fn)(void *arg, pid_t pid, int status);
 struct sv_supervisor {
   uv_loop_t *loop;
   struct vg_config *cfg;
+  /* configs replaced by a reload that removed services still stopping: their
+   * definitions stay valid until the last of those services is gone */
+  struct vg_config **retired;
+  size_t n_retired;
   struct sv_service **svcs;
   size_t n_svcs, cap_svcs;
   char *run_dir, *log_dir;

@@ -2,6 +2,7 @@
 removed ones stop, and an invalid file leaves the running stack untouched."""
 import os
 import signal
+import time
 
 from harness import VigilTest, pid_alive, wait_for
 
@@ -88,6 +89,41 @@ class ReloadTest(VigilTest):
         """)
         s.cli("reload", check=0)
         s.wait_state("broken", "ready")
+
+    def test_removed_services_stop_dependents_first_and_timers_stay_safe(self):
+        # "front" depends on "slow"; both are removed while "slow" is still starting
+        # (its readiness probe and timeout armed) and "front" waits on it, and
+        # "stubborn" ignores SIGTERM so its removal takes the stop timeout.
+        s = self.stack("""
+        services:
+          keep:
+            cmd: ["@SIM@"]
+          slow:
+            cmd: ["@SIM@"]
+            ready: {exec: ["false"], timeout: 400ms, interval: 50ms}
+            restart: {delay: 100ms}
+          front:
+            cmd: ["@SIM@"]
+            depends_on: [slow]
+          stubborn:
+            cmd: ["@SIM@", --ignore-term]
+            stop: {timeout: 600ms}
+        """)
+        stubborn = s.wait_state("stubborn", "ready")["pid"]
+        s.wait_state("slow", "starting")
+        s.write_config("""
+        services:
+          keep:
+            cmd: ["@SIM@"]
+        """)
+        r = s.cli("reload", check=0)
+        self.assertIn("removed    slow front stubborn", r.stdout)
+        wait_for(lambda: [x["name"] for x in s.status()["services"]] == ["keep"], timeout=10,
+                 what="removed services gone")
+        wait_for(lambda: not pid_alive(stubborn), what="stubborn killed")
+        time.sleep(0.6)  # past the old readiness timeout: nothing may fire on a freed definition
+        self.assertEqual(s.service("keep")["state"], "ready")
+        self.assertIsNone(s.proc.poll())
 
 
 if __name__ == "__main__":
