@@ -31,6 +31,17 @@ struct probe_conn {
 
 static void schedule_next(struct sv_service *svc);
 
+/* How long one attempt may take before it counts as failed and the next one starts:
+ * ten intervals, at least a second, never more than the readiness timeout. */
+static uint64_t attempt_budget_ms(const struct cfg_probe *p) {
+  int64_t t = p->interval_ms * 10;
+  if (t < 1000) t = 1000;
+  if (t > p->timeout_ms) t = p->timeout_ms;
+  return (uint64_t)t;
+}
+
+static void attempt_expired(uv_timer_t *t);
+
 static void set_error(struct sv_service *svc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void set_error(struct sv_service *svc, const char *fmt, ...) {
@@ -197,7 +208,9 @@ static void attempt_connect(struct sv_service *svc) {
   if (rc < 0) {
     set_error(svc, "%s", uv_strerror(rc));
     conn_finish(c, false);
+    return;
   }
+  uv_timer_start(&svc->probe_timer, attempt_expired, attempt_budget_ms(&svc->def->ready), 0);
 }
 
 static void exec_done(void *arg, pid_t pid, int status) {
@@ -209,7 +222,9 @@ static void exec_done(void *arg, pid_t pid, int status) {
     sv__dispatch(svc, SV_EV_READY);
     return;
   }
-  if (WIFSIGNALED(status)) set_error(svc, "probe killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+    set_error(svc, "probe did not finish within %.3gs", (double)attempt_budget_ms(&svc->def->ready) / 1000.0);
+  else if (WIFSIGNALED(status)) set_error(svc, "probe killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
   else set_error(svc, "probe exited with code %d", WEXITSTATUS(status));
   schedule_next(svc);
 }
@@ -235,6 +250,21 @@ static void attempt_exec(struct sv_service *svc) {
   svc->probe.exec_pid = pid;
   svc->probe.step = SV_PROBE_EXEC;
   sv__child_watch(svc->sv, pid, exec_done, svc);
+  uv_timer_start(&svc->probe_timer, attempt_expired, attempt_budget_ms(&svc->def->ready), 0);
+}
+
+/* An attempt that hangs (a server that accepts but never answers, a stuck command)
+ * fails after its budget so the next one gets its chance. */
+static void attempt_expired(uv_timer_t *t) {
+  struct sv_service *svc = t->data;
+  double secs = (double)attempt_budget_ms(&svc->def->ready) / 1000.0;
+  if (svc->probe.tcp) {
+    set_error(svc, "no answer within %.3gs", secs);
+    conn_finish(svc->probe.tcp->data, false);
+  } else if (svc->probe.exec_pid > 0) {
+    /* exec_done sees the kill and schedules the next attempt */
+    kill(-svc->probe.exec_pid, SIGKILL);
+  }
 }
 
 static void attempt(uv_timer_t *t) {

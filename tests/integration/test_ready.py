@@ -159,6 +159,49 @@ class ReadyTest(VigilTest):
                          and e.get("msg") == "seen GET /nope"])
         self.assertEqual(events_named(s, "service ready", "wrong"), [])
 
+    def test_a_hanging_attempt_gives_way_to_the_next(self):
+        # the first connection is accepted and never answered; later ones get 200
+        port = free_port()
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(8)
+        held = []
+
+        def serve():
+            first = True
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                if first:
+                    held.append(c)  # hang this one
+                    first = False
+                    continue
+                c.recv(1024)
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+                c.close()
+
+        import threading
+        threading.Thread(target=serve, daemon=True).start()
+        try:
+            s = self.stack(f"""
+            services:
+              svc:
+                cmd: ["@SIM@"]
+                ready: {{http: "http://127.0.0.1:{port}/", interval: 100ms, timeout: 20s}}
+            """)
+            wait_for(lambda: "no answer within 1s" in (s.service("svc")["reason"] or "")
+                     or s.service("svc")["state"] == "ready", timeout=LONG, what="first attempt expiring")
+            info = s.wait_state("svc", "ready", timeout=LONG)
+            self.assertEqual(info["restarts"], 0)
+            self.assertEqual(len(held), 1)
+        finally:
+            srv.close()
+            for c in held:
+                c.close()
+
     def test_exec_probe_gates_readiness(self):
         s = self.stack("""
         services:
