@@ -31,6 +31,7 @@ test-san: deps
 bench: build
 	@scripts/deps.sh --bench
 	@bench/restart-latency/run.sh $(BUILD)
+	@bench/footprint/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60
