@@ -106,7 +106,8 @@ class ReloadTest(VigilTest):
             cmd: ["@SIM@"]
             depends_on: [slow]
           stubborn:
-            cmd: ["@SIM@", --ignore-term]
+            cmd: ["@SIM@", --ignore-term, --notify]
+            ready: {notify: true}
             stop: {timeout: 600ms}
         """)
         stubborn = s.wait_state("stubborn", "ready")["pid"]

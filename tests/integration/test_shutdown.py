@@ -74,7 +74,8 @@ class ShutdownTest(VigilTest):
             cmd: ["@SIM@"]
             depends_on: [db]
           bot:
-            cmd: ["@SIM@", --ignore-term]
+            cmd: ["@SIM@", --ignore-term, --notify]
+            ready: {notify: true}
             depends_on: [feed]
             stop: {timeout: 700ms}
           cache:
@@ -129,7 +130,8 @@ class ShutdownTest(VigilTest):
         s = self.stack("""
         services:
           stubborn:
-            cmd: ["@SIM@", --ignore-term]
+            cmd: ["@SIM@", --ignore-term, --notify]
+            ready: {notify: true}
             stop: {timeout: 500ms}
           polite:
             cmd: ["@SIM@"]
@@ -294,10 +296,12 @@ class ShutdownTest(VigilTest):
         s = self.stack("""
         services:
           db:
-            cmd: ["@SIM@", --ignore-term]
+            cmd: ["@SIM@", --ignore-term, --notify]
+            ready: {notify: true}
             stop: {timeout: 30s}
           stubborn:
-            cmd: ["@SIM@", --ignore-term, --grandchildren, "1"]
+            cmd: ["@SIM@", --ignore-term, --grandchildren, "1", --notify]
+            ready: {notify: true}
             depends_on: [db]
             stop: {timeout: 30s}
         """)
