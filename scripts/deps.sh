@@ -4,8 +4,9 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang
-  libuv1-dev libfyaml-dev libjansson-dev libsystemd-dev libxxhash-dev libcmocka-dev)
-test_pkgs=(python3 procps)
+  libuv1-dev libfyaml-dev libjansson-dev libsystemd-dev libxxhash-dev libcmocka-dev
+  libmicrohttpd-dev)
+test_pkgs=(python3 procps prometheus)
 # Anchors for bench/restart-latency; only installed when asked (make bench).
 bench_pkgs=(supervisor monit runit s6)
 

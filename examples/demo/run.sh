@@ -7,6 +7,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 export VIGIL_BUILD="$build"
 export VIGIL_STATE_DIR="$root/var/demo"
 mkdir -p "$VIGIL_STATE_DIR"
+# the bearer token for state changes over HTTP: made once, readable by its owner only
+if [ ! -s "$VIGIL_STATE_DIR/token" ]; then
+  (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VIGIL_STATE_DIR/token")
+fi
+http="127.0.0.1:${DEMO_HTTP_PORT:-9464}"
 v="$build/vigil -c $config"
 cat <<TXT
 
@@ -25,6 +30,12 @@ cat <<TXT
     $v start flaky         give the fatal one another chance
     $v reload              re-read the config (edit it first)
     curl --unix-socket var/demo/vigil.sock http://vigil/api/v1/status
+
+  Over HTTP on $http:
+    curl http://$http/metrics             Prometheus metrics
+    curl http://$http/readyz              200 when the stack is ready, 503 and why otherwise
+    curl -X POST -H "Authorization: Bearer \$(cat var/demo/token)" \\
+         http://$http/api/v1/services/strategy/restart
 
   State, logs and the control socket: $VIGIL_STATE_DIR
   Ctrl-C stops everything in reverse dependency order.

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "core/core.h"
 #include "http/http.h"
+#include "metrics/metrics.h"
 #include "supervise/supervise.h"
 
 struct daemon {
@@ -25,6 +26,9 @@ struct daemon {
   struct cli *cli;
   struct sv_supervisor *sv;
   struct http_control *ctl;
+  struct http_server *server;
+  struct mt_registry *metrics;
+  struct http_api api;
   uv_signal_t sigterm, sigint, sighup;
   uv_timer_t watchdog;
   bool shutting_down;
@@ -101,10 +105,23 @@ static int do_reload(void *arg, struct vg_buf *out) {
   struct cfg_diags diags;
   cfg_diags_init(&diags);
   struct vg_config *cfg = cfg_load(path, &diags);
-  if (cfg && strcmp(cfg->state_dir, sv_config(d->sv)->state_dir) != 0) {
+  const struct vg_config *cur = sv_config(d->sv);
+  if (cfg && strcmp(cfg->state_dir, cur->state_dir) != 0) {
     cfg_diag_add(&diags, (struct cfg_pos){0, 0},
                  "state_dir cannot change on reload (running with %s); restart vigil instead",
-                 sv_config(d->sv)->state_dir);
+                 cur->state_dir);
+  } else if (cfg && (!cfg->http.listen != !cur->http.listen ||
+                     (cfg->http.listen && strcmp(cfg->http.listen, cur->http.listen) != 0))) {
+    cfg_diag_add(&diags, cfg->http.pos,
+                 "http.listen cannot change on reload (listening on %s); restart vigil instead",
+                 cur->http.listen ? cur->http.listen : "off");
+  } else if (cfg && (!cfg->http.token_file != !cur->http.token_file ||
+                     (cfg->http.token_file && strcmp(cfg->http.token_file, cur->http.token_file) != 0))) {
+    cfg_diag_add(&diags, cfg->http.pos,
+                 "http.token_file cannot change on reload; rewrite the file's content instead "
+                 "(it is read at every request)");
+  }
+  if (cfg && diags.n) {
     cfg_free(cfg);
     cfg = NULL;
   }
@@ -224,10 +241,30 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     return EXIT_FAIL;
   }
   sv_set_observer(d.sv, on_state, &d);
-  struct http_hooks hooks = {.reload = do_reload, .down = do_down, .arg = &d};
-  if (http_control_start(d.loop, sock, d.sv, &hooks, &d.ctl, err, sizeof err) < 0) {
+  d.metrics = mt_registry_new();
+  mt_register_process(d.metrics);
+  mt_register_build_info(d.metrics, VIGIL_VERSION, VIGIL_COMMIT);
+  sv_metrics_register(d.sv, d.metrics);
+  /* a copy: a reload frees the config the daemon started with */
+  char *token_file = cfg->http.token_file ? vg_strdup(cfg->http.token_file) : NULL;
+  d.api = (struct http_api){.sv = d.sv, .metrics = d.metrics, .token_file = token_file,
+                            .hooks = {.reload = do_reload, .down = do_down, .arg = &d}};
+  api_init_metrics(&d.api);
+  int failed = 0;
+  if (cfg->http.token_file && api_check_token_file(cfg->http.token_file, err, sizeof err) < 0)
+    failed = 1;
+  else if (http_control_start(d.loop, sock, &d.api, &d.ctl, err, sizeof err) < 0)
+    failed = 1;
+  else if (cfg->http.listen &&
+           http_server_start(d.loop, cfg->http.host, cfg->http.port, &d.api, &d.server, err,
+                             sizeof err) < 0)
+    failed = 2;
+  if (failed) {
     fprintf(stderr, "vigil: %s\n", err);
+    if (failed == 2) http_control_close(d.ctl);
     sv_destroy(d.sv);
+    mt_registry_free(d.metrics);
+    free(token_file);
     free(sock);
     close(lock_fd);
     return EXIT_FAIL;
@@ -246,16 +283,20 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
 
   VG_INFO("vigil up", VF_S("version", VIGIL_VERSION), VF_I("pid", getpid()),
           VF_S("config", cfg->path), VF_S("state_dir", cfg->state_dir), VF_S("control", sock),
+          VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
           VF_I("services", cfg->n_services));
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);
 
   http_control_close(d.ctl);
+  if (d.server) http_server_close(d.server);
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);
   uv_loop_close(d.loop);
+  mt_registry_free(d.metrics);
+  free(token_file);
   free(sock);
   close(lock_fd);
   return d.exit_code;

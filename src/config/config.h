@@ -106,9 +106,18 @@ struct cfg_service {
   uint64_t fingerprint; /* hash of the whole definition; reload restarts on change */
 };
 
+struct cfg_http {
+  char *listen;         /* "host:port" of the HTTP server; NULL when `listen: off` */
+  char *host;           /* the parts of listen */
+  int port;
+  char *token_file;     /* absolute path of the bearer token file, or NULL */
+  struct cfg_pos pos;   /* of the http section, for errors found at start-up */
+};
+
 struct vg_config {
   char *path;           /* the file it came from */
   char *state_dir;      /* absolute path; default ./var/vigil */
+  struct cfg_http http; /* default listen 127.0.0.1:9464, no token */
   struct cfg_service *services;
   size_t n_services;
 };

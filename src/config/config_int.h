@@ -97,6 +97,14 @@ void cfg__format_duration(int64_t ms, char *buf, size_t len);
 /* ---- sections of a service ---- */
 
 void cfg__service_defaults(struct cfg_service *s);
+void cfg__http_defaults(struct cfg_http *h);
+/* dir is the config's directory, for a relative token_file. */
+void cfg__http_parse(struct cfg__ctx *c, struct cfg_http *h, const struct cfg__node *n,
+                     const char *dir);
+void cfg__http_free(struct cfg_http *h);
+/* dir/rel (or rel alone when absolute) with "", "." and ".." segments resolved
+ * lexically; the result is absolute and has no trailing slash. */
+char *cfg__join_path(const char *dir, const char *rel);
 void cfg__service_parse(struct cfg__ctx *c, struct cfg_service *s, const struct cfg__node *n);
 void cfg__service_free(struct cfg_service *s);
 

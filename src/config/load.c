@@ -18,12 +18,10 @@
 /* A config is a few KiB; the cap keeps `vigil check /dev/zero` from eating memory. */
 #define MAX_FILE_SIZE (16 << 20)
 
-static const char *const top_keys[] = {"state_dir", "services"};
-enum { K_STATE_DIR, K_SERVICES, K_N };
+static const char *const top_keys[] = {"state_dir", "http", "services"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_N };
 
-/* dir/rel (or rel alone when absolute) with "", "." and ".." segments resolved
- * lexically; the result is absolute and has no trailing slash. */
-static char *join_normalized(const char *dir, const char *rel) {
+char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
   size_t len = strlen(path);
   char *out = vg_malloc(len + 2);
@@ -95,7 +93,7 @@ static char *resolve_state_dir(struct cfg__ctx *c, const struct cfg__pair *pair,
                  "cannot resolve the relative state_dir '%s': the config's directory is unknown",
                  state);
   } else if (state) {
-    out = join_normalized(dir ? dir : "/", state);
+    out = cfg__join_path(dir ? dir : "/", state);
   }
   free(state);
   return out;
@@ -112,6 +110,8 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   if (!cfg__fields(c, root, top_keys, K_N, f)) return;
 
   cfg->state_dir = resolve_state_dir(c, f[K_STATE_DIR], dir);
+  cfg__http_defaults(&cfg->http);
+  if (f[K_HTTP]) cfg__http_parse(c, &cfg->http, f[K_HTTP]->value, dir);
 
   if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
@@ -239,6 +239,7 @@ void cfg_free(struct vg_config *cfg) {
   for (size_t i = 0; i < cfg->n_services; i++) cfg__service_free(&cfg->services[i]);
   free(cfg->services);
   free(cfg->state_dir);
+  cfg__http_free(&cfg->http);
   free(cfg->path);
   free(cfg);
 }

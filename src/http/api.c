@@ -6,11 +6,14 @@
 #include "http/http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static double g_started_wall;
@@ -110,17 +113,137 @@ static int service_route(const char *path, char *name, size_t nlen, char *action
   return action[0] && !strchr(action, '/') ? 2 : -1;
 }
 
-int api_handle(struct sv_supervisor *sv, const struct http_hooks *hooks,
-               const struct http_request *req, const char *body, struct http_response *resp,
-               char *follow_service, size_t follow_len) {
+void api_init_metrics(struct http_api *api) {
+  static const char *const labels[] = {"listener", "code", NULL};
+  api->requests = mt_counter(api->metrics, "vigil_http_requests_total",
+                             "HTTP requests answered, by listener (tcp or control) and status code.",
+                             labels);
+}
+
+void api_count(struct http_api *api, const char *listener, int status) {
+  if (!api->requests) return;
+  char code[8];
+  snprintf(code, sizeof code, "%d", status);
+  const char *values[] = {listener, code};
+  mt_inc(mt_get(api->requests, values), 1);
+}
+
+/* Reads the whole token file (trailing whitespace dropped) into buf. 0 or -1. */
+static int read_token(const char *path, char *buf, size_t len, char *err, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    snprintf(err, errlen, "cannot read token file %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+    snprintf(err, errlen, "token file %s must be a regular file of mode 0600 (it is %04o)", path,
+             (unsigned)(st.st_mode & 07777));
+    close(fd);
+    return -1;
+  }
+  ssize_t n = read(fd, buf, len - 1);
+  close(fd);
+  if (n < 0) n = 0;
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t')) n--;
+  buf[n] = '\0';
+  if (n < 16) {
+    snprintf(err, errlen, "token file %s holds no token of at least 16 characters", path);
+    return -1;
+  }
+  return 0;
+}
+
+int api_check_token_file(const char *path, char *err, size_t errlen) {
+  char tok[512];
+  return read_token(path, tok, sizeof tok, err, errlen);
+}
+
+/* Constant time in the length of the expected token, so timing tells nothing. */
+static bool token_matches(const char *given, const char *want) {
+  size_t gl = strlen(given), wl = strlen(want);
+  unsigned char diff = (unsigned char)(gl != wl);
+  for (size_t i = 0; i < wl; i++) diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+  return diff == 0;
+}
+
+/* May this request change state? Fills resp with the refusal when not. */
+static bool authorized(struct http_api *api, bool trusted, const struct http_request *req,
+                       struct http_response *resp) {
+  if (trusted) return true;
+  if (!api->token_file) {
+    error_json(resp, 403, "state changes over TCP need http.token_file in the config; "
+                          "or use the control socket (the vigil CLI)");
+    return false;
+  }
+  char tok[512], err[256];
+  if (read_token(api->token_file, tok, sizeof tok, err, sizeof err) < 0) {
+    VG_ERROR("refusing a state change: the token file is unusable", VF_S("error", err));
+    error_json(resp, 403, "the token file is unusable; see vigil's log");
+    return false;
+  }
+  const char *auth = req->authorization;
+  if (strncasecmp(auth, "Bearer ", 7) != 0 || !token_matches(auth + 7, tok)) {
+    resp->www_authenticate = true;
+    error_json(resp, 401, auth[0] ? "bad bearer token" : "a bearer token is required");
+    return false;
+  }
+  return true;
+}
+
+static void readyz(struct http_api *api, struct http_response *resp) {
+  bool ready = sv_stack_ready(api->sv);
+  resp->status = ready ? 200 : 503;
+  json_t *o = json_object(), *reasons = json_array();
+  for (size_t i = 0; i < sv_count(api->sv); i++) {
+    const struct sv_service *svc = sv_at(api->sv, i);
+    struct sv_info in;
+    sv_info_get(svc, &in);
+    if (in.state == SV_READY || in.state == SV_STOPPED) continue;
+    struct vg_buf b;
+    vg_buf_init(&b);
+    vg_buf_printf(&b, "%s: %s", in.name, sv_state_name(in.state));
+    const char *deps[16];
+    size_t n = sv_waiting_on(svc, deps, VG_ARRAY_LEN(deps));
+    if (in.state == SV_WAITING && n) {
+      vg_buf_puts(&b, ", waiting on ");
+      for (size_t k = 0; k < n && k < VG_ARRAY_LEN(deps); k++) vg_buf_printf(&b, "%s%s", k ? ", " : "", deps[k]);
+    }
+    if (in.reason) vg_buf_printf(&b, " (%s)", in.reason);
+    json_array_append_new(reasons, json_string(b.data));
+    vg_buf_free(&b);
+  }
+  json_object_set_new(o, "ready", json_boolean(ready));
+  json_object_set_new(o, "reasons", reasons);
+  dump(o, &resp->body);
+}
+
+int api_handle(struct http_api *api, bool trusted, const struct http_request *req,
+               const char *body, struct http_response *resp, char *follow_service,
+               size_t follow_len) {
+  struct sv_supervisor *sv = api->sv;
+  const struct http_hooks *hooks = &api->hooks;
   resp->status = 200;
   resp->content_type = "application/json";
-  bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+  bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  bool post = strcmp(req->method, "POST") == 0;
   const char *path = req->path;
 
+  if (post && !authorized(api, trusted, req, resp)) return 0;
   if (strcmp(path, "/healthz") == 0 && get) {
     resp->content_type = "text/plain";
     vg_buf_puts(&resp->body, "ok\n");
+    return 0;
+  }
+  if (strcmp(path, "/readyz") == 0 && get) {
+    readyz(api, resp);
+    return 0;
+  }
+  if (strcmp(path, "/metrics") == 0 && get) {
+    enum mt_format fmt = mt_negotiate(req->accept[0] ? req->accept : NULL);
+    resp->content_type = mt_content_type(fmt);
+    mt_render(api->metrics, fmt, &resp->body);
     return 0;
   }
   if (strcmp(path, "/api/v1/status") == 0 && get) {
@@ -196,7 +319,8 @@ int api_handle(struct sv_supervisor *sv, const struct http_hooks *hooks,
     }
   }
   bool known = strcmp(path, "/api/v1/status") == 0 || strcmp(path, "/api/v1/reload") == 0 ||
-               strcmp(path, "/api/v1/down") == 0 || parts >= 0;
+               strcmp(path, "/api/v1/down") == 0 || strcmp(path, "/healthz") == 0 ||
+               strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0 || parts >= 0;
   error_json(resp, known ? 405 : 404, known ? "method not allowed" : "no such route");
   return 0;
 }

@@ -24,8 +24,7 @@
 struct http_control {
   uv_pipe_t server;
   uv_loop_t *loop;
-  struct sv_supervisor *sv;
-  struct http_hooks hooks;
+  struct http_api *api;
   char *path;
   struct conn *conns;
   int n_conns;
@@ -87,7 +86,7 @@ static void conn_close(struct conn *c) {
   if (c->closing) return;
   c->closing = true;
   struct http_control *ctl = c->ctl;
-  if (c->sub_id > 0) sv_log_unsubscribe(ctl->sv, c->sub_id);
+  if (c->sub_id > 0) sv_log_unsubscribe(ctl->api->sv, c->sub_id);
   c->sub_id = 0;
   for (struct conn **pp = &ctl->conns; *pp; pp = &(*pp)->next) {
     if (*pp == c) {
@@ -125,6 +124,7 @@ static void conn_write(struct conn *c, const char *data, size_t len, bool close_
 }
 
 static void send_response(struct conn *c, const struct http_response *resp, bool stream) {
+  api_count(c->ctl->api, "control", resp->status);
   struct vg_buf out;
   vg_buf_init(&out);
   vg_buf_printf(&out, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n", resp->status,
@@ -176,11 +176,11 @@ static void handle(struct conn *c) {
   vg_buf_init(&resp.body);
   char follow[128] = "";
   const char *body = c->in.data + c->head_len;
-  int stream = api_handle(ctl->sv, &ctl->hooks, &c->req, body, &resp, follow, sizeof follow);
+  int stream = api_handle(ctl->api, true, &c->req, body, &resp, follow, sizeof follow);
   send_response(c, &resp, stream == 1);
   vg_buf_free(&resp.body);
   if (stream == 1 && !c->closing) {
-    long id = sv_log_subscribe(ctl->sv, follow, on_line, c);
+    long id = sv_log_subscribe(ctl->api->sv, follow, on_line, c);
     if (id > 0) c->sub_id = id;
     else conn_close(c);
   }
@@ -252,9 +252,8 @@ static void on_connection(uv_stream_t *server, int status) {
   uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
 }
 
-int http_control_start(uv_loop_t *loop, const char *path, struct sv_supervisor *sv,
-                       const struct http_hooks *hooks, struct http_control **out, char *err,
-                       size_t errlen) {
+int http_control_start(uv_loop_t *loop, const char *path, struct http_api *api,
+                       struct http_control **out, char *err, size_t errlen) {
   struct sockaddr_un sa;
   if (strlen(path) >= sizeof sa.sun_path) {
     snprintf(err, errlen, "control socket path too long (%zu bytes, limit %zu): %s",
@@ -263,8 +262,7 @@ int http_control_start(uv_loop_t *loop, const char *path, struct sv_supervisor *
   }
   struct http_control *ctl = vg_calloc(1, sizeof *ctl);
   ctl->loop = loop;
-  ctl->sv = sv;
-  ctl->hooks = *hooks;
+  ctl->api = api;
   ctl->path = vg_strdup(path);
   uv_pipe_init(loop, &ctl->server, 0);
   ctl->server.data = ctl;

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "core/core.h"
+#include "metrics/metrics.h"
 #include "supervise/supervise.h"
 
 /* ---- request parsing (request.c) ---- */
@@ -23,6 +24,7 @@ struct http_request {
   char query[512]; /* raw query string, without '?' */
   size_t content_length;
   char authorization[256];
+  char accept[256];
 };
 
 /* Parses a request head from buf[0..len). Returns the length of the head (> 0) once
@@ -48,14 +50,35 @@ struct http_response {
   int status;
   const char *content_type;
   struct vg_buf body;
+  bool www_authenticate; /* a 401: ask for a bearer token */
 };
 
-/* Serves one request. Returns 1 when the request asks to follow a service's logs
- * (GET /api/v1/services/{name}/logs?follow=1): the caller streams; the head and the
- * backlog are already in resp. Otherwise 0. */
-int api_handle(struct sv_supervisor *sv, const struct http_hooks *hooks,
-               const struct http_request *req, const char *body, struct http_response *resp,
-               char *follow_service, size_t follow_len);
+/* Everything the routes read or act on; shared by every transport. */
+struct http_api {
+  struct sv_supervisor *sv;
+  struct http_hooks hooks;
+  struct mt_registry *metrics;
+  const char *token_file; /* bearer token for state changes over TCP; NULL: refused */
+  struct mt_family *requests; /* vigil_http_requests_total{listener,code} */
+};
+
+/* Registers the API's own metrics in api->metrics. */
+void api_init_metrics(struct http_api *api);
+
+/* Serves one request. trusted: it came on the control socket, whose file mode already
+ * decides who may connect; otherwise state changes need the bearer token. Returns 1
+ * when the request asks to follow a service's logs (GET
+ * /api/v1/services/{name}/logs?follow=1): the caller streams; the head and the backlog
+ * are already in resp. Otherwise 0. */
+int api_handle(struct http_api *api, bool trusted, const struct http_request *req,
+               const char *body, struct http_response *resp, char *follow_service,
+               size_t follow_len);
+/* Counts a finished request for vigil_http_requests_total. */
+void api_count(struct http_api *api, const char *listener, int status);
+
+/* Checks that a token file exists, is a regular file no one else may read, and holds
+ * a token. 0, or -1 with a message in err. */
+int api_check_token_file(const char *path, char *err, size_t errlen);
 
 /* The status document shared by /api/v1/status and `vigil status --json`. */
 void api_status_json(struct sv_supervisor *sv, struct vg_buf *out);
@@ -65,10 +88,17 @@ void api_tail_file(const char *path, size_t n, struct vg_buf *out);
 
 /* ---- control socket (control.c) ---- */
 struct http_control;
-int http_control_start(uv_loop_t *loop, const char *path, struct sv_supervisor *sv,
-                       const struct http_hooks *hooks, struct http_control **out, char *err,
-                       size_t errlen);
+int http_control_start(uv_loop_t *loop, const char *path, struct http_api *api,
+                       struct http_control **out, char *err, size_t errlen);
 /* Stops listening, drops every connection, unlinks the socket. */
 void http_control_close(struct http_control *c);
+
+/* ---- HTTP over TCP (server.c): libmicrohttpd driven from the loop ---- */
+struct http_server;
+/* Listens on host:port. The server holds a pointer to api. 0, or -errno with a
+ * message in err. */
+int http_server_start(uv_loop_t *loop, const char *host, int port, struct http_api *api,
+                      struct http_server **out, char *err, size_t errlen);
+void http_server_close(struct http_server *s);
 
 #endif

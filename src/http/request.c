@@ -1,7 +1,7 @@
 /*
  * A strict, bounded HTTP/1.x request-head parser: request line, headers up to
- * HTTP_MAX_HEAD bytes and HTTP_MAX_HEADERS lines; only Content-Length and
- * Authorization are kept. Anything malformed gets its 4xx/5xx and a reason.
+ * HTTP_MAX_HEAD bytes and HTTP_MAX_HEADERS lines; only Content-Length, Authorization
+ * and Accept are kept. Anything malformed gets its 4xx/5xx and a reason.
  */
 #include "http/http.h"
 
@@ -121,6 +121,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, ch
       if (vl >= sizeof req->authorization) return fail(err, errlen, 431, "Authorization too long");
       memcpy(req->authorization, v, vl);
       req->authorization[vl] = '\0';
+    } else if (nlen == 6 && strncasecmp(p, "Accept", 6) == 0) {
+      /* only used to pick a metrics format: a longer one is cut, not refused */
+      size_t n = vl < sizeof req->accept - 1 ? vl : sizeof req->accept - 1;
+      memcpy(req->accept, v, n);
+      req->accept[n] = '\0';
     } else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
       return fail(err, errlen, 501, "Transfer-Encoding is not supported");
     }

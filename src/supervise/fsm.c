@@ -75,6 +75,7 @@ static void a_ready(struct sv_service *svc) {
   sv__probe_stop(svc);
   svc->ready_ns = vg_now_ns();
   svc->ready_seconds = (double)(svc->ready_ns - svc->spawn_ns) / 1e9;
+  sv__metrics_ready(svc, svc->ready_seconds);
   sv__set_reason(svc, NULL);
   VG_INFO("service ready", VF_S("service", svc->name), VF_I("pid", svc->pid),
           VF_D("ready_seconds", svc->ready_seconds));

@@ -66,6 +66,7 @@ void sv__run_spawn(struct sv_service *svc) {
   svc->stop_signal = def->stop.signal;
   svc->stop_timeout_ms = def->stop.timeout_ms;
   svc->spawn_ns = vg_now_ns();
+  svc->spawn_wall = vg_wall_seconds();
   pid_t pid = sv__spawn(&req, err, sizeof err);
 
   if (req.stdout_fd >= 0) close(req.stdout_fd);

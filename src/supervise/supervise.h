@@ -87,6 +87,7 @@ struct sv_info {
   enum sv_state state;
   pid_t pid;               /* 0 when no process */
   double uptime_seconds;   /* since the current process was spawned; 0 if none */
+  double start_time;       /* unix time the current process was spawned; 0 if none */
   unsigned restarts;       /* automatic restarts since vigil started */
   bool has_exited;         /* whether last_exit_* are meaningful */
   int last_exit_code;      /* -1 when killed by a signal */
@@ -114,5 +115,12 @@ void sv_set_observer(struct sv_supervisor *sv, sv_observer_fn fn, void *arg);
 typedef void (*sv_line_fn)(void *arg, const char *stream, const char *line, size_t len);
 long sv_log_subscribe(struct sv_supervisor *sv, const char *name, sv_line_fn fn, void *arg);
 void sv_log_unsubscribe(struct sv_supervisor *sv, long id);
+
+/* ---- metrics (metrics.c) ---- */
+struct mt_registry;
+/* Registers the supervisor's metrics (vigil_service_*, vigil_stack_ready; see
+ * docs/metrics.md) in r and keeps them current: sampled at each render, the readiness
+ * histogram observed as services become ready. */
+void sv_metrics_register(struct sv_supervisor *sv, struct mt_registry *r);
 
 #endif

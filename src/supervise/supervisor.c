@@ -60,6 +60,7 @@ static void service_free(struct sv_service *svc) {
 
 static void remove_service(struct sv_supervisor *sv, size_t i) {
   struct sv_service *svc = sv->svcs[i];
+  sv__metrics_forget(svc);
   memmove(&sv->svcs[i], &sv->svcs[i + 1], (sv->n_svcs - i - 1) * sizeof *sv->svcs);
   sv->n_svcs--;
   service_free(svc);
@@ -106,6 +107,7 @@ void sv_destroy(struct sv_supervisor *sv) {
     free(s);
   }
   sv__reap_close(sv);
+  free(sv->metrics);
   uv_close((uv_handle_t *)&sv->sweep_timer, NULL);
   for (size_t i = 0; i < sv->n_retired; i++) cfg_free(sv->retired[i]);
   free(sv->retired);
@@ -376,7 +378,10 @@ void sv_info_get(const struct sv_service *svc, struct sv_info *info) {
   info->name = svc->name;
   info->state = svc->state;
   info->pid = svc->pid;
-  if (svc->pid > 0) info->uptime_seconds = (double)(vg_now_ns() - svc->spawn_ns) / 1e9;
+  if (svc->pid > 0) {
+    info->uptime_seconds = (double)(vg_now_ns() - svc->spawn_ns) / 1e9;
+    info->start_time = svc->spawn_wall;
+  }
   info->restarts = svc->restarts;
   info->has_exited = svc->has_exited;
   info->last_exit_code = svc->last_exit_code;

@@ -65,6 +65,7 @@ struct sv_service {
   /* the current run */
   pid_t pid;             /* 0 when no process */
   uint64_t spawn_ns;
+  double spawn_wall;     /* unix time of the spawn, for vigil_service_start_time_seconds */
   uint64_t ready_ns;
   double ready_seconds;  /* <0: never ready */
   int stop_signal;       /* copied at spawn so a reload cannot change a running stop */
@@ -138,11 +139,19 @@ struct sv_supervisor {
 
   sv_observer_fn observer;
   void *observer_arg;
+  struct mt_family *m_ready; /* vigil_service_ready_seconds, NULL until registered */
+  struct sv_metrics *metrics; /* the sampled families (metrics.c) */
 
   struct sv__log_sub *subs;
   long next_sub_id;
   uint64_t seed;
 };
+
+/* metrics.c */
+/* Records a readiness latency (no-op before sv_metrics_register). */
+void sv__metrics_ready(struct sv_service *svc, double seconds);
+/* Drops the series of a service that goes away. */
+void sv__metrics_forget(struct sv_service *svc);
 
 /* fsm.c */
 void sv__dispatch(struct sv_service *svc, enum sv_event ev);

@@ -114,6 +114,11 @@ class Stack:
         text = textwrap.dedent(text).replace("@SIM@", SIM).replace("@DIR@", self.dir)
         if "state_dir" not in text:
             text = "state_dir: ./state\n" + text
+        # every stack gets its own free port, so tests can run side by side
+        if not hasattr(self, "http_port"):
+            self.http_port = free_port()
+        if not text.lstrip().startswith("http:") and "\nhttp:" not in text:
+            text = f'http: {{listen: "127.0.0.1:{self.http_port}"}}\n' + text
         with open(self.config_path, "w") as f:
             f.write(text)
 
@@ -169,6 +174,15 @@ class Stack:
         data = resp.read()
         conn.close()
         return resp.status, data
+
+    def http(self, method, path, body=None, headers=None):
+        """A request to the TCP listener: (status, headers, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, dict(resp.getheaders()), data
 
     def status(self):
         code, data = self.request("GET", "/api/v1/status")

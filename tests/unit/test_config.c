@@ -399,6 +399,43 @@ static void test_load_not_a_config(void **state) {
   cfg_diags_free(&d);
 }
 
+static void test_http_section(void **state) {
+  struct cfg_diags d;
+  cfg_diags_init(&d);
+  const char *def = "services: {}\n";
+  struct vg_config *cfg = cfg_load_string("/etc/vigil/x.yaml", def, strlen(def), &d);
+  assert_non_null(cfg);
+  assert_string_equal(cfg->http.listen, "127.0.0.1:9464");
+  assert_string_equal(cfg->http.host, "127.0.0.1");
+  assert_int_equal(cfg->http.port, 9464);
+  assert_null(cfg->http.token_file);
+  cfg_free(cfg);
+
+  const char *v6 = "http: {listen: \"[::1]:9000\", token_file: /run/tok}\n";
+  cfg = cfg_load_string("/x.yaml", v6, strlen(v6), &d);
+  assert_non_null(cfg);
+  assert_string_equal(cfg->http.host, "::1");
+  assert_int_equal(cfg->http.port, 9000);
+  assert_string_equal(cfg->http.token_file, "/run/tok");
+  cfg_free(cfg);
+
+  const char *off = "http: {listen: off}\n";
+  cfg = cfg_load_string("/x.yaml", off, strlen(off), &d);
+  assert_non_null(cfg);
+  assert_null(cfg->http.listen);
+  cfg_free(cfg);
+
+  const char *bad = "http:\n  listen: \"127.0.0.1:70000\"\n  tokenfile: x\n";
+  cfg = cfg_load_string("/x.yaml", bad, strlen(bad), &d);
+  assert_null(cfg);
+  assert_int_equal(d.n, 2);
+  assert_int_equal(d.items[0].pos.line, 2);
+  assert_int_equal(d.items[0].pos.col, 11);
+  assert_non_null(strstr(d.items[0].msg, "bad listen address '127.0.0.1:70000'"));
+  assert_string_equal(d.items[1].msg, "unknown key 'tokenfile' (did you mean 'token_file'?)");
+  cfg_diags_free(&d);
+}
+
 static void test_state_dir_absolute(void **state) {
   struct vg_config *cfg = load_ok("state_dir: /a/b/../../..//c/.\n");
   assert_string_equal(cfg->state_dir, "/c");
@@ -985,6 +1022,7 @@ int main(void) {
       cmocka_unit_test(test_load_missing_file),
       cmocka_unit_test(test_load_not_a_config),
       cmocka_unit_test(test_state_dir_absolute),
+      cmocka_unit_test(test_http_section),
       cmocka_unit_test(test_aliases),
       cmocka_unit_test(test_quoting),
       cmocka_unit_test(test_bad_configs),

@@ -1,0 +1,88 @@
+/*
+ * The `http` section: where the HTTP API and /metrics listen, and the file holding the
+ * bearer token that state-changing calls over TCP must present.
+ *
+ *   http: {listen: "127.0.0.1:9464", token_file: ./token}
+ *   http: {listen: off}
+ */
+#include "config/config_int.h"
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_LISTEN_HOST "127.0.0.1"
+#define DEFAULT_LISTEN_PORT 9464
+
+static const char *const keys[] = {"listen", "token_file"};
+enum { K_LISTEN, K_TOKEN_FILE, K_N };
+
+void cfg__http_defaults(struct cfg_http *h) {
+  memset(h, 0, sizeof *h);
+  h->host = vg_strdup(DEFAULT_LISTEN_HOST);
+  h->port = DEFAULT_LISTEN_PORT;
+  h->listen = vg_asprintf("%s:%d", h->host, h->port);
+}
+
+void cfg__http_free(struct cfg_http *h) {
+  free(h->listen);
+  free(h->host);
+  free(h->token_file);
+  memset(h, 0, sizeof *h);
+}
+
+/* "host:port" or "[v6]:port" with a port 1..65535. */
+static bool split_listen(const char *s, char **host, int *port) {
+  const char *colon = strrchr(s, ':');
+  if (!colon || colon == s || !colon[1]) return false;
+  const char *h = s;
+  size_t hlen = (size_t)(colon - s);
+  if (*s == '[') {
+    if (hlen < 3 || colon[-1] != ']') return false;
+    h++;
+    hlen -= 2;
+  } else if (memchr(s, ':', hlen)) {
+    return false; /* a bare IPv6 address needs brackets */
+  }
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || p < 1 || p > 65535) return false;
+  *host = vg_strndup(h, hlen);
+  *port = (int)p;
+  return true;
+}
+
+void cfg__http_parse(struct cfg__ctx *c, struct cfg_http *h, const struct cfg__node *n,
+                     const char *dir) {
+  const struct cfg__pair *f[K_N];
+  h->pos = n->pos;
+  if (!cfg__fields(c, n, keys, K_N, f)) return;
+  if (f[K_LISTEN]) {
+    char *s = cfg__string(c, f[K_LISTEN]->value);
+    char *host = NULL;
+    int port = 0;
+    if (s && strcmp(s, "off") == 0) {
+      free(h->listen);
+      free(h->host);
+      h->listen = h->host = NULL;
+      h->port = 0;
+    } else if (s && split_listen(s, &host, &port)) {
+      free(h->listen);
+      free(h->host);
+      h->listen = vg_strdup(s);
+      h->host = host;
+      h->port = port;
+    } else if (s) {
+      cfg_diag_add(c->diags, f[K_LISTEN]->value->pos,
+                   "bad listen address '%s': expected host:port (port 1..65535), "
+                   "[v6addr]:port, or off", s);
+    }
+    free(s);
+  }
+  if (f[K_TOKEN_FILE]) {
+    char *s = cfg__string(c, f[K_TOKEN_FILE]->value);
+    if (s && !s[0]) cfg_diag_add(c->diags, f[K_TOKEN_FILE]->value->pos, "token_file is empty");
+    else if (s) h->token_file = cfg__join_path(dir ? dir : "/", s);
+    free(s);
+  }
+}
