@@ -22,6 +22,7 @@ int cmd_service_action(struct cli *cli, int argc, char **argv); /* start|stop|re
 int cmd_logs(struct cli *cli, int argc, char **argv);
 int cmd_reload(struct cli *cli, int argc, char **argv);
 int cmd_down(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
 
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
 struct vg_config *cli_load_config(const struct cli *cli);

@@ -9,7 +9,7 @@ import textwrap
 
 from harness import SIM, VIGIL, Stack, VigilTest, wait_for
 
-VERBS = ["up", "check", "status", "start", "stop", "restart", "logs", "reload", "down"]
+VERBS = ["up", "check", "status", "start", "stop", "restart", "logs", "reload", "down", "export"]
 
 
 def check(text):

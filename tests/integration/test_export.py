@@ -1,0 +1,395 @@
+"""vigil export: the Grafana dashboard and its provisioning files, the Prometheus alert
+rules and scrape job — checked by promtool where it is installed — and, against a running
+vigil, that every metric they use is in a real /metrics scrape."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import textwrap
+import unittest
+import urllib.parse
+import urllib.request
+
+from harness import LONG, VIGIL, VigilTest, free_port, wait_for
+
+PROMTOOL = shutil.which("promtool")
+PROMETHEUS = shutil.which("prometheus")
+EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape"]
+# Sample names Prometheus adds to every target itself; never in vigil's /metrics.
+SYNTHETIC = {"up"}
+# Grafana's variables, replaced by values that make the dashboard's queries plain PromQL.
+GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$service": ".*"}
+
+
+def vigil(*args, check=None):
+    r = subprocess.run([VIGIL, *args], capture_output=True, text=True, timeout=30)
+    if check is not None:
+        assert r.returncode == check, (args, r.returncode, r.stdout, r.stderr)
+    return r
+
+
+def promtool(*args):
+    return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60)
+
+
+def panels(dashboard):
+    """The dashboard's panels that query something (rows only group them)."""
+    return [p for p in dashboard["panels"] if p["type"] != "row"]
+
+
+def listed(export, what):
+    return vigil("export", export, f"--list-{what}", check=0).stdout.splitlines()
+
+
+def prom_api(port, path, **params):
+    """GET /api/v1/PATH of a Prometheus: its data, or None when it is not (yet) there."""
+    url = f"http://127.0.0.1:{port}/api/v1/{path}?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            doc = json.load(r)
+    except OSError:
+        return None
+    return doc["data"] if doc.get("status") == "success" else None
+
+
+def dashboard_promql():
+    """The dashboard's queries with Grafana's variables given values."""
+    out = []
+    for e in listed("grafana", "exprs"):
+        for var, value in GRAFANA_VARS.items():
+            e = e.replace(var, value)
+        out.append(e)
+    return out
+
+
+def sample_names(exposition):
+    names = set()
+    for line in exposition.splitlines():
+        m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)", line)
+        if m and not line.startswith("#"):
+            names.add(m.group(1))
+    return names
+
+
+class ExportTest(VigilTest):
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="vigil-export-")
+
+    def tearDown(self):
+        super().tearDown()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(textwrap.dedent(text))
+        return self.path(name)
+
+    def grafana(self, *args):
+        out = self.path("grafana")
+        vigil("export", "grafana", "--out", out, *args, check=0)
+        with open(os.path.join(out, "dashboards", "vigil-system-health.json")) as f:
+            dash = json.load(f)
+        with open(os.path.join(out, "provisioning", "datasources", "vigil.yaml")) as f:
+            ds = f.read()
+        with open(os.path.join(out, "provisioning", "dashboards", "vigil.yaml")) as f:
+            prov = f.read()
+        return out, dash, ds, prov
+
+    def test_help_and_usage_errors(self):
+        r = vigil("export", "--help", check=0)
+        self.assertIn("usage: vigil export", r.stdout)
+        for name in EXPORTS:
+            self.assertIn(name, r.stdout)
+            sub = vigil("export", name, "--help", check=0)
+            self.assertIn(f"usage: vigil export {name}", sub.stdout)
+        self.assertIn("export", vigil("--help", check=0).stdout)
+        for args in (["export"], ["export", "grafna"], ["export", "grafana"],
+                     ["export", "grafana", "--out", self.dir, "--datasource-uid", "no spaces"],
+                     ["export", "grafana", "--out", self.dir, "--prometheus-url", "prom:9090"],
+                     ["export", "prometheus-rules", "--bogus"],
+                     ["export", "prometheus-rules", "stray"],
+                     ["export", "prometheus-scrape", "--target", "127.0.0.1"],
+                     ["export", "prometheus-scrape", "-c", self.path("missing.yaml")]):
+            with self.subTest(args=args):
+                self.assertEqual(vigil(*args).returncode, 2)
+        self.assertIn("did you mean 'grafana'", vigil("export", "grafna").stderr)
+
+    def test_write_failures_exit_1(self):
+        blocker = self.write("file", "x")
+        r = vigil("export", "grafana", "--out", os.path.join(blocker, "sub"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(blocker, r.stderr)
+        r = vigil("export", "prometheus-rules", "--out", os.path.join(blocker, "rules.yml"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+
+    @unittest.skipUnless(PROMTOOL, "promtool is not installed")
+    def test_rules_pass_promtool(self):
+        rules = self.path("vigil-rules.yml")
+        vigil("export", "prometheus-rules", "--out", rules, check=0)
+        r = promtool("check", "rules", rules)
+        print(r.stdout.strip())
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("SUCCESS: 5 rules found", r.stdout)
+        with open(rules) as f:
+            self.assertEqual(f.read(), vigil("export", "prometheus-rules", check=0).stdout)
+
+    def test_rules_name_every_alert(self):
+        text = vigil("export", "prometheus-rules", check=0).stdout
+        for alert in ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal",
+                      "VigilServiceRestartingOften", "VigilStackNotReady"):
+            self.assertIn(f"- alert: {alert}\n", text)
+        self.assertIn("absent(up{job=\"vigil\"} == 1)", text)
+
+    @unittest.skipUnless(PROMTOOL, "promtool is not installed")
+    def test_dashboard_queries_parse_as_promql(self):
+        # promtool parses every expression of a rules file: check the dashboard's
+        # queries as recording rules, with Grafana's variables given values
+        exprs = dashboard_promql()
+        self.assertTrue(exprs)
+        lines = ["groups:", "  - name: vigil-dashboard", "    rules:"]
+        for i, e in enumerate(exprs):
+            self.assertNotIn("$", e)
+            lines += [f"      - record: vigil_dashboard:query_{i}", f"        expr: {json.dumps(e)}"]
+        path = self.write("dashboard-rules.yml", "\n".join(lines) + "\n")
+        r = promtool("check", "rules", path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"SUCCESS: {len(exprs)} rules found", r.stdout)
+
+    def test_grafana_files(self):
+        out, dash, ds, prov = self.grafana()
+        self.assertEqual(dash["uid"], "vigil-system-health")
+        self.assertEqual(dash["title"], "vigil — system health")
+        self.assertEqual(dash["refresh"], "10s")
+        self.assertEqual(dash["time"]["from"], "now-1h")
+        var = dash["templating"]["list"][0]
+        self.assertEqual(var["name"], "service")
+        self.assertEqual(var["query"], "label_values(vigil_service_up, service)")
+        self.assertTrue(var["multi"] and var["includeAll"])
+        self.assertGreaterEqual(len(panels(dash)), 10)
+        for p in panels(dash):
+            with self.subTest(panel=p["title"]):
+                self.assertEqual(p["datasource"], {"type": "prometheus", "uid": "vigil-prometheus"})
+                self.assertEqual(set(p["gridPos"]), {"x", "y", "w", "h"})
+                self.assertTrue(p["targets"])
+                for t in p["targets"]:
+                    self.assertEqual(t["datasource"]["uid"], "vigil-prometheus")
+                    self.assertTrue(t["expr"])
+        self.assertNotIn("${DS_", json.dumps(dash))
+        # the listed expressions are the dashboard's
+        self.assertEqual(listed("grafana", "exprs"),
+                         [t["expr"] for p in panels(dash) for t in p["targets"]])
+        self.assertIn("apiVersion: 1", ds)
+        self.assertIn("type: prometheus", ds)
+        self.assertIn("uid: 'vigil-prometheus'", ds)
+        self.assertIn("url: 'http://127.0.0.1:9090'", ds)
+        self.assertIn("access: proxy", ds)
+        self.assertIn("isDefault: false", ds)
+        self.assertIn("folder: vigil", prov)
+        self.assertIn("path: '%s'" % os.path.join(os.path.realpath(out), "dashboards"), prov)
+
+    def test_grafana_datasource_uid_and_url(self):
+        _, dash, ds, _ = self.grafana("--datasource-uid", "foo", "--prometheus-url",
+                                      "https://prom.example:9090")
+        uids = set()
+        for p in panels(dash):
+            uids.add(p["datasource"]["uid"])
+            uids.update(t["datasource"]["uid"] for t in p["targets"])
+        uids.add(dash["templating"]["list"][0]["datasource"]["uid"])
+        self.assertEqual(uids, {"foo"})
+        self.assertNotIn("vigil-prometheus", json.dumps(dash))
+        self.assertIn("uid: 'foo'", ds)
+        self.assertIn("url: 'https://prom.example:9090'", ds)
+
+    def test_expressions_use_exposed_metrics(self):
+        names = set(listed("grafana", "metrics")) | set(listed("prometheus-rules", "metrics"))
+        for family in ("vigil_stack_ready", "vigil_service_up", "vigil_service_state",
+                       "vigil_service_restarts_total", "vigil_service_start_time_seconds",
+                       "vigil_service_ready_seconds_bucket", "vigil_service_watchdog_pings_total",
+                       "process_cpu_seconds_total", "process_resident_memory_bytes",
+                       "process_open_fds", "process_max_fds", "up"):
+            self.assertIn(family, names)
+        for n in names:
+            self.assertRegex(n, r"^(vigil_|process_|up$)")
+
+    def test_scrape_job(self):
+        cfg = self.write("vigil.yaml", "services: {}\n")
+        out = vigil("-c", cfg, "export", "prometheus-scrape", check=0).stdout
+        self.assertIn("- job_name: vigil\n", out)
+        self.assertIn("scrape_interval: 15s", out)
+        self.assertIn("targets: ['127.0.0.1:9464']", out)
+        out = vigil("export", "prometheus-scrape", "--target", "feed-1.example:9500", check=0).stdout
+        self.assertIn("targets: ['feed-1.example:9500']", out)
+
+    def test_scrape_target_follows_http_listen(self):
+        port = free_port()
+        cfg = self.write("vigil.yaml", f'http: {{listen: "127.0.0.1:{port}"}}\nservices: {{}}\n')
+        out = vigil("export", "prometheus-scrape", "-c", cfg, check=0).stdout
+        self.assertIn(f"targets: ['127.0.0.1:{port}']", out)
+        cfg = self.write("wild.yaml", f'http: {{listen: "0.0.0.0:{port}"}}\nservices: {{}}\n')
+        out = vigil("export", "prometheus-scrape", "-c", cfg, check=0).stdout
+        self.assertIn(f"targets: ['127.0.0.1:{port}']", out)
+        self.assertIn("every interface", out)
+        cfg = self.write("off.yaml", "http: {listen: off}\nservices: {}\n")
+        r = vigil("export", "prometheus-scrape", "-c", cfg)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("http.listen is off", r.stderr)
+        # --target needs no config at all
+        out = vigil("export", "prometheus-scrape", "-c", self.path("missing.yaml"),
+                    "--target", "10.0.0.7:9464", check=0).stdout
+        self.assertIn("targets: ['10.0.0.7:9464']", out)
+
+    @unittest.skipUnless(PROMTOOL, "promtool is not installed")
+    def test_prometheus_config_passes_promtool(self):
+        rules = self.path("vigil-rules.yml")
+        vigil("export", "prometheus-rules", "--out", rules, check=0)
+        cfg = self.write("vigil.yaml", "services: {}\n")
+        snippet = vigil("export", "prometheus-scrape", "-c", cfg, check=0).stdout
+        prom = self.write("prometheus.yml",
+                          "global:\n  scrape_interval: 15s\n"
+                          f"rule_files:\n  - {json.dumps(rules)}\n"
+                          "scrape_configs:\n" + snippet)
+        r = promtool("check", "config", prom)
+        print(r.stdout.strip())
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("SUCCESS: 5 rules found", r.stdout)
+
+    def test_dashboard_metrics_exist_in_live_scrape(self):
+        port = free_port()
+        s = self.stack(f"""
+        http: {{listen: "127.0.0.1:{port}"}}
+        services:
+          feed:
+            cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]
+            ready: {{notify: true}}
+            watchdog: 1s
+          bot:
+            cmd: ["@SIM@", --tick, 1s]
+            depends_on: [feed]
+          flaky:
+            cmd: ["@SIM@", --exit-after, 300ms]
+            restart: {{delay: 200ms, max_restarts: 0}}
+        """)
+        s.wait_state("bot", "ready", timeout=LONG)
+        wanted = (set(listed("grafana", "metrics")) | set(listed("prometheus-rules", "metrics"))) - SYNTHETIC
+        self.assertTrue(wanted)
+        url = f"http://127.0.0.1:{port}/metrics"
+        seen = {}
+
+        def scrape_has_all():
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    seen["text"] = r.read().decode()
+            except OSError as e:  # URLError, refused, reset
+                seen["missing"] = f"no answer: {e}"
+                return False
+            seen["missing"] = sorted(wanted - sample_names(seen["text"]))
+            return not seen["missing"]
+
+        # counters such as restarts and HTTP requests have samples once something happened
+        try:
+            wait_for(scrape_has_all, timeout=LONG, interval=0.5, what="every exported metric")
+        except AssertionError:
+            self.fail(f"not in {url}: {seen.get('missing')}\n{seen.get('text', '')[-4000:]}")
+
+    @unittest.skipUnless(PROMETHEUS, "prometheus is not installed (scripts/deps.sh installs it)")
+    def test_real_prometheus_runs_the_exports(self):
+        """A Prometheus configured only from the exports scrapes vigil, evaluates the rules
+        (a fatal service fires VigilServiceFatal, a stopped one is not VigilServiceDown)
+        and answers every dashboard query."""
+        vport = free_port()
+        s = self.stack(f"""
+        http: {{listen: "127.0.0.1:{vport}"}}
+        services:
+          feed:
+            cmd: ["@SIM@", --notify]
+            ready: {{notify: true}}
+          bot:
+            cmd: ["@SIM@"]
+            depends_on: [feed]
+          doomed:
+            cmd: ["@SIM@", --exit-after, 100ms]
+            restart: {{delay: 100ms, max_restarts: 1}}
+        """)
+        s.wait_state("bot", "ready", timeout=LONG)
+        s.wait_state("doomed", "fatal", timeout=LONG)
+        s.cli("stop", "bot", check=0)
+        s.wait_state("bot", "stopped", timeout=LONG)
+        rules = self.path("vigil-rules.yml")
+        vigil("export", "prometheus-rules", "--out", rules, check=0)
+        # the exported job, scraped every second so the test need not wait 15s
+        job = s.cli("export", "prometheus-scrape", check=0).stdout
+        self.assertIn(f"targets: ['127.0.0.1:{vport}']", job)
+        job = job.replace("scrape_interval: 15s", "scrape_interval: 1s")
+        prom_yml = self.write("prometheus.yml",
+                              "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                              f"rule_files: [{json.dumps(rules)}]\nscrape_configs:\n{job}")
+        port = free_port()
+        log = open(self.path("prometheus.log"), "w")
+        prom = subprocess.Popen([PROMETHEUS, f"--config.file={prom_yml}",
+                                 f"--storage.tsdb.path={self.path('data')}",
+                                 f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for(lambda: prom_api(port, "query", query='up{job="vigil"} == 1'), timeout=60,
+                     interval=0.5, what="Prometheus to scrape vigil")
+
+            def rules_evaluated():
+                data = prom_api(port, "rules")
+                groups = [g for g in (data or {}).get("groups", []) if g["name"] == "vigil"]
+                return groups and all(r["health"] == "ok" for r in groups[0]["rules"]) and groups[0]
+
+            group = wait_for(rules_evaluated, timeout=60, interval=0.5, what="the rules evaluated")
+            self.assertEqual(len(group["rules"]), 5)
+
+            def alerts():
+                data = prom_api(port, "alerts") or {"alerts": []}
+                return {(a["labels"]["alertname"], a["labels"].get("service"), a["state"])
+                        for a in data["alerts"]}
+
+            wait_for(lambda: ("VigilServiceFatal", "doomed", "firing") in alerts(), timeout=60,
+                     interval=0.5, what="VigilServiceFatal for doomed")
+            wait_for(lambda: ("VigilServiceDown", "doomed", "pending") in alerts(), timeout=60,
+                     interval=0.5, what="VigilServiceDown pending for doomed")
+            names = {(a, svc) for a, svc, _ in alerts()}
+            self.assertNotIn(("VigilServiceDown", "bot"), names)
+            self.assertNotIn(("VigilServiceDown", "feed"), names)
+            self.assertNotIn(("VigilAbsent", None), names)
+
+            for expr in dashboard_promql():
+                with self.subTest(expr=expr):
+                    self.assertIsNotNone(prom_api(port, "query", query=expr))
+            # the state timeline's codes are those of its value mappings
+            codes = {r["metric"]["service"]: r["value"][1]
+                     for r in prom_api(port, "query", query=dashboard_state_code_expr())["result"]}
+            self.assertEqual(codes, {"feed": "3", "bot": "0", "doomed": "6"})
+        finally:
+            os.killpg(prom.pid, signal.SIGTERM)
+            try:
+                prom.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(prom.pid, signal.SIGKILL)
+                prom.wait()
+            log.close()
+
+
+def dashboard_state_code_expr():
+    with tempfile.TemporaryDirectory() as d:
+        vigil("export", "grafana", "--out", d, check=0)
+        with open(os.path.join(d, "dashboards", "vigil-system-health.json")) as f:
+            dash = json.load(f)
+    [panel] = [p for p in dash["panels"] if p["type"] == "state-timeline"]
+    mapping = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    assert [mapping[str(i)]["text"] for i in range(7)] == [
+        "stopped", "waiting", "starting", "ready", "stopping", "backoff", "fatal"], mapping
+    return panel["targets"][0]["expr"].replace("$service", ".*")
+
+
+if __name__ == "__main__":
+    unittest.main()
