@@ -98,6 +98,11 @@ services:
 printf 'GET /api/v1/services/feed/logs?n=20&follow=1 HTTP/1.1\r\nHost: vigil\r\n\r\n' >"$seeds/req-get.http"
 printf 'POST /api/v1/services/a%%2Db/restart HTTP/1.0\r\nContent-Length: 2\r\nAuthorization: Bearer x\r\n\r\n{}' >"$seeds/req-post.http"
 printf 'GET /../x HTTP/2.0\r\nTransfer-Encoding: chunked\r\n\r\n' >"$seeds/req-bad.http"
+# fuzz_api: method, path, query, Authorization, Accept, one per line, then the body
+printf 'GET\n/metrics\n\n\napplication/openmetrics-text; version=1.0.0\n' >"$seeds/api-metrics.txt"
+printf 'GET\n/api/v1/services/feed/logs\nn=5&follow=1\n\n\n' >"$seeds/api-logs.txt"
+printf 'POST\n/api/v1/services/feed/restart\n\nBearer abc\n\n{}' >"$seeds/api-post.txt"
+printf 'GET\n/readyz\n\n\n\n' >"$seeds/api-readyz.txt"
 
 status=0
 for src in fuzz/fuzz_*.c; do
