@@ -32,6 +32,7 @@ bench: build
 	@scripts/deps.sh --bench
 	@bench/restart-latency/run.sh $(BUILD)
 	@bench/footprint/run.sh $(BUILD)
+	@bench/metrics/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60

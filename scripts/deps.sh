@@ -8,7 +8,7 @@ build_pkgs=(build-essential cmake pkg-config clang
   libmicrohttpd-dev)
 test_pkgs=(python3 procps prometheus)
 # Anchors for bench/restart-latency; only installed when asked (make bench).
-bench_pkgs=(supervisor monit runit s6)
+bench_pkgs=(supervisor monit runit s6 python3-prometheus-client)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 [ "${1:-}" = "--bench" ] && want+=("${bench_pkgs[@]}")

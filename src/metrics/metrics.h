@@ -45,7 +45,9 @@ struct mt_family *mt_histogram(struct mt_registry *r, const char *name, const ch
  * the series is removed or the registry freed. Values may hold any bytes; they are
  * escaped on output. */
 struct mt_series *mt_get(struct mt_family *f, const char *const *values);
-/* Removes one series (e.g. a service dropped by a reload). */
+/* Removes one series (e.g. a service dropped by a reload); no-op when absent. Its
+ * pointer then dangles: the caller must first make sure no other thread still updates
+ * the series through a saved pointer (the registry cannot know of those). */
 void mt_remove(struct mt_family *f, const char *const *values);
 /* Removes every series of f (a collector that rebuilds a family each scrape). */
 void mt_clear(struct mt_family *f);
