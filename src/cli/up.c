@@ -250,18 +250,19 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   d.api = (struct http_api){.sv = d.sv, .metrics = d.metrics, .token_file = token_file,
                             .hooks = {.reload = do_reload, .down = do_down, .arg = &d}};
   api_init_metrics(&d.api);
+  /* TCP first: once the control socket exists (what scripts wait for), both listen */
   int failed = 0;
   if (cfg->http.token_file && api_check_token_file(cfg->http.token_file, err, sizeof err) < 0)
-    failed = 1;
-  else if (http_control_start(d.loop, sock, &d.api, &d.ctl, err, sizeof err) < 0)
     failed = 1;
   else if (cfg->http.listen &&
            http_server_start(d.loop, cfg->http.host, cfg->http.port, &d.api, &d.server, err,
                              sizeof err) < 0)
+    failed = 1;
+  else if (http_control_start(d.loop, sock, &d.api, &d.ctl, err, sizeof err) < 0)
     failed = 2;
   if (failed) {
     fprintf(stderr, "vigil: %s\n", err);
-    if (failed == 2) http_control_close(d.ctl);
+    if (failed == 2 && d.server) http_server_close(d.server);
     sv_destroy(d.sv);
     mt_registry_free(d.metrics);
     free(token_file);

@@ -110,11 +110,12 @@ pid_t sv__spawn(const struct sv__spawn_req *req, char *err, size_t errlen) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(pfd[0]);
-    child(req, pfd[1], groups, ngroups);
-  }
+  /* vfork: the child borrows vigil's memory until it execs, so spawning costs the same
+   * however large vigil's address space is (fork copies the page tables). Safe here:
+   * the child only makes system calls and ends in exec or _exit, and vigil is
+   * suspended meanwhile, as glibc's posix_spawn does. */
+  pid_t pid = vfork();
+  if (pid == 0) child(req, pfd[1], groups, ngroups);
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &old, NULL);
   close(pfd[1]);
