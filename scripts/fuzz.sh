@@ -103,6 +103,9 @@ printf 'GET\n/metrics\n\n\napplication/openmetrics-text; version=1.0.0\n' >"$see
 printf 'GET\n/api/v1/services/feed/logs\nn=5&follow=1\n\n\n' >"$seeds/api-logs.txt"
 printf 'POST\n/api/v1/services/feed/restart\n\nBearer abc\n\n{}' >"$seeds/api-post.txt"
 printf 'GET\n/readyz\n\n\n\n' >"$seeds/api-readyz.txt"
+# fuzz_lineproto: InfluxDB line protocol
+printf 'kraken_tick,sym=BTC-USD,venue=kraken px=30123.5,qty=0.25,side="buy",seq=12i,ok=t 1700000000000000000\n' >"$seeds/lp-tick.lp"
+printf '# comment\nm\\ x,t\\,k=v\\ 1 f\\=1="a\\"b",u=3u\r\nm f=-0.0 -1\n' >"$seeds/lp-escapes.lp"
 
 status=0
 for src in fuzz/fuzz_*.c; do
