@@ -255,9 +255,10 @@ static void on_connection(uv_stream_t *server, int status) {
 int http_control_start(uv_loop_t *loop, const char *path, struct http_api *api,
                        struct http_control **out, char *err, size_t errlen) {
   struct sockaddr_un sa;
-  if (strlen(path) >= sizeof sa.sun_path) {
+  /* room for the temporary ".new" name too */
+  if (strlen(path) + 4 >= sizeof sa.sun_path) {
     snprintf(err, errlen, "control socket path too long (%zu bytes, limit %zu): %s",
-             strlen(path), sizeof sa.sun_path - 1, path);
+             strlen(path), sizeof sa.sun_path - 5, path);
     return -ENAMETOOLONG;
   }
   struct http_control *ctl = vg_calloc(1, sizeof *ctl);
@@ -266,21 +267,27 @@ int http_control_start(uv_loop_t *loop, const char *path, struct http_api *api,
   ctl->path = vg_strdup(path);
   uv_pipe_init(loop, &ctl->server, 0);
   ctl->server.data = ctl;
-  /* the caller holds the state_dir lock, so a socket file left here is stale */
-  unlink(path);
+  /* Bound and listening under a temporary name, then renamed into place: whoever sees
+   * the socket file can connect at once. The caller holds the state_dir lock, so files
+   * left here are stale. */
+  char *tmp = vg_asprintf("%s.new", path);
+  unlink(tmp);
   mode_t old = umask(0177);
-  int rc = uv_pipe_bind(&ctl->server, path);
+  int rc = uv_pipe_bind(&ctl->server, tmp);
   umask(old);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection);
+  if (rc == 0 && (chmod(tmp, 0600) < 0 || rename(tmp, path) < 0)) rc = -errno;
   if (rc < 0) {
     snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(rc));
+    unlink(tmp);
+    free(tmp);
     uv_close((uv_handle_t *)&ctl->server, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     free(ctl->path);
     free(ctl);
     return rc;
   }
-  chmod(path, 0600);
+  free(tmp);
   *out = ctl;
   return 0;
 }
