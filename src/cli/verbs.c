@@ -45,10 +45,12 @@ static void print_table(json_t *root) {
   size_t n = json_array_size(svcs), ready = 0;
   for (size_t i = 0; i < n; i++)
     ready += strcmp(json_string_value(json_object_get(json_array_get(svcs, i), "state")), "ready") == 0;
-  printf("vigil %s, pid %lld, config %s\nstack %s: %zu/%zu services ready\n\n",
-         json_string_value(json_object_get(me, "version")),
+  printf("vigil %s, pid %lld, config %s\n", json_string_value(json_object_get(me, "version")),
          (long long)json_integer_value(json_object_get(me, "pid")),
-         json_string_value(json_object_get(me, "config")),
+         json_string_value(json_object_get(me, "config")));
+  const char *http = json_string_value(json_object_get(me, "http"));
+  if (http) printf("http://%s/metrics, /readyz, /api/v1/status\n", http);
+  printf("stack %s: %zu/%zu services ready\n\n",
          json_is_true(json_object_get(root, "stack_ready")) ? "ready" : "not ready", ready, n);
   int w = 7;
   for (size_t i = 0; i < n; i++) {

@@ -68,6 +68,7 @@ void api_status_json(struct sv_supervisor *sv, struct vg_buf *out) {
   json_object_set_new(me, "pid", json_integer(getpid()));
   json_object_set_new(me, "config", json_string(cfg->path));
   json_object_set_new(me, "state_dir", json_string(cfg->state_dir));
+  json_object_set_new(me, "http", cfg->http.listen ? json_string(cfg->http.listen) : json_null());
   json_object_set_new(me, "uptime_seconds", json_real(vg_wall_seconds() - g_started_wall));
   json_object_set_new(root, "vigil", me);
   json_object_set_new(root, "stack_ready", json_boolean(sv_stack_ready(sv)));

@@ -108,6 +108,9 @@ class CliTest(VigilTest):
         self.assertEqual(mode, 0o600)
         doc = json.loads(s.cli("status", "--json", check=0).stdout)
         self.assertEqual(set(doc), {"vigil", "stack_ready", "services"})
+        self.assertEqual(set(doc["vigil"]), {"version", "commit", "pid", "config", "state_dir", "http",
+                                             "uptime_seconds"})
+        self.assertEqual(doc["vigil"]["http"], f"127.0.0.1:{s.http_port}")
         self.assertFalse(doc["stack_ready"])
         svc = {x["name"]: x for x in doc["services"]}
         self.assertEqual(set(svc["talker"]), {"name", "state", "pid", "uptime_seconds", "restarts", "last_exit",
@@ -115,6 +118,7 @@ class CliTest(VigilTest):
                                              "watchdog_pings", "status_text", "log_file"})
         self.assertEqual(svc["waiter"]["waiting_on"], ["never"])
         table = s.cli("status", check=0).stdout
+        self.assertIn(f"http://127.0.0.1:{s.http_port}/metrics", table)
         self.assertRegex(table, r"waiter\s+waiting")
         self.assertIn("waiting on never", table)
         wait_for(lambda: s.cli("logs", "talker", "-n", "3").stdout.count("tick") == 3, what="3 tick lines")
