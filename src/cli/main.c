@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
       return EXIT_OK;
     }
     if (strcmp(a, "--version") == 0) {
-      printf("vigil %s (%s)\n", VIGIL_VERSION, VIGIL_COMMIT);
+      printf("vigil %s (%s)\n", VIGIL_VERSION, vg_commit());
       return EXIT_OK;
     }
     bool takes = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--socket") == 0 ||

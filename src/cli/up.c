@@ -243,7 +243,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   sv_set_observer(d.sv, on_state, &d);
   d.metrics = mt_registry_new();
   mt_register_process(d.metrics);
-  mt_register_build_info(d.metrics, VIGIL_VERSION, VIGIL_COMMIT);
+  mt_register_build_info(d.metrics, VIGIL_VERSION, vg_commit());
   sv_metrics_register(d.sv, d.metrics);
   /* a copy: a reload frees the config the daemon started with */
   char *token_file = cfg->http.token_file ? vg_strdup(cfg->http.token_file) : NULL;

@@ -102,6 +102,9 @@ size_t vg_strv_len(char *const *v);
 void vg_strv_free(char **v);
 bool vg_strv_contains(char *const *v, const char *s);
 
+/* The git commit vigil was built from ("unknown" outside a checkout). */
+const char *vg_commit(void);
+
 /* Creates dir and its parents with mode; 0 or -errno. */
 int vg_mkdir_p(const char *path, unsigned mode);
 

@@ -64,7 +64,7 @@ void api_status_json(struct sv_supervisor *sv, struct vg_buf *out) {
   json_t *root = json_object();
   json_t *me = json_object();
   json_object_set_new(me, "version", json_string(VIGIL_VERSION));
-  json_object_set_new(me, "commit", json_string(VIGIL_COMMIT));
+  json_object_set_new(me, "commit", json_string(vg_commit()));
   json_object_set_new(me, "pid", json_integer(getpid()));
   json_object_set_new(me, "config", json_string(cfg->path));
   json_object_set_new(me, "state_dir", json_string(cfg->state_dir));
