@@ -9,10 +9,11 @@ from harness import VigilTest, wait_for
 
 def log_of(s, name):
     path = os.path.join(s.state_dir, "logs", name + ".log")
-    if not os.path.exists(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:  # not yet written, or between a rotation's rename and reopen
         return ""
-    with open(path) as f:
-        return f.read()
 
 
 def open_read(path):
