@@ -7,6 +7,7 @@ never wall-clock speed; latencies they measure are printed for the record.
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ import tempfile
 import textwrap
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 VIGIL = os.path.abspath(os.path.join(BUILD, "vigil"))
@@ -222,3 +225,46 @@ class VigilTest(unittest.TestCase):
         s = Stack(config, **kw)
         self.stacks.append(s)
         return s.start()
+
+
+PROMETHEUS = shutil.which("prometheus")
+
+
+class Prometheus:
+    """A real Prometheus server on a free loopback port, for the life of a `with`."""
+
+    def __init__(self, config_path, workdir):
+        self.port = free_port()
+        self.log = open(os.path.join(workdir, "prometheus.log"), "w")
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config_path}",
+             f"--storage.tsdb.path={os.path.join(workdir, 'prometheus-data')}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+    def api(self, path, **params):
+        """GET /api/v1/PATH: its data, or None when it is not (yet) there."""
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?" + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                doc = json.load(r)
+        except OSError:
+            return None
+        return doc["data"] if doc.get("status") == "success" else None
+
+    def query(self, expr):
+        """The result vector of an instant query, or None."""
+        data = self.api("query", query=expr)
+        return data["result"] if data else None

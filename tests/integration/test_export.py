@@ -5,18 +5,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import textwrap
 import unittest
-import urllib.parse
 import urllib.request
 
-from harness import LONG, VIGIL, VigilTest, free_port, wait_for
+from harness import LONG, PROMETHEUS, VIGIL, Prometheus, VigilTest, free_port, wait_for
 
 PROMTOOL = shutil.which("promtool")
-PROMETHEUS = shutil.which("prometheus")
 EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape"]
 # Sample names Prometheus adds to every target itself; never in vigil's /metrics.
 SYNTHETIC = {"up"}
@@ -44,15 +41,6 @@ def listed(export, what):
     return vigil("export", export, f"--list-{what}", check=0).stdout.splitlines()
 
 
-def prom_api(port, path, **params):
-    """GET /api/v1/PATH of a Prometheus: its data, or None when it is not (yet) there."""
-    url = f"http://127.0.0.1:{port}/api/v1/{path}?" + urllib.parse.urlencode(params)
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            doc = json.load(r)
-    except OSError:
-        return None
-    return doc["data"] if doc.get("status") == "success" else None
 
 
 def dashboard_promql():
@@ -330,18 +318,12 @@ class ExportTest(VigilTest):
         prom_yml = self.write("prometheus.yml",
                               "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
                               f"rule_files: [{json.dumps(rules)}]\nscrape_configs:\n{job}")
-        port = free_port()
-        log = open(self.path("prometheus.log"), "w")
-        prom = subprocess.Popen([PROMETHEUS, f"--config.file={prom_yml}",
-                                 f"--storage.tsdb.path={self.path('data')}",
-                                 f"--web.listen-address=127.0.0.1:{port}"],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_for(lambda: prom_api(port, "query", query='up{job="vigil"} == 1'), timeout=60,
+        with Prometheus(prom_yml, self.dir) as prom:
+            wait_for(lambda: prom.api("query", query='up{job="vigil"} == 1'), timeout=60,
                      interval=0.5, what="Prometheus to scrape vigil")
 
             def rules_evaluated():
-                data = prom_api(port, "rules")
+                data = prom.api("rules")
                 groups = [g for g in (data or {}).get("groups", []) if g["name"] == "vigil"]
                 return groups and all(r["health"] == "ok" for r in groups[0]["rules"]) and groups[0]
 
@@ -349,7 +331,7 @@ class ExportTest(VigilTest):
             self.assertEqual(len(group["rules"]), 5)
 
             def alerts():
-                data = prom_api(port, "alerts") or {"alerts": []}
+                data = prom.api("alerts") or {"alerts": []}
                 return {(a["labels"]["alertname"], a["labels"].get("service"), a["state"])
                         for a in data["alerts"]}
 
@@ -364,19 +346,11 @@ class ExportTest(VigilTest):
 
             for expr in dashboard_promql():
                 with self.subTest(expr=expr):
-                    self.assertIsNotNone(prom_api(port, "query", query=expr))
+                    self.assertIsNotNone(prom.api("query", query=expr))
             # the state timeline's codes are those of its value mappings
             codes = {r["metric"]["service"]: r["value"][1]
-                     for r in prom_api(port, "query", query=dashboard_state_code_expr())["result"]}
+                     for r in prom.api("query", query=dashboard_state_code_expr())["result"]}
             self.assertEqual(codes, {"feed": "3", "bot": "0", "doomed": "6"})
-        finally:
-            os.killpg(prom.pid, signal.SIGTERM)
-            try:
-                prom.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(prom.pid, signal.SIGKILL)
-                prom.wait()
-            log.close()
 
 
 def dashboard_state_code_expr():
