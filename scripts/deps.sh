@@ -5,8 +5,10 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang
   libuv1-dev libfyaml-dev libjansson-dev libsystemd-dev libxxhash-dev libcmocka-dev
-  libmicrohttpd-dev)
-test_pkgs=(python3 procps prometheus)
+  libmicrohttpd-dev libzmq3-dev libcurl4-openssl-dev libsqlite3-dev)
+# Real servers and tools the integration tests run: Prometheus (promtool), InfluxDB 1.x
+# (the ingest sink), ninja (the compute benchmark's anchor).
+test_pkgs=(python3 procps prometheus influxdb ninja-build)
 # Anchors for bench/restart-latency; only installed when asked (make bench).
 bench_pkgs=(supervisor monit runit s6 python3-prometheus-client)
 
