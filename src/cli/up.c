@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "tsdb/tsdb.h"
 #include "core/core.h"
 #include "http/http.h"
 #include "metrics/metrics.h"
@@ -245,9 +246,18 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   mt_register_process(d.metrics);
   mt_register_build_info(d.metrics, VIGIL_VERSION, vg_commit());
   sv_metrics_register(d.sv, d.metrics);
+  struct tsdb *store = NULL;
+  if (cfg->store.enabled && cli_store_open(cfg, true, &store) < 0) {
+    sv_destroy(d.sv);
+    mt_registry_free(d.metrics);
+    free(sock);
+    close(lock_fd);
+    return EXIT_FAIL;
+  }
+  if (store) tsdb_register_metrics(store, d.metrics);
   /* a copy: a reload frees the config the daemon started with */
   char *token_file = cfg->http.token_file ? vg_strdup(cfg->http.token_file) : NULL;
-  d.api = (struct http_api){.sv = d.sv, .metrics = d.metrics, .token_file = token_file,
+  d.api = (struct http_api){.sv = d.sv, .store = store, .metrics = d.metrics, .token_file = token_file,
                             .hooks = {.reload = do_reload, .down = do_down, .arg = &d}};
   api_init_metrics(&d.api);
   /* TCP first: once the control socket exists (what scripts wait for), both listen */
@@ -264,6 +274,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     fprintf(stderr, "vigil: %s\n", err);
     if (failed == 2 && d.server) http_server_close(d.server);
     sv_destroy(d.sv);
+    tsdb_close(store);
     mt_registry_free(d.metrics);
     free(token_file);
     free(sock);
@@ -285,6 +296,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   VG_INFO("vigil up", VF_S("version", VIGIL_VERSION), VF_I("pid", getpid()),
           VF_S("config", cfg->path), VF_S("state_dir", cfg->state_dir), VF_S("control", sock),
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
+          VF_S("store", store ? cfg->store.dir : "off"),
           VF_I("services", cfg->n_services));
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
@@ -296,6 +308,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);
   uv_loop_close(d.loop);
+  tsdb_close(store); /* after the listeners: no request can still use it */
   mt_registry_free(d.metrics);
   free(token_file);
   free(sock);

@@ -26,6 +26,8 @@
 #define FLUSH_AGE_MS (5 * 60 * 1000) /* a head older than this is flushed */
 #define MAINTAIN_MS 1000
 
+int64_t tsdb_now(void) { return tsdb__now(); }
+
 int64_t tsdb__now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -316,6 +318,8 @@ int tsdb_compact(struct tsdb *db, char *err, size_t errlen) {
   if (rc == -EIO) snprintf(err, errlen, "a rollup failed; see the log");
   return rc;
 }
+
+int tsdb_apply_retention(struct tsdb *db) { return tsdb__retention(db, tsdb__now()); }
 
 /* ---- statistics ---- */
 static uint64_t dir_bytes(const char *path) {

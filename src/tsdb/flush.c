@@ -392,7 +392,15 @@ int tsdb__retention(struct tsdb *db, int64_t now) {
     if (!p->duration_ns || b->wstart + b->wlen > now - p->duration_ns) continue;
     drop[n++] = b;
     if (b->wstart + b->wlen > p->dropped_until) p->dropped_until = b->wstart + b->wlen;
-    VG_INFO("store: retention drops a block", VF_S("policy", p->name), VF_S("block", b->path));
+  }
+  for (size_t i = 0; i < db->n_policies; i++) {
+    size_t k = 0;
+    for (size_t j = 0; j < n; j++) k += drop[j]->policy == i;
+    if (!k) continue;
+    char until[48];
+    tsdb_format_time(db->policies[i].dropped_until, until, sizeof until);
+    VG_INFO("store: retention dropped expired blocks", VF_S("policy", db->policies[i].name),
+            VF_I("blocks", k), VF_S("raw_data_from", until));
   }
   if (n) {
     pthread_rwlock_wrlock(&db->head_lock);

@@ -239,6 +239,8 @@ static int agg_rollup(struct tsdb *db, const struct tsdb__series *s, int rule, i
                                         TSDB_AGG_MAX,   TSDB_AGG_SUM,  TSDB_AGG_COUNT};
   struct tsdb__col c[6];
   int rc = 0;
+  /* a rollup point stands for its whole bucket: take every bucket overlapping [from, to) */
+  from = tsdb__floor(from, db->rollups[rule].interval_ns);
   for (int i = 0; i < 6; i++) {
     tsdb__col_init(&c[i], false);
     bool need = g == parts[i] || (g == TSDB_AGG_MEAN && (parts[i] == TSDB_AGG_SUM ||

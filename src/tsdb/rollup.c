@@ -169,6 +169,7 @@ int tsdb__rollups_run(struct tsdb *db, int64_t now) {
     int r = run_rule(db, i, now);
     if (r < 0) rc = r;
   }
-  if (db->n_rollups) (void)tsdb__write_state(db);
+  /* the rollup points must be durable before the watermarks that say they exist */
+  if (db->n_rollups && tsdb_sync(db) == 0) (void)tsdb__write_state(db);
   return rc;
 }

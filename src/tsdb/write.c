@@ -218,7 +218,8 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
     }
     if (rc == 0) rc = tsdb__wal_append(db->wal, TSDB__REC_SAMPLES, db->wal_buf.data,
                                        (uint32_t)db->wal_buf.len, NULL);
-    if (rc == 0) rc = tsdb__wal_commit(db->wal);
+    /* rollup points can be recomputed: one sync at the end of a rollup pass does */
+    if (rc == 0 && rollup < 0) rc = tsdb__wal_commit(db->wal);
     if (rc == 0) {
       atomic_fetch_add(&db->wal_bytes, db->wal_buf.len + TSDB__WAL_RECORD_OVERHEAD);
       if (tsdb__wal_synced_lsn(db->wal) != synced) atomic_fetch_add(&db->wal_syncs, 1);
