@@ -103,7 +103,9 @@ static int parse_rfc3339(const char *s, int64_t *out) {
   }
   if (*p) return -1;
   int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
-  *out = secs * TSDB_NS_PER_SEC + frac;
+  /* int64 nanoseconds reach from 1677 to 2262 */
+  if (__builtin_mul_overflow(secs, TSDB_NS_PER_SEC, out) || __builtin_add_overflow(*out, frac, out))
+    return -1;
   return 0;
 }
 
@@ -121,8 +123,7 @@ int tsdb_parse_time(const char *s, int64_t now, int64_t *out) {
     sign = rel[0] == '-' ? -1 : 1;
     int64_t d;
     if (tsdb_parse_duration(rel + 1, &d) < 0) return -1;
-    *out = now + sign * d;
-    return 0;
+    return __builtin_add_overflow(now, sign * d, out) ? -1 : 0;
   }
   if (strchr(s, '-') && parse_rfc3339(s, out) == 0) return 0;
   /* epoch seconds, maybe with a fraction */
@@ -155,7 +156,10 @@ void tsdb_format_time(int64_t ns, char *buf, size_t len) {
   }
   time_t t = (time_t)secs;
   struct tm tm;
-  gmtime_r(&t, &tm);
+  if (!gmtime_r(&t, &tm)) {
+    snprintf(buf, len, "%lld", (long long)ns);
+    return;
+  }
   char date[40];
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
   if (!frac) {
