@@ -5,6 +5,8 @@
  * the answers are identical either way.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,19 @@ struct session {
   bool checked;
   bool use_daemon;
 };
+
+static int cli_store_open_quiet(const struct vg_config *cfg, struct tsdb **out) {
+  /* cli_store_open prints; probe the lock first so a busy store stays silent */
+  char *lock = vg_asprintf("%s/LOCK", cfg->store.dir);
+  int fd = open(lock, O_RDWR | O_CLOEXEC);
+  free(lock);
+  if (fd >= 0) {
+    int busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases the probe's lock */
+    if (busy) return -EBUSY;
+  }
+  return cli_store_open(cfg, false, out);
+}
 
 static void session_end(struct session *s) {
   tsdb_close(s->local);
@@ -48,10 +63,23 @@ static int call(struct session *s, const char *method, const char *target, const
     return -1;
   }
   if (!s->local) {
-    int rc = cli_store_open(s->cfg, false, &s->local);
+    int rc = cli_store_open_quiet(s->cfg, &s->local);
+    /* held by a daemon that is still starting (its socket not bound yet): wait for it */
+    for (int i = 0; rc == -EBUSY && i < 100; i++) {
+      usleep(50 * 1000);
+      int r = cli_request_ex(s->cli, method, target, body, len, -1, true, reply);
+      if (r == 0) {
+        s->use_daemon = true;
+        return 0;
+      }
+      if (r != -3) return -1;
+      rc = cli_store_open_quiet(s->cfg, &s->local);
+    }
     if (rc == -EBUSY)
-      fprintf(stderr, "vigil: another process holds the store, but no daemon answers on the "
-                      "control socket\n");
+      fprintf(stderr, "vigil: another process holds the store %s, but no daemon answers on "
+                      "the control socket\n", s->cfg->store.dir);
+    else if (rc < 0)
+      rc = cli_store_open(s->cfg, false, &s->local); /* again, to print why */
     if (rc < 0) return -1;
   }
   struct http_request req = {.content_length = len};

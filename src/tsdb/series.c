@@ -11,17 +11,25 @@
 
 #include "tsdb/tsdb_int.h"
 
+/* Bytes escaped in every component: the separators of any component (one set for all
+ * keeps the encoding injective and the check a single table lookup), '\\' and controls. */
+static const uint8_t needs_escape[256] = {
+    [0 ... 0x1f] = 2, [','] = 1, ['='] = 1, [' '] = 1, ['#'] = 1, ['\\'] = 1};
+
 void tsdb__key_escape(struct vg_buf *b, const char *p, size_t n, const char *special) {
-  vg_buf_reserve(b, n + 8);
-  for (size_t i = 0; i < n; i++) {
+  (void)special;
+  size_t i = 0;
+  while (i < n && !needs_escape[(unsigned char)p[i]]) i++;
+  vg_buf_append(b, p, i); /* the common case: nothing to escape */
+  for (; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
-    if (c < 0x20) {
+    if (needs_escape[c] == 2) {
       vg_buf_printf(b, "\\x%02x", c);
-    } else if (c == '\\' || strchr(special, c)) {
-      vg_buf_putc(b, '\\');
-      vg_buf_putc(b, (char)c);
+    } else if (needs_escape[c]) {
+      char e[2] = {'\\', (char)c};
+      vg_buf_append(b, e, 2);
     } else {
-      vg_buf_putc(b, (char)c);
+      vg_buf_append(b, &p[i], 1);
     }
   }
 }

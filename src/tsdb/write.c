@@ -110,24 +110,35 @@ struct tsdb__series *tsdb__series_get_or_create(struct tsdb *db, const char *key
   return s;
 }
 
-static void put_value(struct vg_buf *b, const struct tsdb_value *v) {
+static size_t uvarint(uint8_t *o, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    o[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  o[n++] = (uint8_t)v;
+  return n;
+}
+
+/* One sample of a SAMPLES record, appended in one go (the write path's hot loop). */
+static void put_sample(struct vg_buf *b, uint32_t id, int64_t dts, const struct tsdb_value *v) {
+  uint8_t o[40];
+  size_t n = uvarint(o, id);
+  n += uvarint(o + n, tsdb__zigzag((uint64_t)dts));
   switch (v->type) {
   case TSDB_FLOAT: {
     uint64_t bits;
     memcpy(&bits, &v->v.f, 8);
-    uint8_t o[8];
-    for (int i = 0; i < 8; i++) o[i] = (uint8_t)(bits >> (8 * i));
-    vg_buf_append(b, o, 8);
+    for (int i = 0; i < 8; i++) o[n++] = (uint8_t)(bits >> (8 * i));
     break;
   }
-  case TSDB_INT: tsdb__put_uvarint(b, tsdb__zigzag((uint64_t)v->v.i)); break;
-  case TSDB_UINT: tsdb__put_uvarint(b, v->v.u); break;
-  case TSDB_BOOL: vg_buf_putc(b, v->v.b ? 1 : 0); break;
-  case TSDB_STRING:
-    tsdb__put_uvarint(b, v->v.s.len);
-    vg_buf_append(b, v->v.s.p, v->v.s.len);
-    break;
+  case TSDB_INT: n += uvarint(o + n, tsdb__zigzag((uint64_t)v->v.i)); break;
+  case TSDB_UINT: n += uvarint(o + n, v->v.u); break;
+  case TSDB_BOOL: o[n++] = v->v.b ? 1 : 0; break;
+  case TSDB_STRING: n += uvarint(o + n, v->v.s.len); break;
   }
+  vg_buf_append(b, o, n);
+  if (v->type == TSDB_STRING) vg_buf_append(b, v->v.s.p, v->v.s.len);
 }
 
 static void set_last(struct tsdb__series *s, int64_t ts, const struct tsdb_value *v) {
@@ -202,10 +213,8 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
         db->pending = vg_realloc(db->pending, db->cap_pending * sizeof *db->pending);
       }
       db->pending[db->n_pending++] = (struct tsdb__pending){s, p->ts, fd->value};
-      tsdb__put_uvarint(&db->wal_buf, s->id);
-      tsdb__put_uvarint(&db->wal_buf, tsdb__zigzag((uint64_t)p->ts - (uint64_t)prev_ts));
+      put_sample(&db->wal_buf, s->id, (int64_t)((uint64_t)p->ts - (uint64_t)prev_ts), &fd->value);
       prev_ts = p->ts;
-      put_value(&db->wal_buf, &fd->value);
     }
   }
   int rc = 0;
