@@ -221,8 +221,14 @@ int tsdb_open(struct tsdb **out, const char *dir, const struct tsdb_opts *opts, 
   pthread_mutex_init(&db->flush_mu, NULL);
   pthread_mutex_init(&db->cond_mu, NULL);
   pthread_cond_init(&db->cond, NULL);
-  pthread_rwlock_init(&db->map_lock, NULL);
-  pthread_rwlock_init(&db->head_lock, NULL);
+  /* glibc's rwlocks prefer readers by default: a steady stream of queries would starve
+   * the writers. Writers first: a query waits at most for one batch to be applied. */
+  pthread_rwlockattr_t ra;
+  pthread_rwlockattr_init(&ra);
+  pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&db->map_lock, &ra);
+  pthread_rwlock_init(&db->head_lock, &ra);
+  pthread_rwlockattr_destroy(&ra);
   tsdb__map_init(&db->map);
   vg_buf_init(&db->wal_buf);
   vg_buf_init(&db->key_buf);

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -449,6 +451,80 @@ static void bad_options_are_refused(void **state) {
   rm_rf(&dir);
 }
 
+
+/* Two writer threads, a reader and a maintenance loop at once: every read sees whole
+ * batches in order with the right values, and the counts only grow. */
+struct conc {
+  struct tsdb *db;
+  int writer;
+  int batches;
+  atomic_int done;
+  atomic_int bad;
+};
+
+static void *conc_writer(void *arg) {
+  struct conc *c = arg;
+  char sym[8];
+  snprintf(sym, sizeof sym, "W%d", c->writer);
+  struct tsdb_tag tag = {S("sym"), {sym, strlen(sym)}};
+  struct tsdb_field f[100];
+  struct tsdb_point p[100];
+  for (int b = 0; b < c->batches; b++) {
+    for (int i = 0; i < 100; i++) {
+      int64_t k = (int64_t)b * 100 + i;
+      f[i] = (struct tsdb_field){S("price"), {.type = TSDB_FLOAT, .v.f = (double)k * 0.5}};
+      p[i] = (struct tsdb_point){S("tick"), &tag, 1, &f[i], 1, 50 * DAY + k * SEC};
+    }
+    if (tsdb_write(c->db, p, 100, NULL) != 0) atomic_fetch_add(&c->bad, 1);
+  }
+  atomic_fetch_add(&c->done, 1);
+  return NULL;
+}
+
+static void concurrent_writers_readers_and_flushes(void **state) {
+  char *dir = make_tmpdir();
+  struct tsdb_opts o = {.sync = TSDB_SYNC_NEVER, .head_max_points = 3000, .background = true};
+  struct tsdb *db = open_db(dir, &o);
+  struct conc c[2] = {{.db = db, .writer = 0, .batches = 300}, {.db = db, .writer = 1, .batches = 300}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, conc_writer, &c[i]);
+  size_t last[2] = {0, 0};
+  int rounds = 0;
+  for (bool finished = false; !finished;) {
+    finished = atomic_load(&c[0].done) + atomic_load(&c[1].done) == 2; /* then one more read */
+    rounds++;
+    for (int w = 0; w < 2; w++) {
+      char sym[8];
+      snprintf(sym, sizeof sym, "W%d", w);
+      struct tsdb_result r = q_raw(db, sym, TSDB_TIME_MIN, TSDB_TIME_MAX);
+      size_t n = r.n_series ? r.series[0].n : 0;
+      assert_true(n >= last[w]);
+      assert_int_equal(n % 100, 0); /* whole batches only */
+      for (size_t i = 0; i < n; i++) {
+        assert_int_equal(r.series[0].ts[i], 50 * DAY + (int64_t)i * SEC);
+        assert_true(r.series[0].values[i].v.f == (double)i * 0.5);
+      }
+      last[w] = n;
+      tsdb_result_free(&r);
+    }
+    if (rounds % 7 == 0) {
+      char err[256];
+      assert_int_equal(tsdb_compact(db, err, sizeof err), 0);
+    }
+  }
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  assert_int_equal(atomic_load(&c[0].bad) + atomic_load(&c[1].bad), 0);
+  assert_int_equal(last[0], 30000);
+  assert_int_equal(last[1], 30000);
+  assert_true(rounds > 1);
+  struct tsdb_stats st;
+  tsdb_stats(db, &st);
+  assert_true(st.flushes > 1);
+  tsdb_stats_free(&st);
+  tsdb_close(db);
+  rm_rf(&dir);
+}
+
 int main(void) {
   vg_log_setup(VG_LOG_LOGFMT, VG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -462,6 +538,7 @@ int main(void) {
       cmocka_unit_test(second_open_is_refused),
       cmocka_unit_test(keys_escape_and_parse_back),
       cmocka_unit_test(bad_options_are_refused),
+      cmocka_unit_test(concurrent_writers_readers_and_flushes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
