@@ -294,6 +294,7 @@ void tsdb_close(struct tsdb *db) {
   vg_buf_free(&db->wal_buf);
   vg_buf_free(&db->key_buf);
   free(db->pending);
+  free(db->metrics_state);
   if (db->lock_fd >= 0) close(db->lock_fd);
   pthread_mutex_destroy(&db->write_mu);
   pthread_mutex_destroy(&db->flush_mu);

@@ -38,7 +38,10 @@ static const double query_buckets[] = {1e-6, 1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.05
 
 void tsdb_register_metrics(struct tsdb *db, struct mt_registry *reg) {
   static const char *const pol[] = {"policy", NULL};
-  struct store_metrics *m = vg_calloc(1, sizeof *m); /* lives as long as the registry */
+  /* freed by tsdb_close: close the store only after the last render of the registry */
+  struct store_metrics *m = vg_calloc(1, sizeof *m);
+  free(db->metrics_state);
+  db->metrics_state = m;
   m->db = db;
   m->points = mt_counter(reg, "vigil_store_points_written_total", "Field values written to the store.", NULL);
   m->rejected = mt_counter(reg, "vigil_store_points_rejected_total",

@@ -213,6 +213,7 @@ struct tsdb {
   pthread_cond_t cond;
   pthread_mutex_t cond_mu;
   struct mt_series *query_seconds; /* histogram, once metrics are registered */
+  void *metrics_state;             /* the collector's state (metrics.c) */
   /* counters */
   atomic_uint_fast64_t points_written, points_rejected, wal_syncs, flushes, compactions,
       retention_drops, rollup_points, queries, query_ns, corrupt_blocks, wal_bytes;

@@ -246,7 +246,7 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
   }
   uint64_t head = db->head_points;
   pthread_mutex_unlock(&db->write_mu);
-  atomic_fetch_add(&db->points_written, res->points);
+  if (rollup < 0) atomic_fetch_add(&db->points_written, res->points); /* rollups: own counter */
   atomic_fetch_add(&db->points_rejected, res->rejected);
   if (rc == 0 && head >= db->opts.head_max_points) {
     if (db->thread_started) {
