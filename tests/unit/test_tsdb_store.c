@@ -525,6 +525,40 @@ static void concurrent_writers_readers_and_flushes(void **state) {
   rm_rf(&dir);
 }
 
+/* The state file is replaced atomically, but even a truncated one must not lose or
+ * invent data: every prefix of it opens to the same points. */
+static void truncated_state_file_loses_nothing(void **state) {
+  char *dir = make_tmpdir();
+  struct tsdb *db = open_db(dir, NULL);
+  for (int i = 0; i < 50; i++) put(db, "A", 200 * DAY + i * HOUR, i);
+  compact(db);
+  for (int i = 50; i < 60; i++) put(db, "A", 200 * DAY + i * HOUR, i); /* in the log only */
+  tsdb_close(db);
+  char *path = vg_asprintf("%s/state", dir);
+  struct vg_buf img;
+  vg_buf_init(&img);
+  FILE *f = fopen(path, "rb");
+  char tmp[512];
+  size_t k;
+  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) vg_buf_append(&img, tmp, k);
+  fclose(f);
+  assert_true(img.len > 10);
+  for (size_t len = 0; len <= img.len; len++) {
+    f = fopen(path, "wb");
+    fwrite(img.data, 1, len, f);
+    fclose(f);
+    db = open_db(dir, NULL);
+    struct tsdb_result r = q_raw(db, "A", TSDB_TIME_MIN, TSDB_TIME_MAX);
+    assert_int_equal(r.series[0].n, 60);
+    for (size_t i = 0; i < 60; i++) assert_true(r.series[0].values[i].v.f == (double)i);
+    tsdb_result_free(&r);
+    tsdb_close(db);
+  }
+  free(path);
+  vg_buf_free(&img);
+  rm_rf(&dir);
+}
+
 int main(void) {
   vg_log_setup(VG_LOG_LOGFMT, VG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -539,6 +573,7 @@ int main(void) {
       cmocka_unit_test(keys_escape_and_parse_back),
       cmocka_unit_test(bad_options_are_refused),
       cmocka_unit_test(concurrent_writers_readers_and_flushes),
+      cmocka_unit_test(truncated_state_file_loses_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
