@@ -159,12 +159,16 @@ static void drain_one(struct sender *x) {
   enum sink__outcome o = sink__client_write(x->client, x->record.data, x->record.len, &r);
   if (o == SINK__RETRY) {
     failure(x, "write", &r);
+    pthread_mutex_lock(&s->spool_mu);
+    sink__spool_unpeek(s->spool, id);
+    sink__spool_gauges(s);
+    pthread_mutex_unlock(&s->spool_mu);
     return;
   }
   if (o == SINK__OK) sent(x, x->record.len, points);
   else rejected(x, &r, x->record.data, x->record.len, points);
   pthread_mutex_lock(&s->spool_mu);
-  sink__spool_pop(s->spool, id, points);
+  sink__spool_pop(s->spool, id);
   sink__spool_gauges(s);
   pthread_mutex_unlock(&s->spool_mu);
 }

@@ -35,8 +35,11 @@ struct sink__spool {
   uint64_t seg_size, max_bytes;
   uint64_t disk_bytes;
   uint64_t dropped;
-  uint64_t peeked_id; /* the record last returned by peek, and where the next starts */
-  uint32_t peeked_next;
+  /* The record last returned by peek (on its way to InfluxDB), where the next one
+   * starts, and whether the cap removed it from disk meanwhile. */
+  uint64_t peeked_id;
+  uint32_t peeked_next, peeked_points;
+  bool peeked, peeked_gone;
 };
 
 /* ---- little-endian helpers ---- */
@@ -336,6 +339,11 @@ static void apply_cap(struct sink__spool *sp) {
   bool moved = false;
   while (sp->disk_bytes > sp->max_bytes && sp->n > 1) {
     uint64_t pts = sp->segs[0].points;
+    /* The record on its way is counted when its fate is known (pop or unpeek). */
+    if (sp->peeked && !sp->peeked_gone && (uint32_t)(sp->peeked_id >> 32) == sp->segs[0].no) {
+      pts -= sp->peeked_points;
+      sp->peeked_gone = true;
+    }
     sp->dropped += pts;
     VG_WARN("influx sink: spool over its cap, oldest segment dropped", VF_S("dir", sp->dir),
             VF_I("segment", sp->segs[0].no), VF_I("points", pts),
@@ -542,6 +550,7 @@ static void skip_damaged(struct sink__spool *sp, const char *why) {
 }
 
 int sink__spool_peek(struct sink__spool *sp, struct vg_buf *out, uint32_t *points, uint64_t *id) {
+  VG_ASSERT(!sp->peeked);
   for (;;) {
     if (sp->n == 0 || sp->head_off >= sp->segs[0].size) return 0;
     const struct seg *s = &sp->segs[0];
@@ -584,22 +593,28 @@ int sink__spool_peek(struct sink__spool *sp, struct vg_buf *out, uint32_t *point
     *id = ((uint64_t)s->no << 32) | sp->head_off;
     sp->peeked_id = *id;
     sp->peeked_next = sp->head_off + SINK__SPOOL_RECORD_OVERHEAD + len;
+    sp->peeked_points = pts;
+    sp->peeked = true;
+    sp->peeked_gone = false;
     return 1;
   }
 }
 
-int sink__spool_pop(struct sink__spool *sp, uint64_t id, uint32_t points) {
-  uint64_t head = sp->n ? ((uint64_t)sp->segs[0].no << 32) | sp->head_off : UINT64_MAX;
-  if (id == head && id == sp->peeked_id) {
-    sp->head_off = sp->peeked_next;
-    sp->segs[0].points -= points;
-    reclaim(sp);
-    write_head(sp);
-  } else if (id < head) {
-    /* The cap (or damage) took it while it was on its way: it arrived after all. */
-    sp->dropped -= points <= sp->dropped ? points : sp->dropped;
-  }
+int sink__spool_pop(struct sink__spool *sp, uint64_t id) {
+  VG_ASSERT(sp->peeked && id == sp->peeked_id);
+  sp->peeked = false;
+  if (sp->peeked_gone) return 0; /* the cap removed it from disk; it arrived anyway */
+  sp->head_off = sp->peeked_next;
+  sp->segs[0].points -= sp->peeked_points;
+  reclaim(sp);
+  write_head(sp);
   return 0;
+}
+
+void sink__spool_unpeek(struct sink__spool *sp, uint64_t id) {
+  VG_ASSERT(sp->peeked && id == sp->peeked_id);
+  sp->peeked = false;
+  if (sp->peeked_gone) sp->dropped += sp->peeked_points;
 }
 
 uint64_t sink__spool_bytes(const struct sink__spool *sp) {

@@ -41,7 +41,8 @@
  *
  * The cap: when the segment files together exceed max_bytes after an append, the
  * oldest segments are removed (never the one being written) and the points they still
- * held are counted as dropped.
+ * held are counted as dropped — except a record peeked and on its way to InfluxDB,
+ * counted only if it then fails (so the count is exact and only goes up).
  *
  * Not thread-safe: the sink serialises calls with its own mutex.
  */
@@ -103,13 +104,18 @@ int sink__spool_append(struct sink__spool *sp, const void *data, uint32_t len, u
 
 /* Copies the oldest record into out (replacing its content). Returns 1 with *points
  * and *id set, 0 when the spool is empty, or -errno. A record found damaged on disk
- * since open is skipped with the rest of its segment (counted as dropped, logged). */
+ * since open is skipped with the rest of its segment (counted as dropped, logged).
+ * A peeked record is on its way: the caller ends that with pop or unpeek before the
+ * next peek. */
 int sink__spool_peek(struct sink__spool *sp, struct vg_buf *out, uint32_t *points, uint64_t *id);
 
-/* Removes the record peeked as id, once InfluxDB has acknowledged it. When the cap
- * dropped it meanwhile, it was delivered after all: its points leave the dropped count.
- * Returns 0 or -errno. */
-int sink__spool_pop(struct sink__spool *sp, uint64_t id, uint32_t points);
+/* The peeked record id was acknowledged: it leaves the spool. If the cap removed it
+ * from disk meanwhile, it is not counted as dropped: it arrived. Returns 0 or -errno. */
+int sink__spool_pop(struct sink__spool *sp, uint64_t id);
+
+/* The peeked record id could not be sent: it stays first in line, or, if the cap
+ * removed it from disk meanwhile, its points are counted as dropped now. */
+void sink__spool_unpeek(struct sink__spool *sp, uint64_t id);
 
 /* What the spool holds (records not yet acknowledged; bytes with their framing), and
  * the points dropped by the cap or by damage since open. */
