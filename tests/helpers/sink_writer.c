@@ -3,11 +3,13 @@
  * ZeroMQ ingest until it exists: loads a vigil config, opens its sinks.influx, feeds it
  * and reports what the sink says.
  *
- *   sink_writer CONFIG gen N [START [TS0_NS [CHUNK [PAUSE_MS]]]] [hold]
+ *   sink_writer CONFIG gen N [START [TS0_NS [CHUNK [PAUSE_MS]]]] [threads=T] [hold]
  *       writes points START..START+N-1, CHUNK lines per write call (default 100) with
  *       PAUSE_MS between calls (default 0):
  *           tick,src=sink_writer,k=<i mod 8> v=<i>i,x=<i*0.5> <TS0_NS + i*1000>
- *       so a test knows the count and sum(v) to expect. TS0_NS defaults to now.
+ *       so a test knows the count and sum(v) to expect. TS0_NS defaults to now. With
+ *       threads=T, T threads write interleaved shares of the range at the same time,
+ *       as ingest threads would.
  *   sink_writer CONFIG stdin      one write call per line read from stdin
  *   sink_writer CONFIG drain      writes nothing: sends what an earlier run spooled
  *
@@ -23,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +38,41 @@ static void sleep_ms(long ms) {
   }
 }
 
-static void gen(struct sink_influx *s, uint64_t n, uint64_t start, uint64_t ts0, uint64_t chunk,
-                long pause_ms) {
+struct gen {
+  struct sink_influx *s;
+  uint64_t n, start, ts0, chunk;
+  long pause_ms;
+  uint64_t thread, threads; /* this writer takes the chunks thread, thread+threads, ... */
+};
+
+static void *gen(void *arg) {
+  const struct gen *g = arg;
   struct vg_buf b;
   vg_buf_init(&b);
-  for (uint64_t i = start; i < start + n;) {
+  uint64_t end = g->start + g->n;
+  for (uint64_t first = g->start + g->thread * g->chunk; first < end;
+       first += g->threads * g->chunk) {
     vg_buf_reset(&b);
-    for (uint64_t c = 0; c < chunk && i < start + n; c++, i++)
+    for (uint64_t i = first; i < first + g->chunk && i < end; i++)
       vg_buf_printf(&b, "tick,src=sink_writer,k=%" PRIu64 " v=%" PRIu64 "i,x=%.1f %" PRIu64 "\n",
-                    i % 8, i, (double)i * 0.5, ts0 + i * 1000);
-    int rc = sink_influx_write(s, b.data, b.len);
+                    i % 8, i, (double)i * 0.5, g->ts0 + i * 1000);
+    int rc = sink_influx_write(g->s, b.data, b.len);
     if (rc < 0) fprintf(stderr, "sink_writer: write: %s\n", strerror(-rc));
-    if (pause_ms) sleep_ms(pause_ms);
+    if (g->pause_ms) sleep_ms(g->pause_ms);
   }
   vg_buf_free(&b);
+  return NULL;
+}
+
+static void gen_threads(struct gen g) {
+  pthread_t t[64];
+  struct gen each[64];
+  for (uint64_t i = 0; i < g.threads; i++) {
+    each[i] = g;
+    each[i].thread = i;
+    VG_ASSERT(pthread_create(&t[i], NULL, gen, &each[i]) == 0);
+  }
+  for (uint64_t i = 0; i < g.threads; i++) pthread_join(t[i], NULL);
 }
 
 static void from_stdin(struct sink_influx *s) {
@@ -81,8 +105,8 @@ static void report(struct sink_influx *s, struct mt_registry *reg, bool flushed)
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: sink_writer CONFIG gen N [START [TS0 [CHUNK [PAUSE_MS]]]] [hold]"
-                    " | stdin | drain\n");
+    fprintf(stderr, "usage: sink_writer CONFIG gen N [START [TS0 [CHUNK [PAUSE_MS]]]] "
+                    "[threads=T] [hold] | stdin | drain\n");
     return 2;
   }
   vg_log_setup(VG_LOG_LOGFMT, VG_LOG_INFO);
@@ -105,15 +129,27 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sink_writer: %s\n", err);
     return 1;
   }
-  bool hold = strcmp(argv[argc - 1], "hold") == 0;
-  int args = argc - hold;
+  bool hold = false;
+  uint64_t threads = 1;
+  int args = argc;
+  for (; args > 3; args--) {
+    if (strcmp(argv[args - 1], "hold") == 0) hold = true;
+    else if (strncmp(argv[args - 1], "threads=", 8) == 0) threads = strtoull(argv[args - 1] + 8, NULL, 10);
+    else break;
+  }
+  if (threads < 1 || threads > 64) {
+    fprintf(stderr, "sink_writer: threads must be 1..64\n");
+    return 2;
+  }
   if (strcmp(argv[2], "gen") == 0 && args >= 4) {
-    uint64_t n = strtoull(argv[3], NULL, 10);
-    uint64_t start = args > 4 ? strtoull(argv[4], NULL, 10) : 0;
-    uint64_t ts0 = args > 5 ? strtoull(argv[5], NULL, 10) : (uint64_t)(vg_wall_seconds() * 1e9);
-    uint64_t chunk = args > 6 ? strtoull(argv[6], NULL, 10) : 100;
-    long pause = args > 7 ? strtol(argv[7], NULL, 10) : 0;
-    gen(s, n, start, ts0, chunk ? chunk : 1, pause);
+    struct gen g = {.s = s, .threads = threads};
+    g.n = strtoull(argv[3], NULL, 10);
+    g.start = args > 4 ? strtoull(argv[4], NULL, 10) : 0;
+    g.ts0 = args > 5 ? strtoull(argv[5], NULL, 10) : (uint64_t)(vg_wall_seconds() * 1e9);
+    g.chunk = args > 6 ? strtoull(argv[6], NULL, 10) : 100;
+    g.pause_ms = args > 7 ? strtol(argv[7], NULL, 10) : 0;
+    if (!g.chunk) g.chunk = 1;
+    gen_threads(g);
   } else if (strcmp(argv[2], "stdin") == 0) {
     from_stdin(s);
   } else if (strcmp(argv[2], "drain") != 0) {

@@ -272,14 +272,17 @@ class Prometheus:
 
 INFLUXD = shutil.which("influxd")
 
+import base64  # noqa: E402  (only the InfluxDB launcher below needs it)
+
 
 class InfluxDB:
     """A real InfluxDB 1.x (the Debian package's influxd) on free loopback ports, with
     its data in workdir; stop() and start() again keep the data and the ports, so a test
     can stage an outage. Use as a context manager."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, auth=False):
         self.dir = os.path.join(workdir, "influxdb")
+        self.auth = None  # (user, password) for query() once auth is on
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -298,6 +301,7 @@ class InfluxDB:
                 [http]
                   bind-address = "127.0.0.1:{self.port}"
                   log-enabled = false
+                  auth-enabled = {"true" if auth else "false"}
                 [monitor]
                   store-enabled = false
                 [continuous_queries]
@@ -355,8 +359,12 @@ class InfluxDB:
         params = {"q": q}
         if db:
             params["db"] = db
-        body = urllib.parse.urlencode(params).encode()
-        with urllib.request.urlopen(self.url + "/query", data=body, timeout=30) as r:
+        req = urllib.request.Request(self.url + "/query",
+                                     data=urllib.parse.urlencode(params).encode())
+        if self.auth:
+            token = base64.b64encode(":".join(self.auth).encode()).decode()
+            req.add_header("Authorization", "Basic " + token)
+        with urllib.request.urlopen(req, timeout=30) as r:
             return json.load(r)
 
     def rows(self, q, db=None):

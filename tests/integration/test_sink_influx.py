@@ -4,11 +4,13 @@ points with known content: point i is v=i at timestamp TS0 + i µs, so count(v) 
 sum(v) prove that every point arrived exactly once.
 
 - an outage: influxd stopped (SIGTERM) for 10 s mid-stream and started again;
+- four threads writing at once;
 - the spool survives a SIGKILL of the writer while influxd is down;
 - past spool_max the oldest points are dropped, and counted exactly;
 - a batch InfluxDB refuses (400) is kept in rejected.lp and not retried;
 - create_database makes the database and the retention policies, and alters one that
-  exists with another duration.
+  exists with another duration;
+- basic authentication with username and password_file; a wrong password is refused.
 """
 import os
 import re
@@ -135,6 +137,17 @@ sinks:
         self.assertIn("InfluxDB unavailable, spooling and retrying", err)
         self.assertIn("InfluxDB answers again", err)
 
+    def test_writers_on_several_threads(self):
+        self.cfg = {"batch": 1000}
+        self.influx.start()
+        n = 20000 if SANITIZED else 100000
+        t0 = time.monotonic()
+        out, err = self.run_writer("gen", n, 0, self.ts0, 50, 0, "threads=4")
+        print(f"\n4 writer threads: {n} points delivered in {time.monotonic() - t0:.2f}s "
+              f"({stats_of(out)['batches_sent']} batches)")
+        self.assertEqual(stats_of(out)["points_sent"], n)
+        self.assertEqual(self.count_sum(), (n, n * (n - 1) // 2, 0, n - 1))
+
     def test_spool_survives_kill9_of_the_writer(self):
         self.cfg = {"batch": 200}
         n = 3000 if SANITIZED else 10000
@@ -196,6 +209,28 @@ sinks:
         self.assertEqual(rejected.count("# "), 2)
         self.assertIn("status=400", rejected)
         self.assertEqual(self.count_sum("WHERE src='stdin'"), (2, 3, 1, 2))
+
+    def test_basic_authentication(self):
+        self.influx = InfluxDB(self.dir, auth=True)
+        self.influx.start()
+        # With no user yet, InfluxDB lets the first admin be created without credentials.
+        self.influx.query("CREATE USER vigil WITH PASSWORD 's3cret' WITH ALL PRIVILEGES")
+        self.influx.auth = ("vigil", "s3cret")
+        pw = os.path.join(self.dir, "influx.pw")
+        with open(pw, "w") as f:
+            f.write("s3cret\n")
+        self.cfg = {"extra": f"    username: vigil\n    password_file: {pw}\n"}
+        out, err = self.run_writer("gen", 100, 0, self.ts0)
+        self.assertEqual(stats_of(out)["points_sent"], 100)
+        self.assertEqual(self.count_sum(), (100, sum(range(100)), 0, 99))
+        # a wrong password is refused (401): kept, counted, never retried
+        with open(pw, "w") as f:
+            f.write("wrong\n")
+        out, err = self.run_writer("gen", 10, 100, self.ts0)
+        st = stats_of(out)
+        self.assertEqual((st["points_sent"], st["failed_points"], st["retries"]), (0, 10, 0))
+        self.assertIn("authorization failed", err)
+        self.assertEqual(self.count_sum()[0], 100)
 
     def test_create_database_alters_a_policy_with_another_duration(self):
         self.cfg = {}
