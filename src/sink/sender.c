@@ -30,12 +30,7 @@ struct sender {
 
 static bool work_left(const struct sender *x) { return x->work_off < x->work.len; }
 
-static bool spool_empty(struct sink_influx *s) {
-  pthread_mutex_lock(&s->spool_mu);
-  bool empty = sink__spool_bytes(s->spool) == 0;
-  pthread_mutex_unlock(&s->spool_mu);
-  return empty;
-}
+static bool spool_empty(struct sink_influx *s) { return atomic_load(&s->spool_bytes) == 0; }
 
 static void success(struct sender *x) {
   if (x->backoff_ms)

@@ -39,9 +39,11 @@ void sink__count(struct sink_influx *s, enum sink__counter c, uint64_t v) {
 }
 
 void sink__spool_gauges(struct sink_influx *s) {
+  uint64_t bytes = sink__spool_bytes(s->spool);
+  atomic_store(&s->spool_bytes, bytes);
   if (!s->m_spool_points) return;
   mt_set(s->m_spool_points, (double)sink__spool_points(s->spool));
-  mt_set(s->m_spool_bytes, (double)sink__spool_bytes(s->spool));
+  mt_set(s->m_spool_bytes, (double)bytes);
   mt_set(s->m_dropped, (double)(sink__spool_dropped(s->spool) + atomic_load(&s->dropped_extra)));
 }
 
@@ -208,16 +210,12 @@ static int spill(struct sink_influx *s, struct vg_buf *lines, uint64_t points) {
       off += n;
     }
   }
+  if (rc < 0) atomic_fetch_add(&s->dropped_extra, points); /* what is left of the queue */
   sink__spool_gauges(s);
   pthread_mutex_unlock(&s->spool_mu);
-  if (rc < 0) {
-    atomic_fetch_add(&s->dropped_extra, points);
+  if (rc < 0)
     VG_ERROR("influx sink: cannot spool the queue, points lost", VF_I("points", points),
              VF_S("error", strerror(-rc)));
-    pthread_mutex_lock(&s->spool_mu);
-    sink__spool_gauges(s);
-    pthread_mutex_unlock(&s->spool_mu);
-  }
   return rc;
 }
 
@@ -255,12 +253,9 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
   return rc;
 }
 
+/* mu held. */
 static bool idle(struct sink_influx *s) {
-  if (s->queue_points || s->busy) return false;
-  pthread_mutex_lock(&s->spool_mu);
-  bool empty = sink__spool_points(s->spool) == 0;
-  pthread_mutex_unlock(&s->spool_mu);
-  return empty;
+  return s->queue_points == 0 && !s->busy && atomic_load(&s->spool_bytes) == 0;
 }
 
 int sink_influx_flush(struct sink_influx *s, int64_t timeout_ms) {
