@@ -183,8 +183,9 @@ fail:
   return rc;
 }
 
-/* The queue grew past SINK__MAX_QUEUED_BYTES: the sender is stuck in a slow request,
- * so this thread spools the queue (taken out under mu) itself. */
+/* The queue grew past SINK__MAX_QUEUED_BYTES: the sender is busy (stuck in a slow
+ * request, or sending a backlog from the spool), so this thread spools the queue
+ * (taken out under mu) itself. */
 static int spill(struct sink_influx *s, struct vg_buf *lines, uint64_t points) {
   pthread_mutex_lock(&s->spool_mu);
   int rc = 0;
@@ -237,6 +238,7 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
     spilled_points = s->queue_points;
     vg_buf_init(&s->queue);
     s->queue_points = 0;
+    s->spilling++;
   }
   pthread_mutex_unlock(&s->mu);
   int rc = 0;
@@ -246,6 +248,7 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
     vg_buf_free(&spilled);
     /* The sender drains the spool when InfluxDB is back. */
     pthread_mutex_lock(&s->mu);
+    s->spilling--;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mu);
   }
@@ -255,7 +258,8 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
 
 /* mu held. */
 static bool idle(struct sink_influx *s) {
-  return s->queue_points == 0 && !s->busy && atomic_load(&s->spool_bytes) == 0;
+  return s->queue_points == 0 && !s->busy && s->spilling == 0 &&
+         atomic_load(&s->spool_bytes) == 0;
 }
 
 int sink_influx_flush(struct sink_influx *s, int64_t timeout_ms) {

@@ -106,6 +106,7 @@ struct sink_influx {
   int flush_waiters;
   bool stopping;
   bool busy;            /* the sender holds lines taken from the queue */
+  int spilling;         /* write() calls moving a queue to the spool (sink.c, spill) */
 
   /* The spool. Never held together with mu: who needs to know whether the spool is
    * empty while holding mu reads spool_bytes, so a write() never waits behind a spool
