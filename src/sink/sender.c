@@ -1,12 +1,15 @@
 /*
  * sender.c — the InfluxDB sink's thread. One action per turn of its loop, chosen in
- * this order: set up the database (create_database), send or spool the next batch of
- * the lines taken from the queue, send the oldest spooled batch. Between turns it
+ * this order: set up the database (create_database), send the oldest spooled batch,
+ * send (or spool) the next batch of the lines taken from the queue. Between turns it
  * sleeps until the queue holds a batch, the oldest queued line is `flush` old, a
  * flush() or close() asks, or the backoff after a failure ends.
  *
- * Order: while the spool holds anything, or a backoff runs, new batches go to the
- * spool behind the older ones, so InfluxDB receives batches in the order they were cut.
+ * While a backoff runs (InfluxDB unreachable), new batches go to the spool behind the
+ * older ones. Once InfluxDB answers, the spool goes first, at the speed InfluxDB takes
+ * it, while new lines wait in memory (past 64 MiB write() spools them): were each
+ * spooled batch to alternate with a new one, a backlog would never shrink while the
+ * feed runs as fast as InfluxDB takes batches.
  */
 #include "sink/sink_int.h"
 
@@ -30,12 +33,7 @@ struct sender {
 
 static bool work_left(const struct sender *x) { return x->work_off < x->work.len; }
 
-static bool spool_empty(struct sink_influx *s) {
-  pthread_mutex_lock(&s->spool_mu);
-  bool empty = sink__spool_bytes(s->spool) == 0;
-  pthread_mutex_unlock(&s->spool_mu);
-  return empty;
-}
+static bool spool_empty(struct sink_influx *s) { return atomic_load(&s->spool_bytes) == 0; }
 
 static void success(struct sender *x) {
   if (x->backoff_ms)
@@ -113,8 +111,8 @@ static size_t cut(struct sender *x, uint64_t *points) {
   return i;
 }
 
-/* Sends the next batch of work, or spools it when InfluxDB is known to be down or
- * older batches wait in the spool. */
+/* Sends the next batch of work, or spools it when InfluxDB is known to be down (a
+ * backoff runs, or close() found it so) or older batches wait in the spool. */
 static void next_batch(struct sender *x, bool may_send) {
   uint64_t points;
   const char *batch = x->work.data + x->work_off;
@@ -263,8 +261,8 @@ void *sink__sender_main(void *arg) {
     if (stop) break;
     bool retry_due = vg_now_ms() >= x.next_try_ms;
     if (x.need_setup && retry_due) setup(&x);
+    else if (retry_due && !spool_empty(s)) drain_one(&x);
     else if (work_left(&x)) next_batch(&x, true);
-    else if (retry_due) drain_one(&x);
   }
   finish(&x);
   sink__client_free(&x.client);

@@ -39,9 +39,11 @@ void sink__count(struct sink_influx *s, enum sink__counter c, uint64_t v) {
 }
 
 void sink__spool_gauges(struct sink_influx *s) {
+  uint64_t bytes = sink__spool_bytes(s->spool);
+  atomic_store(&s->spool_bytes, bytes);
   if (!s->m_spool_points) return;
   mt_set(s->m_spool_points, (double)sink__spool_points(s->spool));
-  mt_set(s->m_spool_bytes, (double)sink__spool_bytes(s->spool));
+  mt_set(s->m_spool_bytes, (double)bytes);
   mt_set(s->m_dropped, (double)(sink__spool_dropped(s->spool) + atomic_load(&s->dropped_extra)));
 }
 
@@ -181,8 +183,9 @@ fail:
   return rc;
 }
 
-/* The queue grew past SINK__MAX_QUEUED_BYTES: the sender is stuck in a slow request,
- * so this thread spools the queue (taken out under mu) itself. */
+/* The queue grew past SINK__MAX_QUEUED_BYTES: the sender is busy (stuck in a slow
+ * request, or sending a backlog from the spool), so this thread spools the queue
+ * (taken out under mu) itself. */
 static int spill(struct sink_influx *s, struct vg_buf *lines, uint64_t points) {
   pthread_mutex_lock(&s->spool_mu);
   int rc = 0;
@@ -208,16 +211,12 @@ static int spill(struct sink_influx *s, struct vg_buf *lines, uint64_t points) {
       off += n;
     }
   }
+  if (rc < 0) atomic_fetch_add(&s->dropped_extra, points); /* what is left of the queue */
   sink__spool_gauges(s);
   pthread_mutex_unlock(&s->spool_mu);
-  if (rc < 0) {
-    atomic_fetch_add(&s->dropped_extra, points);
+  if (rc < 0)
     VG_ERROR("influx sink: cannot spool the queue, points lost", VF_I("points", points),
              VF_S("error", strerror(-rc)));
-    pthread_mutex_lock(&s->spool_mu);
-    sink__spool_gauges(s);
-    pthread_mutex_unlock(&s->spool_mu);
-  }
   return rc;
 }
 
@@ -239,6 +238,7 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
     spilled_points = s->queue_points;
     vg_buf_init(&s->queue);
     s->queue_points = 0;
+    s->spilling++;
   }
   pthread_mutex_unlock(&s->mu);
   int rc = 0;
@@ -248,6 +248,7 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
     vg_buf_free(&spilled);
     /* The sender drains the spool when InfluxDB is back. */
     pthread_mutex_lock(&s->mu);
+    s->spilling--;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mu);
   }
@@ -255,12 +256,10 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
   return rc;
 }
 
+/* mu held. */
 static bool idle(struct sink_influx *s) {
-  if (s->queue_points || s->busy) return false;
-  pthread_mutex_lock(&s->spool_mu);
-  bool empty = sink__spool_points(s->spool) == 0;
-  pthread_mutex_unlock(&s->spool_mu);
-  return empty;
+  return s->queue_points == 0 && !s->busy && s->spilling == 0 &&
+         atomic_load(&s->spool_bytes) == 0;
 }
 
 int sink_influx_flush(struct sink_influx *s, int64_t timeout_ms) {

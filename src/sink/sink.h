@@ -20,8 +20,9 @@
  *   - on 2xx counts it sent;
  *   - on a network error, a timeout, 5xx, 408 or 429 writes it to the spool
  *     (STATE_DIR/spool/influx/) and retries the spool, oldest first, with exponential
- *     backoff (100 ms doubling to 5 s); while the spool holds anything, new batches join
- *     it behind the older ones;
+ *     backoff (100 ms doubling to 5 s); during the backoff new batches join the spool
+ *     behind the older ones, and once InfluxDB answers the spool is sent first while
+ *     new lines wait in memory;
  *   - on any other 4xx logs InfluxDB's message, counts the batch failed and appends it
  *     to STATE_DIR/spool/influx/rejected.lp: a bad batch is never retried.
  * A spooled batch is removed only after a 2xx. Past spool_max the oldest spooled

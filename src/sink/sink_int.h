@@ -106,9 +106,14 @@ struct sink_influx {
   int flush_waiters;
   bool stopping;
   bool busy;            /* the sender holds lines taken from the queue */
+  int spilling;         /* write() calls moving a queue to the spool (sink.c, spill) */
 
-  pthread_mutex_t spool_mu; /* the spool; never held with mu by write() */
+  /* The spool. Never held together with mu: who needs to know whether the spool is
+   * empty while holding mu reads spool_bytes, so a write() never waits behind a spool
+   * fsync through the sender. */
+  pthread_mutex_t spool_mu;
   struct sink__spool *spool;
+  _Atomic uint64_t spool_bytes; /* sink__spool_bytes(), refreshed after every change */
 
   _Atomic uint64_t counters[SINK__C_N];
   _Atomic uint64_t queued_points; /* queue + the sender's current lines */
@@ -121,7 +126,7 @@ struct sink_influx {
 
 void *sink__sender_main(void *arg);
 void sink__count(struct sink_influx *s, enum sink__counter c, uint64_t v);
-/* Mirrors the spool's figures into the gauges; spool_mu held. */
+/* Refreshes spool_bytes and the spool gauges after a change; spool_mu held. */
 void sink__spool_gauges(struct sink_influx *s);
 void sink__set_up(struct sink_influx *s, bool up);
 /* Lines and points in text[0..len): complete lines, blank and '#' lines not counted. */

@@ -2,8 +2,9 @@
  * Tests of the InfluxDB sink with nothing listening at its url (a loopback port just
  * closed, so every connect is refused — a real network failure, not a fake): writes
  * never block, everything lands in the spool, flush times out, the metrics say so, the
- * spool is still there at the next open, close spools what is queued, a second opener
- * of the same spool is refused. Delivery to a real InfluxDB is in
+ * spool is still there at the next open, close spools what is queued, a sender stuck
+ * in a request makes write() move the queue to the spool itself, a second opener of
+ * the same spool is refused. Delivery to a real InfluxDB is in
  * integration/test_sink_influx.py.
  */
 #include <setjmp.h>
@@ -163,6 +164,55 @@ static void test_close_spools_the_queue(void **state) {
   sink_influx_close(&s);
 }
 
+/* A listener that never accepts: connects succeed (the kernel's backlog) and requests
+ * get no answer, as from a hung InfluxDB. */
+static int silent_listener(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static void test_stuck_sender_spills_the_queue(void **state) {
+  struct fixture *f = *state;
+  int port;
+  int lfd = silent_listener(&port);
+  snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", port);
+  f->cfg.batch = 5000;
+  f->cfg.timeout_ms = 60000;
+  f->cfg.spool_max = 256 << 20;
+  struct sink_influx *s = open_ok(f, NULL);
+  struct vg_buf chunk;
+  vg_buf_init(&chunk);
+  for (int i = 0; i < 1000; i++) vg_buf_printf(&chunk, "tick,k=a v=%di %d\n", i, 1000000 + i);
+  /* More than the 64 MiB the queue may hold while the sender waits for an answer. */
+  uint64_t total = 0;
+  while (total * (chunk.len / 1000) < (72u << 20)) {
+    assert_int_equal(sink_influx_write(s, chunk.data, chunk.len), 0);
+    total += 1000;
+  }
+  struct sink_influx_stats st;
+  sink_influx_stats(s, &st);
+  assert_true(st.spooled_batches >= 8); /* 64 MiB in records of at most 8 MiB */
+  assert_true(st.spool_points > 0);
+  assert_int_equal(st.spool_points % 1000, 0); /* cut at line ends, so whole chunks */
+  assert_int_equal(st.spool_points + st.queued_points, total);
+  assert_int_equal(st.points_sent + st.dropped_points, 0);
+  /* The listener goes: the pending request fails at once; close spools the rest. */
+  close(lfd);
+  sink_influx_close(&s);
+  s = open_ok(f, NULL);
+  sink_influx_stats(s, &st);
+  assert_int_equal(st.spool_points, total);
+  sink_influx_close(&s);
+  vg_buf_free(&chunk);
+}
+
 static void test_one_sink_per_spool(void **state) {
   struct fixture *f = *state;
   struct sink_influx *s = open_ok(f, NULL), *again;
@@ -189,6 +239,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_unreachable_spools_everything, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_spools_the_queue, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stuck_sender_spills_the_queue, setup, teardown),
       cmocka_unit_test_setup_teardown(test_one_sink_per_spool, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_password_file, setup, teardown),
   };
