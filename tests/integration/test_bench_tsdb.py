@@ -70,8 +70,6 @@ class BenchTsdbTest(unittest.TestCase):
 
     def test_store(self):
         binary = os.path.join(BUILD, "bench_tsdb_store")
-        if not os.path.exists(binary):
-            self.skipTest("bench_tsdb_store not built (the store engine is not merged yet)")
         out, rows = self.run_bench([binary, "--sync=never,batch"] + REPS)
         writes = {("write", "ticks", "1"), ("write", "ticks", "2"), ("write", "feed", "1")}
         self.check_figures(rows, "vigil", writes)
