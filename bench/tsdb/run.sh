@@ -73,7 +73,7 @@ if [[ ,$only, == *,vigil,* ]]; then
   if [ -x "$build/bench_tsdb_store" ]; then
     part "$build/bench_tsdb_store" --dir="$BENCH_WORKDIR" "${sizes[@]}" "${reps[@]}"
   else
-    echo "# vigil: not built ($build/bench_tsdb_store; see $log)" | tee -a "$out"
+    echo "# vigil: not measured: no $build/bench_tsdb_store (the store engine is not in this tree)" | tee -a "$out"
   fi
 fi
 [ -n "$BENCH_INTERRUPTED" ] && exit 130
