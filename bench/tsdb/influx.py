@@ -292,6 +292,14 @@ def bench_last(influx, db, lines, symbols, n):
     got = json.loads(body)["results"][0]["series"][0]["values"][0]
     if got != [want_ts, want_price]:
         raise RuntimeError("last(%s): got %r, want %r" % (sym, got, [want_ts, want_price]))
+    # The transport's share: the same client and connection, an empty request.
+    ping = []
+    for _ in range(n):
+        t0 = time.monotonic_ns()
+        c.request("GET", "/ping")
+        c.getresponse().read()
+        ping.append(time.monotonic_ns() - t0)
+    print("# GET /ping on the same connection: median %.1f us" % (summary(ping)[0] / 1e3))
     c.close()
     med, p99 = summary(ns)
     result(what="last", data="ticks", series=sym, n=n, median_us="%.2f" % (med / 1e3),

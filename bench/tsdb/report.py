@@ -101,7 +101,9 @@ def main(paths):
 
         def ratio(other):
             o = vals.get(other)
-            return "%.2f" % (v / o) if v is not None and o else "-"
+            if v is None or not o:
+                return "-"
+            return "%.2f" % (v / o) if v / o >= 0.1 else "%.2g" % (v / o)
 
         verdict, tgt = "", ""
         if target:
