@@ -16,6 +16,9 @@
 #define BENCH_BATCH 5000 /* points per write call / transaction / HTTP request */
 
 uint64_t bench_now_ns(void);
+/* CPU time of the whole process (every thread), in ns: on a machine shared with other
+ * work, CPU per point is steadier than points per wall-clock second. */
+uint64_t bench_cpu_ns(void);
 
 /* Median and 99th percentile (nearest rank) of n samples, in ns; sorts ns in place. */
 void bench_summary(uint64_t *ns, size_t n, double *median, double *p99);

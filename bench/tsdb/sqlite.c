@@ -100,18 +100,20 @@ static void *write_walk(void *arg) {
   return NULL;
 }
 
-/* Writes d with `threads` connections at once; returns the wall time in seconds. */
+/* Writes d with `threads` connections at once; returns the wall time in seconds and, in
+ * *cpu_s when not NULL, the CPU time of the process meanwhile. */
 static double write_ticks(const char *path, const struct gen_walk *d, uint32_t series_base,
-                          unsigned threads) {
+                          unsigned threads, double *cpu_s) {
   struct writer w[2];
   pthread_t tid[2];
   VG_ASSERT(threads >= 1 && threads <= 2);
-  uint64_t t0 = bench_now_ns();
+  uint64_t c0 = bench_cpu_ns(), t0 = bench_now_ns();
   for (unsigned k = 0; k < threads; k++) {
     w[k] = (struct writer){path, d, series_base, k, threads};
     VG_ASSERT(pthread_create(&tid[k], NULL, write_walk, &w[k]) == 0);
   }
   for (unsigned k = 0; k < threads; k++) pthread_join(tid[k], NULL);
+  if (cpu_s) *cpu_s = (double)(bench_cpu_ns() - c0) / 1e9;
   return (double)(bench_now_ns() - t0) / 1e9;
 }
 
@@ -194,9 +196,10 @@ static void bench_ticks(const char *base, const struct gen_sizes *s, size_t last
     char *dir = bench_mkdtemp(base, "sqlite"), *path = vg_asprintf("%s/ticks.db", dir);
     sqlite3 *db = open_db(path);
     create_ticks(db);
-    double sec = write_ticks(path, &d, 0, threads);
+    double cpu, sec = write_ticks(path, &d, 0, threads, &cpu);
     printf("result sys=sqlite what=write data=ticks threads=%u sync=normal layout=%s points=%zu "
-           "seconds=%.3f pps=%.0f\n", threads, layout, d.n, sec, (double)d.n / sec);
+           "seconds=%.3f pps=%.0f cpu_s=%.3f cpu_ns_per_point=%.0f\n", threads, layout, d.n,
+           sec, (double)d.n / sec, cpu, cpu * 1e9 / (double)d.n);
     fflush(stdout);
     if (threads == 1) {
       uint64_t bytes = db_bytes(db);
@@ -206,7 +209,7 @@ static void bench_ticks(const char *base, const struct gen_sizes *s, size_t last
       struct gen_walk day[2];
       for (int dense = 0; dense <= 1; dense++) {
         gen_day(&day[dense], s, dense);
-        write_ticks(path, &day[dense], DAY_SERIES + (uint32_t)dense, 1);
+        write_ticks(path, &day[dense], DAY_SERIES + (uint32_t)dense, 1, NULL);
       }
       exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
       bench_last(db, &d, (uint32_t)(s->symbols / 2), last_n);
@@ -236,7 +239,7 @@ static void bench_feed(const char *base, const struct gen_sizes *s) {
              "ask REAL, size INTEGER, side TEXT, seq INTEGER); "
              "CREATE INDEX feed_series_ts ON feed(series_id, ts)");
   sqlite3_stmt *ins = prepare(db, "INSERT INTO feed VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  uint64_t t0 = bench_now_ns();
+  uint64_t c0 = bench_cpu_ns(), t0 = bench_now_ns();
   for (size_t i = 0; i < d.n; i++) {
     if (i % BENCH_BATCH == 0) exec(db, "BEGIN IMMEDIATE");
     /* One series per (symbol, venue): the tag set of the line-protocol point. */
@@ -251,11 +254,12 @@ static void bench_feed(const char *base, const struct gen_sizes *s) {
     sqlite3_reset(ins);
     if (i % BENCH_BATCH == BENCH_BATCH - 1 || i == d.n - 1) exec(db, "COMMIT");
   }
-  double sec = (double)(bench_now_ns() - t0) / 1e9;
+  double sec = (double)(bench_now_ns() - t0) / 1e9, cpu = (double)(bench_cpu_ns() - c0) / 1e9;
   sqlite3_finalize(ins);
   const char *layout = clustered ? "clustered" : "index";
   printf("result sys=sqlite what=write data=feed threads=1 sync=normal layout=%s points=%zu "
-         "seconds=%.3f pps=%.0f\n", layout, d.n, sec, (double)d.n / sec);
+         "seconds=%.3f pps=%.0f cpu_s=%.3f cpu_ns_per_point=%.0f\n", layout, d.n, sec,
+         (double)d.n / sec, cpu, cpu * 1e9 / (double)d.n);
   uint64_t bytes = db_bytes(db);
   printf("result sys=sqlite what=size data=feed layout=%s points=%zu values=%zu bytes=%llu "
          "bytes_per_point=%.3f\n", layout, d.n, d.n * 5, (unsigned long long)bytes,

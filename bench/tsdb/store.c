@@ -98,20 +98,22 @@ static char (*symbols_of(const struct gen_walk *d, const char *prefix))[16] {
   return sym;
 }
 
-/* Writes d with `threads` threads at once; returns the wall time in seconds. */
+/* Writes d with `threads` threads at once; returns the wall time in seconds and, in
+ * *cpu_s when not NULL, the CPU time of the process meanwhile. */
 static double write_walk_all(struct tsdb *db, const struct gen_walk *d, const char *measurement,
-                             const char *prefix, unsigned threads) {
+                             const char *prefix, unsigned threads, double *cpu_s) {
   char(*sym)[16] = symbols_of(d, prefix);
   struct writer w[2];
   pthread_t tid[2];
   VG_ASSERT(threads >= 1 && threads <= 2);
-  uint64_t t0 = bench_now_ns();
+  uint64_t c0 = bench_cpu_ns(), t0 = bench_now_ns();
   for (unsigned k = 0; k < threads; k++) {
     w[k] = (struct writer){db, d, str_of(measurement), sym, k, threads};
     VG_ASSERT(pthread_create(&tid[k], NULL, write_walk, &w[k]) == 0);
   }
   for (unsigned k = 0; k < threads; k++) pthread_join(tid[k], NULL);
   double sec = (double)(bench_now_ns() - t0) / 1e9;
+  if (cpu_s) *cpu_s = (double)(bench_cpu_ns() - c0) / 1e9;
   free(sym);
   return sec;
 }
@@ -215,10 +217,10 @@ static void bench_ticks(const char *base, const struct gen_sizes *s, const enum 
     for (unsigned threads = 1; threads <= 2; threads++) {
       char *dir = bench_mkdtemp(base, "vigil-store");
       struct tsdb *db = open_store(dir, syncs[k]);
-      double sec = write_walk_all(db, &d, "ticks", GEN_TICKS_PREFIX, threads);
+      double cpu, sec = write_walk_all(db, &d, "ticks", GEN_TICKS_PREFIX, threads, &cpu);
       printf("result sys=vigil what=write data=ticks threads=%u sync=%s points=%zu "
-             "seconds=%.3f pps=%.0f\n", threads, sync_names[syncs[k]], d.n, sec,
-             (double)d.n / sec);
+             "seconds=%.3f pps=%.0f cpu_s=%.3f cpu_ns_per_point=%.0f\n", threads,
+             sync_names[syncs[k]], d.n, sec, (double)d.n / sec, cpu, cpu * 1e9 / (double)d.n);
       fflush(stdout);
       /* Sizes and queries once, on the first policy's one-writer store. */
       if (k == 0 && threads == 1) {
@@ -226,10 +228,16 @@ static void bench_ticks(const char *base, const struct gen_sizes *s, const enum 
         for (int dense = 0; dense <= 1; dense++) {
           struct gen_walk day;
           gen_day(&day, s, dense);
-          write_walk_all(db, &day, "day", gen_day_prefix(dense), 1);
+          write_walk_all(db, &day, "day", gen_day_prefix(dense), 1, NULL);
           gen_walk_free(&day);
         }
         compact(db);
+        struct tsdb_stats st;
+        tsdb_stats(db, &st);
+        printf("# queried store: %llu series, %llu blocks, %llu block points, %llu head points\n",
+               (unsigned long long)st.series, (unsigned long long)st.blocks,
+               (unsigned long long)st.block_points, (unsigned long long)st.head_points);
+        tsdb_stats_free(&st);
         char sym[16];
         bench_last(db, &d, (uint32_t)(s->symbols / 2), last_n);
         gen_symbol(sym, gen_day_prefix(false), 0);
@@ -253,7 +261,7 @@ static void bench_feed(const char *base, const struct gen_sizes *s, enum tsdb_sy
   struct tsdb_point *pts = vg_malloc(BENCH_BATCH * sizeof *pts);
   struct tsdb_tag(*tags)[2] = vg_malloc(BENCH_BATCH * sizeof *tags);
   struct tsdb_field(*fields)[5] = vg_malloc(BENCH_BATCH * sizeof *fields);
-  uint64_t t0 = bench_now_ns();
+  uint64_t c0 = bench_cpu_ns(), t0 = bench_now_ns();
   size_t n = 0;
   for (size_t i = 0; i < d.n; i++) {
     tags[n][0] = (struct tsdb_tag){S("symbol"), str_of(gen_feed_symbol(d.symbol[i]))};
@@ -270,9 +278,10 @@ static void bench_feed(const char *base, const struct gen_sizes *s, enum tsdb_sy
       n = 0;
     }
   }
-  double sec = (double)(bench_now_ns() - t0) / 1e9;
+  double sec = (double)(bench_now_ns() - t0) / 1e9, cpu = (double)(bench_cpu_ns() - c0) / 1e9;
   printf("result sys=vigil what=write data=feed threads=1 sync=%s points=%zu seconds=%.3f "
-         "pps=%.0f\n", sync_names[sync], d.n, sec, (double)d.n / sec);
+         "pps=%.0f cpu_s=%.3f cpu_ns_per_point=%.0f\n", sync_names[sync], d.n, sec,
+         (double)d.n / sec, cpu, cpu * 1e9 / (double)d.n);
   fflush(stdout);
   print_size(db, dir, "feed", d.n, d.n * 5);
   tsdb_close(db);
