@@ -315,6 +315,7 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
+  vg_malloc_tune(); /* as vigil does at start (src/cli/main.c) */
   struct gen_sizes s;
   gen_sizes_default(&s);
   const char *base = NULL;

@@ -44,6 +44,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  vg_malloc_tune();
   struct cli cli = {.config = "vigil.yaml"};
   const char *env_cfg = getenv("VIGIL_CONFIG");
   if (env_cfg && *env_cfg) cli.config = env_cfg;

@@ -3,6 +3,7 @@
 #include "core/core.h"
 
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,4 +62,9 @@ void vg_freep(void *pp) {
 void vg__assert_fail(const char *expr, const char *file, int line) {
   fprintf(stderr, "vigil: assertion failed: %s (%s:%d)\n", expr, file, line);
   abort();
+}
+
+void vg_malloc_tune(void) {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20); /* below 64 MiB: from the heap, reused */
+  mallopt(M_TRIM_THRESHOLD, 256 << 20); /* give memory back only past 256 MiB free */
 }

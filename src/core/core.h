@@ -15,6 +15,10 @@
 
 /* ---- allocation: vigil's out-of-memory policy is to abort with a message ---- */
 void *vg_malloc(size_t n);
+/* Keeps large buffers (query results, decoded chunks) in the heap instead of fresh
+ * mmaps: every first touch of a fresh page is a page fault, and on virtual machines a
+ * store query of a million points spent 90% of its time in them. Call once at start. */
+void vg_malloc_tune(void);
 void *vg_calloc(size_t count, size_t size);
 void *vg_realloc(void *p, size_t n);
 char *vg_strdup(const char *s);

@@ -29,12 +29,16 @@ void tsdb__col_free(struct tsdb__col *c, enum tsdb_type t) {
   tsdb__col_init(c, owns);
 }
 
-static void grow(struct tsdb__col *c, enum tsdb_type t) {
-  size_t cap = c->cap ? c->cap * 2 : 64;
+void tsdb__col_reserve(struct tsdb__col *c, enum tsdb_type t, size_t extra) {
+  if (c->n + extra <= c->cap) return;
+  size_t cap = c->cap ? c->cap : 64;
+  while (cap < c->n + extra) cap *= 2;
   c->ts = vg_realloc(c->ts, cap * sizeof *c->ts);
   c->v.any = vg_realloc(c->v.any, cap * tsdb__type_size(t));
   c->cap = cap;
 }
+
+static void grow(struct tsdb__col *c, enum tsdb_type t) { tsdb__col_reserve(c, t, 1); }
 
 void tsdb__col_push(struct tsdb__col *c, enum tsdb_type t, int64_t ts, const struct tsdb_value *v) {
   if (c->n == c->cap) grow(c, t);

@@ -318,6 +318,11 @@ static int query_series(struct tsdb *db, const struct tsdb_query *q, struct tsdb
       agg_raw(d, &cap, &c, s->type, q->every_ns, g);
     } else {
       struct tsdb_value v;
+      if (d->n + c.n > cap) { /* one allocation for the whole range */
+        cap = d->n + c.n;
+        d->ts = vg_realloc(d->ts, cap * sizeof *d->ts);
+        d->values = vg_realloc(d->values, cap * sizeof *d->values);
+      }
       for (size_t i = 0; i < c.n; i++) {
         tsdb__col_get(&c, s->type, i, &v);
         if (d->type == TSDB_FLOAT && s->type != TSDB_FLOAT)

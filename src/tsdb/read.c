@@ -18,8 +18,31 @@ struct tsdb__blockset *tsdb__blocks_get(struct tsdb *db) {
   return bs;
 }
 
+/* Appends the points of in within [from, to). A sorted column (chunks) is cut by binary
+ * search and copied in bulk; strings are copied one by one (out may own them). */
 static void copy_range(struct tsdb__col *out, const struct tsdb__col *in, enum tsdb_type t,
-                       int64_t from, int64_t to) {
+                       int64_t from, int64_t to, bool sorted) {
+  if (sorted && t != TSDB_STRING) {
+    size_t lo = 0, hi = in->n;
+    while (lo < hi) { /* first ts >= from */
+      size_t mid = (lo + hi) / 2;
+      if (in->ts[mid] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    size_t a = lo;
+    hi = in->n;
+    while (lo < hi) { /* first ts >= to */
+      size_t mid = (lo + hi) / 2;
+      if (in->ts[mid] < to) lo = mid + 1;
+      else hi = mid;
+    }
+    size_t n = lo - a, sz = tsdb__type_size(t);
+    tsdb__col_reserve(out, t, n);
+    memcpy(out->ts + out->n, in->ts + a, n * sizeof *in->ts);
+    memcpy((char *)out->v.any + out->n * sz, (const char *)in->v.any + a * sz, n * sz);
+    out->n += n;
+    return;
+  }
   struct tsdb_value v;
   for (size_t i = 0; i < in->n; i++) {
     if (in->ts[i] < from || in->ts[i] >= to) continue;
@@ -73,13 +96,23 @@ int tsdb__read_series(struct tsdb *db, struct tsdb__blockset *bs_in, struct tsdb
   pthread_rwlock_rdlock(&db->head_lock);
   struct tsdb__blockset *bs = bs_in ? bs_in : db->blocks;
   atomic_fetch_add(&bs->refs, 1);
-  copy_range(&mem, &s->frozen, s->type, from, to);
-  copy_range(&mem, &s->head, s->type, from, to);
+  copy_range(&mem, &s->frozen, s->type, from, to, false);
+  copy_range(&mem, &s->head, s->type, from, to, false);
   pthread_rwlock_unlock(&db->head_lock);
 
   int rc = 0;
   struct tsdb__col tmp;
   tsdb__col_init(&tmp, false);
+  /* size the output once: a day of ticks is one allocation, not twenty reallocs */
+  size_t total = mem.n;
+  for (size_t i = 0; i < bs->n; i++) {
+    const struct tsdb__block *b = bs->b[i];
+    if (b->maxt < from || b->mint >= to) continue;
+    const struct tsdb__block_series *bsr = tsdb__block_find(b, s->key, s->keylen);
+    for (size_t c = 0; bsr && c < bsr->n_chunks; c++)
+      if (bsr->chunks[c].maxt >= from && bsr->chunks[c].mint < to) total += bsr->chunks[c].count;
+  }
+  tsdb__col_reserve(out, s->type, total);
   for (size_t i = 0; i < bs->n && rc == 0; i++) {
     const struct tsdb__block *b = bs->b[i];
     if (b->maxt < from || b->mint >= to) continue;
@@ -87,10 +120,15 @@ int tsdb__read_series(struct tsdb *db, struct tsdb__blockset *bs_in, struct tsdb
     if (!bsr) continue;
     if (bsr->type != s->type) continue; /* an older life of the key; never mixed */
     for (size_t c = 0; c < bsr->n_chunks && rc == 0; c++) {
-      if (bsr->chunks[c].maxt < from || bsr->chunks[c].mint >= to) continue;
+      const struct tsdb__chunk_ref *r = &bsr->chunks[c];
+      if (r->maxt < from || r->mint >= to) continue;
+      if (r->mint >= from && r->maxt < to && s->type != TSDB_STRING) {
+        rc = tsdb__block_read_chunk(b, bsr, c, out, err, errlen); /* whole chunk: in place */
+        continue;
+      }
       tmp.n = 0;
       rc = tsdb__block_read_chunk(b, bsr, c, &tmp, err, errlen);
-      if (rc == 0) copy_range(out, &tmp, s->type, from, to);
+      if (rc == 0) copy_range(out, &tmp, s->type, from, to, true);
     }
   }
   tsdb__col_free(&tmp, s->type);

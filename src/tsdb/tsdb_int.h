@@ -40,6 +40,8 @@ struct tsdb__col {
 void tsdb__col_init(struct tsdb__col *c, bool owns_strings);
 void tsdb__col_free(struct tsdb__col *c, enum tsdb_type t);
 void tsdb__col_push(struct tsdb__col *c, enum tsdb_type t, int64_t ts, const struct tsdb_value *v);
+/* Makes room for extra more points (one allocation instead of a doubling series). */
+void tsdb__col_reserve(struct tsdb__col *c, enum tsdb_type t, size_t extra);
 void tsdb__col_get(const struct tsdb__col *c, enum tsdb_type t, size_t i, struct tsdb_value *v);
 size_t tsdb__type_size(enum tsdb_type t);
 
