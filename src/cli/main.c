@@ -22,6 +22,7 @@ static const struct verb {
     {"reload", cmd_reload, "re-read the config; restart only what changed"},
     {"down", cmd_down, "stop the whole stack and the daemon"},
     {"export", cmd_export, "write Grafana dashboards, Prometheus alert rules and scrape config"},
+    {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
 };
 
 static void usage(FILE *f) {

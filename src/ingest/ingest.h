@@ -169,11 +169,14 @@ int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *line, int
 
 /*
  * The checksum of a point: the sum (mod 2^64) over its fields of XXH3-64 of the
- * canonical text "measurement,tag=value,...#field ts value" (tags sorted, no escaping;
- * value: floats %.17g, ints N"i", uints N"u", bools "true"/"false", strings raw). A
- * sum, so the checksum of a set of points does not depend on their order:
- * vigil-feed prints the sum over what it sent, a feed keeps the sum over what it
- * wrote, and a query of the store can recompute it.
+ * canonical bytes of one value:
+ *   measurement 00 (tag-key 00 tag-value 00)... field 00 ts type value
+ * with tags sorted, no escaping, ts as 8 little-endian bytes, type one byte (enum
+ * tsdb_type), the value as 8 little-endian bytes (float: its IEEE-754 bits; int,
+ * uint), one byte 0/1 (bool) or its bytes (string). A sum, so the checksum of a set
+ * of points does not depend on their order: vigil-feed prints the sum over what it
+ * sent, a feed keeps the sum over what it wrote, and a query of the store can
+ * recompute it (ingest_value_checksum over every value of every series).
  */
 uint64_t ingest_point_checksum(const struct tsdb_point *p);
 uint64_t ingest_value_checksum(const char *measurement, size_t mlen, const struct tsdb_tag *tags,
@@ -300,5 +303,15 @@ const char *ingest_feed_name(const struct ingest_feed *f);
 void ingest_feed_stats(struct ingest_feed *f, struct ingest_feed_stats *st);
 /* Up to max recent gaps, newest first. */
 size_t ingest_feed_gaps(struct ingest_feed *f, struct ingest_gap *gaps, size_t max);
+
+/* ---- metrics (metrics.c) ---- */
+struct mt_registry;
+struct ingest_metrics;
+/* Registers the vigil_feed_* metrics of feeds[0..n) (docs/metrics.md), read from the
+ * feeds' counters at each scrape. feeds must outlive the registry's renders; free the
+ * result after the registry. */
+struct ingest_metrics *ingest_metrics_register(struct mt_registry *r, struct ingest_feed *const *feeds,
+                                               size_t n);
+void ingest_metrics_free(struct ingest_metrics *m);
 
 #endif

@@ -4,8 +4,6 @@
  * are copied into arrays a batch sizes once. Also the point checksum that lets a test
  * prove that what a publisher sent is what the store holds, and timestamp precision.
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
@@ -75,41 +73,90 @@ int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *line, int
   return 0;
 }
 
-uint64_t ingest_value_checksum(const char *measurement, size_t mlen, const struct tsdb_tag *tags,
-                               size_t n_tags, const char *field, size_t flen, int64_t ts,
-                               const struct tsdb_value *v) {
-  XXH3_state_t st;
-  char num[64];
-  int n = 0;
-  XXH3_64bits_reset(&st);
-  XXH3_64bits_update(&st, measurement, mlen);
-  for (size_t i = 0; i < n_tags; i++) {
-    XXH3_64bits_update(&st, ",", 1);
-    XXH3_64bits_update(&st, tags[i].key.p, tags[i].key.len);
-    XXH3_64bits_update(&st, "=", 1);
-    XXH3_64bits_update(&st, tags[i].value.p, tags[i].value.len);
-  }
-  XXH3_64bits_update(&st, "#", 1);
-  XXH3_64bits_update(&st, field, flen);
-  n = snprintf(num, sizeof num, " %" PRId64 " ", ts);
-  XXH3_64bits_update(&st, num, (size_t)n);
+/* The canonical bytes of one field value, after the series prefix already in b[0..n):
+ * field \0 ts type value (ts and numbers as 8 little-endian bytes, a bool as one byte,
+ * a string as its bytes). Returns the new length, or 0 when it does not fit. */
+static size_t put_value(char *b, size_t n, size_t cap, const char *field, size_t flen, int64_t ts,
+                        const struct tsdb_value *v) {
+  size_t need = n + flen + 1 + 8 + 1 + (v->type == TSDB_STRING ? v->v.s.len : 8);
+  if (need > cap) return 0;
+  memcpy(b + n, field, flen), n += flen;
+  b[n++] = '\0';
+  uint64_t u = (uint64_t)ts, x = 0;
+  for (int i = 0; i < 8; i++) b[n++] = (char)(u >> (8 * i));
+  b[n++] = (char)v->type;
   switch (v->type) {
-  case TSDB_FLOAT: n = snprintf(num, sizeof num, "%.17g", v->v.f); break;
-  case TSDB_INT: n = snprintf(num, sizeof num, "%" PRId64 "i", v->v.i); break;
-  case TSDB_UINT: n = snprintf(num, sizeof num, "%" PRIu64 "u", v->v.u); break;
-  case TSDB_BOOL: n = snprintf(num, sizeof num, "%s", v->v.b ? "true" : "false"); break;
-  case TSDB_STRING: XXH3_64bits_update(&st, v->v.s.p, v->v.s.len); n = 0; break;
+  case TSDB_FLOAT: memcpy(&x, &v->v.f, 8); break;
+  case TSDB_INT: x = (uint64_t)v->v.i; break;
+  case TSDB_UINT: x = v->v.u; break;
+  case TSDB_BOOL: b[n++] = v->v.b ? 1 : 0; return n;
+  case TSDB_STRING: memcpy(b + n, v->v.s.p, v->v.s.len); return n + v->v.s.len;
   }
-  if (n > 0) XXH3_64bits_update(&st, num, (size_t)n);
+  for (int i = 0; i < 8; i++) b[n++] = (char)(x >> (8 * i));
+  return n;
+}
+
+/* measurement \0 (key \0 value \0)... into b; 0 when it does not fit. */
+static size_t put_series(char *b, size_t cap, const char *m, size_t mlen, const struct tsdb_tag *tags,
+                         size_t n_tags) {
+  size_t n = 0;
+  if (mlen + 1 > cap) return 0;
+  memcpy(b, m, mlen), n = mlen;
+  b[n++] = '\0';
+  for (size_t i = 0; i < n_tags; i++) {
+    if (n + tags[i].key.len + tags[i].value.len + 2 > cap) return 0;
+    memcpy(b + n, tags[i].key.p, tags[i].key.len), n += tags[i].key.len;
+    b[n++] = '\0';
+    memcpy(b + n, tags[i].value.p, tags[i].value.len), n += tags[i].value.len;
+    b[n++] = '\0';
+  }
+  return n;
+}
+
+/* The same bytes through the streaming interface, for a point too large for the stack. */
+static uint64_t slow_checksum(const char *m, size_t mlen, const struct tsdb_tag *tags, size_t n_tags,
+                              const char *field, size_t flen, int64_t ts, const struct tsdb_value *v) {
+  XXH3_state_t st;
+  char tail[32];
+  XXH3_64bits_reset(&st);
+  XXH3_64bits_update(&st, m, mlen);
+  XXH3_64bits_update(&st, "", 1);
+  for (size_t i = 0; i < n_tags; i++) {
+    XXH3_64bits_update(&st, tags[i].key.p, tags[i].key.len);
+    XXH3_64bits_update(&st, "", 1);
+    XXH3_64bits_update(&st, tags[i].value.p, tags[i].value.len);
+    XXH3_64bits_update(&st, "", 1);
+  }
+  XXH3_64bits_update(&st, field, flen);
+  struct tsdb_value head = *v;
+  if (v->type == TSDB_STRING) head.v.s.len = 0;
+  size_t n = put_value(tail, 0, sizeof tail, "", 0, ts, &head);
+  XXH3_64bits_update(&st, tail, n);
+  if (v->type == TSDB_STRING) XXH3_64bits_update(&st, v->v.s.p, v->v.s.len);
   return XXH3_64bits_digest(&st);
 }
 
+uint64_t ingest_value_checksum(const char *measurement, size_t mlen, const struct tsdb_tag *tags,
+                               size_t n_tags, const char *field, size_t flen, int64_t ts,
+                               const struct tsdb_value *v) {
+  char b[1024];
+  size_t n = put_series(b, sizeof b, measurement, mlen, tags, n_tags);
+  size_t end = n ? put_value(b, n, sizeof b, field, flen, ts, v) : 0;
+  if (!end) return slow_checksum(measurement, mlen, tags, n_tags, field, flen, ts, v);
+  return XXH3_64bits(b, end);
+}
+
 uint64_t ingest_point_checksum(const struct tsdb_point *p) {
+  char b[1024];
   uint64_t sum = 0;
-  for (size_t i = 0; i < p->n_fields; i++)
-    sum += ingest_value_checksum(p->measurement.p, p->measurement.len, p->tags, p->n_tags,
-                                 p->fields[i].key.p, p->fields[i].key.len, p->ts,
-                                 &p->fields[i].value);
+  size_t n = put_series(b, sizeof b, p->measurement.p, p->measurement.len, p->tags, p->n_tags);
+  for (size_t i = 0; i < p->n_fields; i++) {
+    const struct tsdb_field *f = &p->fields[i];
+    size_t end = n ? put_value(b, n, sizeof b, f->key.p, f->key.len, p->ts, &f->value) : 0;
+    sum += end ? XXH3_64bits(b, end)
+               : slow_checksum(p->measurement.p, p->measurement.len, p->tags, p->n_tags, f->key.p,
+                               f->key.len, p->ts, &f->value);
+  }
   return sum;
 }
 
