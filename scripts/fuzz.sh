@@ -107,6 +107,11 @@ printf 'GET\n/readyz\n\n\n\n' >"$seeds/api-readyz.txt"
 printf 'kraken_tick,sym=BTC-USD,venue=kraken px=30123.5,qty=0.25,side="buy",seq=12i,ok=t 1700000000000000000\n' >"$seeds/lp-tick.lp"
 printf '# comment\nm\\ x,t\\,k=v\\ 1 f\\=1="a\\"b",u=3u\r\nm f=-0.0 -1\n' >"$seeds/lp-escapes.lp"
 
+# fuzz_store_query: times, durations and selectors, one per line
+printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n1700000000.5\n1h30m\ntick,sym=BTC\\,X,venue=a\\=b\n' >"$seeds/query.txt"
+# committed binary seeds (a real block file for fuzz_block)
+cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
+
 status=0
 for src in fuzz/fuzz_*.c; do
   name="$(basename "$src" .c)"

@@ -22,6 +22,7 @@ cat <<TXT
     strategy                 notify readiness + a 3 s watchdog
     reporter                 exec probe: ready once its log file has content
     flaky                    crashes every 1.5 s, backs off, goes fatal after 3 restarts
+    history                  imports two days of ticks into the store, then exits
 
   In another terminal:
     $v status              every service, its state and why
@@ -31,9 +32,16 @@ cat <<TXT
     $v reload              re-read the config (edit it first)
     curl --unix-socket var/demo/vigil.sock http://vigil/api/v1/status
 
+  The store (a few seconds after start, once history has run):
+    $v store stats                                   series, points, bytes per point, policies
+    $v query tick --last                             the last tick of every series
+    $v query tick,sym=BTC-USD --field price --from -1h --every 5m --agg max
+    $v query tick,sym=EUR-USD --field price --from -2d --every 6h --format csv
+
   Over HTTP on $http:
     curl http://$http/metrics             Prometheus metrics
     curl http://$http/readyz              200 when the stack is ready, 503 and why otherwise
+    curl "http://$http/api/v1/query?q=tick,sym=ETH-USD&field=price&from=-10m"
     curl -X POST -H "Authorization: Bearer \$(cat var/demo/token)" \\
          http://$http/api/v1/services/strategy/restart
 

@@ -24,6 +24,8 @@ int cmd_logs(struct cli *cli, int argc, char **argv);
 int cmd_reload(struct cli *cli, int argc, char **argv);
 int cmd_down(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_store(struct cli *cli, int argc, char **argv);
+int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
@@ -38,6 +40,11 @@ int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const c
               const char *shortopts, const struct option *longopts,
               int (*on_opt)(int c, const char *value, void *arg), void *arg);
 
+/* Opens the store of cfg (store_open.c); background runs its maintenance thread.
+ * 0, or a negative errno after printing why (-EBUSY: a daemon has it). */
+struct tsdb;
+int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **out);
+
 /* ---- talking to the daemon (client.c) ---- */
 struct cli_reply {
   int status;   /* HTTP status, or 0 when the daemon could not be reached */
@@ -49,6 +56,10 @@ struct cli_reply {
  * after printing why the daemon cannot be reached. */
 int cli_request(const struct cli *cli, const char *method, const char *path, int stream_fd,
                 struct cli_reply *reply);
+/* The same with a request body; with quiet_absent, returns -3 without a message when
+ * no daemon listens (no socket, or nobody accepting on it). */
+int cli_request_ex(const struct cli *cli, const char *method, const char *path, const void *body,
+                   size_t body_len, int stream_fd, bool quiet_absent, struct cli_reply *reply);
 void cli_reply_free(struct cli_reply *r);
 /* The control socket path for cfg. */
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);

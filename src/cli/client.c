@@ -30,6 +30,11 @@ static int write_all(int fd, const char *p, size_t n) {
 
 int cli_request(const struct cli *cli, const char *method, const char *path, int stream_fd,
                 struct cli_reply *reply) {
+  return cli_request_ex(cli, method, path, NULL, 0, stream_fd, false, reply);
+}
+
+int cli_request_ex(const struct cli *cli, const char *method, const char *path, const void *body,
+                   size_t body_len, int stream_fd, bool quiet_absent, struct cli_reply *reply) {
   memset(reply, 0, sizeof *reply);
   char *sock = NULL;
   if (cli->socket) {
@@ -49,6 +54,11 @@ int cli_request(const struct cli *cli, const char *method, const char *path, int
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (quiet_absent && fd >= 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
+      close(fd);
+      free(sock);
+      return -3;
+    }
     fprintf(stderr, "vigil: no daemon answers on %s: %s (is `vigil up` running?)\n", sock,
             strerror(errno));
     if (fd >= 0) close(fd);
@@ -56,9 +66,11 @@ int cli_request(const struct cli *cli, const char *method, const char *path, int
     return -1;
   }
   free(sock);
-  char *req = vg_asprintf("%s %s HTTP/1.0\r\nHost: vigil\r\nContent-Length: 0\r\n\r\n", method, path);
+  char *req = vg_asprintf("%s %s HTTP/1.0\r\nHost: vigil\r\nContent-Length: %zu\r\n\r\n",
+                          method, path, body_len);
   int rc = write_all(fd, req, strlen(req));
   free(req);
+  if (rc == 0 && body_len) rc = write_all(fd, body, body_len);
   if (rc < 0) {
     fprintf(stderr, "vigil: cannot send request: %s\n", strerror(errno));
     close(fd);

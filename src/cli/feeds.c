@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "core/core.h"
+#include "ingest/batch.h"
 #include "ingest/ingest.h"
 
 struct cli_feeds {
@@ -66,7 +67,7 @@ int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
         .quarantine_keep = (size_t)c->quarantine_keep,
         .batch_points = (size_t)c->batch,
     };
-    ingest_precision_parse(c->precision ? c->precision : "ns", &o.precision);
+    o.ts_mult = ingest_precision(c->precision ? c->precision : "ns");
     int rc = ingest_feed_start(&o, sink, &fs->v[fs->n], err, errlen);
     if (rc < 0) {
       free(qpath);

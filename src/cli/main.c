@@ -22,6 +22,8 @@ static const struct verb {
     {"reload", cmd_reload, "re-read the config; restart only what changed"},
     {"down", cmd_down, "stop the whole stack and the daemon"},
     {"export", cmd_export, "write Grafana dashboards, Prometheus alert rules and scrape config"},
+    {"query", cmd_query, "read the store: a range, bucketed aggregates, or last values"},
+    {"store", cmd_store, "the store: import line protocol, stats, compact, retention"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
 };
 

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "tsdb/tsdb.h"
 #include "core/core.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -199,9 +200,16 @@ static int take_lock(const char *state_dir) {
   return fd;
 }
 
-/* Where feeds write. The store engine (src/tsdb/) is not in this branch yet: until it
- * is, points are decoded, counted and checksummed, then dropped. */
-static struct ingest_sink store_sink(void) { return (struct ingest_sink){0}; }
+/* Where feeds write: the store (thread-safe, so every feed's thread calls it), or, with
+ * `store: {enabled: false}`, nowhere (points are counted and checksummed, then dropped).
+ * The latest-value cache hook is for the monitor to fill. */
+static int store_write(void *arg, const struct tsdb_point *pts, size_t n, struct tsdb_write_result *res) {
+  return tsdb_write(arg, pts, n, res);
+}
+
+static struct ingest_sink store_sink(struct tsdb *store) {
+  return (struct ingest_sink){.write = store ? store_write : NULL, .write_arg = store};
+}
 
 static const char up_usage[] = "vigil up [-c FILE] [--log-format logfmt|json] [--log-level LVL]";
 static const char up_help[] =
@@ -251,16 +259,26 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   mt_register_process(d.metrics);
   mt_register_build_info(d.metrics, VIGIL_VERSION, vg_commit());
   sv_metrics_register(d.sv, d.metrics);
+  struct tsdb *store = NULL;
+  if (cfg->store.enabled && cli_store_open(cfg, true, &store) < 0) {
+    sv_destroy(d.sv);
+    mt_registry_free(d.metrics);
+    free(sock);
+    close(lock_fd);
+    return EXIT_FAIL;
+  }
+  if (store) tsdb_register_metrics(store, d.metrics);
   /* a copy: a reload frees the config the daemon started with */
   char *token_file = cfg->http.token_file ? vg_strdup(cfg->http.token_file) : NULL;
-  d.api = (struct http_api){.sv = d.sv, .metrics = d.metrics, .token_file = token_file,
+  d.api = (struct http_api){.sv = d.sv, .store = store, .metrics = d.metrics, .token_file = token_file,
                             .hooks = {.reload = do_reload, .down = do_down, .arg = &d}};
   api_init_metrics(&d.api);
   /* feeds before the listeners: a status or scrape sees them from the first request */
-  struct ingest_sink sink = store_sink();
+  struct ingest_sink sink = store_sink(store);
   if (cli_feeds_start(cfg, &sink, d.metrics, &d.feeds, err, sizeof err) < 0) {
     fprintf(stderr, "vigil: %s\n", err);
     sv_destroy(d.sv);
+    tsdb_close(store);
     mt_registry_free(d.metrics);
     free(token_file);
     free(sock);
@@ -284,6 +302,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     if (failed == 2 && d.server) http_server_close(d.server);
     cli_feeds_stop(d.feeds);
     sv_destroy(d.sv);
+    tsdb_close(store);
     mt_registry_free(d.metrics);
     free(token_file);
     free(sock);
@@ -305,6 +324,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   VG_INFO("vigil up", VF_S("version", VIGIL_VERSION), VF_I("pid", getpid()),
           VF_S("config", cfg->path), VF_S("state_dir", cfg->state_dir), VF_S("control", sock),
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
+          VF_S("store", store ? cfg->store.dir : "off"),
           VF_I("services", cfg->n_services));
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
@@ -317,6 +337,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);
   uv_loop_close(d.loop);
+  tsdb_close(store); /* after the listeners: no request can still use it */
   mt_registry_free(d.metrics);
   free(token_file);
   free(sock);

@@ -137,10 +137,42 @@ struct cfg_feed {
   int batch;                    /* points per store write; 0: the default (4096) */
 };
 
+enum cfg_sync { CFG_SYNC_BATCH, CFG_SYNC_INTERVAL, CFG_SYNC_NEVER };
+
+struct cfg_store_policy {
+  char *name;
+  int64_t duration_ms;  /* 0 = forever */
+  char *measurement;    /* glob, or NULL for every measurement */
+  char **tag_keys, **tag_values; /* NULL-terminated, same length; values are globs */
+  struct cfg_pos pos;
+};
+
+struct cfg_store_rollup {
+  char *name, *from, *to; /* from/to: retention policy names */
+  int64_t every_ms;
+  unsigned aggs;          /* bit (1 << tsdb_agg); 0 = the default set */
+  struct cfg_pos pos;
+};
+
+struct cfg_store {
+  bool enabled;           /* default true */
+  char *dir;              /* absolute; default state_dir/store */
+  enum cfg_sync sync;     /* default batch */
+  int64_t sync_interval_ms; /* default 100ms */
+  int64_t block_ms;       /* default 2h */
+  uint64_t head_max_points; /* default 8M */
+  struct cfg_store_policy *policies;
+  size_t n_policies;
+  struct cfg_store_rollup *rollups;
+  size_t n_rollups;
+  struct cfg_pos pos;
+};
+
 struct vg_config {
   char *path;           /* the file it came from */
   char *state_dir;      /* absolute path; default ./var/vigil */
   struct cfg_http http; /* default listen 127.0.0.1:9464, no token */
+  struct cfg_store store; /* the embedded time-series store */
   struct cfg_service *services;
   size_t n_services;
   struct cfg_feed *feeds;

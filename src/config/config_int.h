@@ -102,6 +102,10 @@ void cfg__http_defaults(struct cfg_http *h);
 void cfg__http_parse(struct cfg__ctx *c, struct cfg_http *h, const struct cfg__node *n,
                      const char *dir);
 void cfg__http_free(struct cfg_http *h);
+void cfg__store_defaults(struct cfg_store *s, const char *state_dir);
+void cfg__store_parse(struct cfg__ctx *c, struct cfg_store *s, const struct cfg__node *n,
+                      const char *state_dir);
+void cfg__store_free(struct cfg_store *s);
 /* dir/rel (or rel alone when absolute) with "", "." and ".." segments resolved
  * lexically; the result is absolute and has no trailing slash. */
 char *cfg__join_path(const char *dir, const char *rel);

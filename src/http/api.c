@@ -4,6 +4,7 @@
  * responses out. Shapes are documented in docs/api.md; keep them stable.
  */
 #include "http/http.h"
+#include "http/store_api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,6 +235,7 @@ int api_handle(struct http_api *api, bool trusted, const struct http_request *re
   const char *path = req->path;
 
   if (post && !authorized(api, trusted, req, resp)) return 0;
+  if (store_api_handle(api->store, req, body, resp)) return 0;
   if (strcmp(path, "/healthz") == 0 && get) {
     resp->content_type = "text/plain";
     vg_buf_puts(&resp->body, "ok\n");

@@ -57,8 +57,10 @@ struct http_response {
 };
 
 /* Everything the routes read or act on; shared by every transport. */
+struct tsdb;
 struct http_api {
   struct sv_supervisor *sv;
+  struct tsdb *store;     /* NULL when the store is disabled */
   struct http_hooks hooks;
   struct mt_registry *metrics;
   const char *token_file; /* bearer token for state changes over TCP; NULL: refused */

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "core/core.h"
+#include "ingest/batch.h"
 #include "ingest/ingest.h"
 
 #define RECV_TIMEOUT_MS 50
@@ -37,7 +38,8 @@ struct ingest_feed {
   /* the thread's own */
   char *buf, *raw; /* raw: the message before decoding rewrote it */
   size_t buf_cap, buf_used, max_msg;
-  struct ingest_batch batch;
+  struct ingest_batch batch; /* grows to its largest size once, then is reused */
+  size_t batch_points;
   int64_t batch_first_ns; /* monotonic, of the batch's first point */
   struct ingest_seq *seq;
   struct ingest_quarantine *q;
@@ -72,9 +74,10 @@ static void refuse(struct ingest_feed *f, enum ingest_reason r, const char *why)
 static void flush(struct ingest_feed *f) {
   struct ingest_batch *b = &f->batch;
   if (b->n == 0) return;
+  const struct tsdb_point *pts = ingest_batch_points(b);
   struct tsdb_write_result res = {0};
   int rc = 0;
-  if (f->sink.write) rc = f->sink.write(f->sink.write_arg, b->pts, b->n, &res);
+  if (f->sink.write) rc = f->sink.write(f->sink.write_arg, pts, b->n, &res);
   if (rc < 0) {
     add(&f->store_failures, 1);
     add(&f->errors[INGEST_R_STORE], b->n);
@@ -82,35 +85,34 @@ static void flush(struct ingest_feed *f) {
              VF_S("error", strerror(-rc)));
   } else {
     uint64_t sum = 0;
-    for (size_t i = 0; i < b->n; i++) sum += ingest_point_checksum(&b->pts[i]);
+    for (size_t i = 0; i < b->n; i++) sum += ingest_point_checksum(&pts[i]);
     add(&f->checksum, sum);
     add(&f->points, b->n);
     if (res.rejected) {
       add(&f->errors[INGEST_R_STORE], res.rejected);
       if (ingest_quarantine_add(f->q, INGEST_R_STORE, res.why, "", 0)) add(&f->quarantined, 1);
     }
-    if (f->sink.cache) f->sink.cache(f->sink.cache_arg, b->pts, b->n);
+    if (f->sink.cache) f->sink.cache(f->sink.cache_arg, pts, b->n);
   }
   add(&f->batches, 1);
   ingest_batch_reset(b);
 }
 
-static bool seq_of(const struct tsdb_point *p, const char *field, int64_t *seq) {
+static bool seq_of(const struct ingest_line *l, const char *field, int64_t *seq) {
   size_t n = strlen(field);
-  for (size_t i = 0; i < p->n_fields; i++) {
-    const struct tsdb_field *fl = &p->fields[i];
+  for (size_t i = 0; i < l->n_fields; i++) {
+    const struct ingest_field *fl = &l->fields[i];
     if (fl->key.len != n || memcmp(fl->key.p, field, n) != 0) continue;
-    switch (fl->value.type) {
-    case TSDB_INT: *seq = fl->value.v.i; return true;
-    case TSDB_UINT:
-      if (fl->value.v.u > INT64_MAX) return false;
-      *seq = (int64_t)fl->value.v.u;
+    switch (fl->type) {
+    case INGEST_INT: *seq = fl->v.i; return true;
+    case INGEST_UINT:
+      if (fl->v.u > INT64_MAX) return false;
+      *seq = (int64_t)fl->v.u;
       return true;
-    case TSDB_FLOAT:
+    case INGEST_FLOAT:
       /* JSON numbers are floats unless mapped as ints; whole ones are fine */
-      if (!(fl->value.v.f >= -9e15 && fl->value.v.f <= 9e15) || fl->value.v.f != (double)(int64_t)fl->value.v.f)
-        return false;
-      *seq = (int64_t)fl->value.v.f;
+      if (!(fl->v.f >= -9e15 && fl->v.f <= 9e15) || fl->v.f != (double)(int64_t)fl->v.f) return false;
+      *seq = (int64_t)fl->v.f;
       return true;
     default: return false;
     }
@@ -126,36 +128,24 @@ static void on_line(void *arg, const struct ingest_line *line, const struct inge
     refuse(f, err->mapping ? INGEST_R_SCHEMA : INGEST_R_SYNTAX, why);
     return;
   }
-  int64_t ts = f->recv_wall_ns;
-  if (line->has_ts && ingest_scale_ts(line->ts, f->o.precision, &ts) < 0) {
+  if (ingest_batch_add(&f->batch, line) < 0) {
     refuse(f, INGEST_R_TIMESTAMP, "timestamp out of range at this precision");
     return;
   }
-  struct ingest_line tmp;
-  const struct ingest_line *l = line;
-  if (line->has_ts && f->o.precision != INGEST_NS) {
-    /* rare: only feeds that send coarse timestamps copy the line */
-    tmp = *line;
-    tmp.has_ts = false;
-    l = &tmp;
-  }
-  if (ingest_batch_add(&f->batch, l, ts) < 0) {
-    flush(f);
-    VG_ASSERT(ingest_batch_add(&f->batch, l, ts) == 0);
-  }
   if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_ns();
   if (f->seq) {
-    const struct tsdb_point *p = &f->batch.pts[f->batch.n - 1];
     int64_t s;
-    if (seq_of(p, f->seq_field, &s)) ingest_seq_note(f->seq, p, s, f->recv_wall_ns);
+    if (seq_of(line, f->seq_field, &s)) ingest_seq_note(f->seq, line, s, f->recv_wall_ns);
     else refuse(f, INGEST_R_SEQ, "the sequence field is missing or not an integer");
   }
+  if (f->batch.n >= f->batch_points) flush(f);
 }
 
 static void decode(struct ingest_feed *f, char *p, size_t n) {
   f->msg_len = n;
   f->msg_quarantined = false;
   f->recv_wall_ns = wall_ns();
+  f->batch.default_ts = f->recv_wall_ns; /* for lines without a timestamp */
   add(&f->messages, 1);
   add(&f->bytes, n);
   atomic_store_explicit(&f->last_message_ns, f->recv_wall_ns, memory_order_relaxed);
@@ -313,7 +303,8 @@ int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_s
   f->max_msg = f->buf_cap / 4;
   f->buf = vg_malloc(f->buf_cap);
   f->raw = vg_malloc(f->max_msg);
-  ingest_batch_init(&f->batch, opts->batch_points);
+  ingest_batch_init(&f->batch, 0, opts->ts_mult ? opts->ts_mult : 1);
+  f->batch_points = opts->batch_points ? opts->batch_points : 4096;
   if (f->seq_field) f->seq = ingest_seq_new(opts->seq_key, opts->n_seq_key);
   f->q = ingest_quarantine_open(f->quarantine_path, opts->quarantine_keep, 0);
 

@@ -97,15 +97,6 @@ typedef void ingest_lp_fn(void *arg, const struct ingest_line *line,
 size_t ingest_lp_parse_batch(char *buf, size_t len, ingest_lp_fn *fn, void *arg,
                              size_t *rejected);
 
-/*
- * Timestamp precision: the unit of the timestamps a feed sends. ingest_scale_ts turns
- * ts in that unit into nanoseconds; -1 when the result leaves int64.
- */
-enum ingest_precision { INGEST_NS, INGEST_US, INGEST_MS, INGEST_S };
-int ingest_precision_parse(const char *s, enum ingest_precision *out); /* 0 or -1 */
-const char *ingest_precision_name(enum ingest_precision p);
-int ingest_scale_ts(int64_t ts, enum ingest_precision p, int64_t *out);
-
 /* ---- JSON (json.c) ---- */
 
 /*
@@ -145,27 +136,7 @@ struct ingest_json_map {
 size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *map,
                          ingest_lp_fn *fn, void *arg, size_t *rejected);
 
-/* ---- points (point.c) ---- */
-
-/*
- * A batch of points for one tsdb_write: the points, their tags and fields live in
- * arrays sized once at init; strings stay in the decoded message buffers, which the
- * caller keeps alive until the batch is written and reset.
- */
-struct ingest_batch {
-  struct tsdb_point *pts;
-  struct tsdb_tag *tags;
-  struct tsdb_field *fields;
-  size_t n, cap;              /* points */
-  size_t n_tags, n_fields;    /* used entries of tags, fields */
-  size_t tags_cap, fields_cap;
-};
-void ingest_batch_init(struct ingest_batch *b, size_t cap);
-void ingest_batch_free(struct ingest_batch *b);
-void ingest_batch_reset(struct ingest_batch *b);
-/* Appends line (its timestamp, or ts when it has none). -1 when the batch is full:
- * write it, reset it, and add again. */
-int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *line, int64_t ts);
+/* ---- point checksums (point.c); batches of points are in batch.h ---- */
 
 /*
  * The checksum of a point: the sum (mod 2^64) over its fields of XXH3-64 of the
@@ -179,6 +150,9 @@ int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *line, int
  * recompute it (ingest_value_checksum over every value of every series).
  */
 uint64_t ingest_point_checksum(const struct tsdb_point *p);
+/* The same for a decoded line, with ts for its timestamp (the caller's precision and
+ * clock applied). */
+uint64_t ingest_line_checksum(const struct ingest_line *l, int64_t ts);
 uint64_t ingest_value_checksum(const char *measurement, size_t mlen, const struct tsdb_tag *tags,
                                size_t n_tags, const char *field, size_t flen, int64_t ts,
                                const struct tsdb_value *v);
@@ -204,13 +178,13 @@ struct ingest_seq;
 struct ingest_seq *ingest_seq_new(const char *const *key_tags, size_t n_key_tags);
 void ingest_seq_free(struct ingest_seq *s);
 /*
- * Records sequence number seq for point p. The first number of a key starts it; then
+ * Records sequence number seq for the decoded line l. The first number of a key starts it; then
  * seq == last+1 is in order; seq > last+1 is a gap of seq-last-1 missed messages;
  * seq <= last is late (a duplicate or out of order) unless seq <= 1 with last > 1,
  * which is a publisher restart (reset). Returns the number missed (0 when none).
  * One thread updates; ingest_seq_read may run on any thread.
  */
-uint64_t ingest_seq_note(struct ingest_seq *s, const struct tsdb_point *p, int64_t seq,
+uint64_t ingest_seq_note(struct ingest_seq *s, const struct ingest_line *l, int64_t seq,
                          int64_t wall_ns);
 /* Copies the counters and up to max recent gaps (newest first); returns how many. */
 size_t ingest_seq_read(struct ingest_seq *s, struct ingest_seq_counts *c, struct ingest_gap *gaps,
@@ -257,7 +231,7 @@ struct ingest_feed_opts {
   const char *const *topics;     /* SUB prefixes; none: every message */
   size_t n_topics;
   enum ingest_format format;
-  enum ingest_precision precision;
+  int64_t ts_mult;               /* ns per timestamp unit (batch.h ingest_precision); 0: 1 */
   struct ingest_json_map json;
   const char *seq_field;         /* NULL: no sequence tracking */
   const char *const *seq_key;    /* tags that key a sequence; none: the whole series */
@@ -268,7 +242,7 @@ struct ingest_feed_opts {
   size_t buffer_bytes;           /* message bytes per batch; 0: 4 MiB */
 };
 
-/* Where points go: the store's write, and the latest-value cache hook (either NULL). */
+/* Where points go (from the feed's thread): the store's write, and the latest-value cache hook (either NULL). */
 typedef int ingest_write_fn(void *arg, const struct tsdb_point *pts, size_t n,
                             struct tsdb_write_result *res);
 typedef void ingest_cache_fn(void *arg, const struct tsdb_point *pts, size_t n);

@@ -1,8 +1,7 @@
 /*
- * point — decoded lines into store points (struct tsdb_point) without copying a
- * string: both are spans into the message buffer; only the small tag and field records
- * are copied into arrays a batch sizes once. Also the point checksum that lets a test
- * prove that what a publisher sent is what the store holds, and timestamp precision.
+ * point — the point checksum that lets a test prove that what a publisher sent is what
+ * the store holds (ingest.h gives the canonical bytes), and the names of the reasons a
+ * feed refuses something. Lines become store points in batch.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,62 +15,6 @@ _Static_assert((int)INGEST_FLOAT == (int)TSDB_FLOAT && (int)INGEST_INT == (int)T
                    (int)INGEST_UINT == (int)TSDB_UINT && (int)INGEST_BOOL == (int)TSDB_BOOL &&
                    (int)INGEST_STRING == (int)TSDB_STRING,
                "ingest and tsdb value types are numbered alike");
-
-void ingest_batch_init(struct ingest_batch *b, size_t cap) {
-  memset(b, 0, sizeof *b);
-  b->cap = cap ? cap : 4096;
-  /* room for 8 tags and 8 fields per point on average; a batch with wider points
-   * just fills up sooner */
-  b->tags_cap = b->cap * 8 + INGEST_MAX_TAGS;
-  b->fields_cap = b->cap * 8 + INGEST_MAX_FIELDS;
-  b->pts = vg_calloc(b->cap, sizeof *b->pts);
-  b->tags = vg_calloc(b->tags_cap, sizeof *b->tags);
-  b->fields = vg_calloc(b->fields_cap, sizeof *b->fields);
-}
-
-void ingest_batch_free(struct ingest_batch *b) {
-  free(b->pts);
-  free(b->tags);
-  free(b->fields);
-  memset(b, 0, sizeof *b);
-}
-
-void ingest_batch_reset(struct ingest_batch *b) { b->n = b->n_tags = b->n_fields = 0; }
-
-int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *line, int64_t ts) {
-  if (b->n == b->cap || b->n_tags + line->n_tags > b->tags_cap ||
-      b->n_fields + line->n_fields > b->fields_cap)
-    return -1;
-  struct tsdb_tag *tags = b->tags + b->n_tags;
-  struct tsdb_field *fields = b->fields + b->n_fields;
-  for (size_t i = 0; i < line->n_tags; i++) {
-    tags[i].key = (struct tsdb_str){line->tags[i].key.p, line->tags[i].key.len};
-    tags[i].value = (struct tsdb_str){line->tags[i].value.p, line->tags[i].value.len};
-  }
-  for (size_t i = 0; i < line->n_fields; i++) {
-    const struct ingest_field *f = &line->fields[i];
-    fields[i].key = (struct tsdb_str){f->key.p, f->key.len};
-    fields[i].value.type = (enum tsdb_type)f->type;
-    switch (f->type) {
-    case INGEST_FLOAT: fields[i].value.v.f = f->v.f; break;
-    case INGEST_INT: fields[i].value.v.i = f->v.i; break;
-    case INGEST_UINT: fields[i].value.v.u = f->v.u; break;
-    case INGEST_BOOL: fields[i].value.v.b = f->v.b; break;
-    case INGEST_STRING: fields[i].value.v.s = (struct tsdb_str){f->v.s.p, f->v.s.len}; break;
-    }
-  }
-  b->pts[b->n++] = (struct tsdb_point){
-      .measurement = {line->measurement.p, line->measurement.len},
-      .tags = tags,
-      .n_tags = line->n_tags,
-      .fields = fields,
-      .n_fields = line->n_fields,
-      .ts = line->has_ts ? line->ts : ts,
-  };
-  b->n_tags += line->n_tags;
-  b->n_fields += line->n_fields;
-  return 0;
-}
 
 /* The canonical bytes of one field value, after the series prefix already in b[0..n):
  * field \0 ts type value (ts and numbers as 8 little-endian bytes, a bool as one byte,
@@ -160,33 +103,27 @@ uint64_t ingest_point_checksum(const struct tsdb_point *p) {
   return sum;
 }
 
-static const struct {
-  const char *name;
-  int64_t mult;
-} precisions[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
-
-int ingest_precision_parse(const char *s, enum ingest_precision *out) {
-  for (size_t i = 0; i < VG_ARRAY_LEN(precisions); i++)
-    if (strcmp(s, precisions[i].name) == 0) {
-      *out = (enum ingest_precision)i;
-      return 0;
-    }
-  return -1;
-}
-
-const char *ingest_precision_name(enum ingest_precision p) {
-  return (size_t)p < VG_ARRAY_LEN(precisions) ? precisions[p].name : "?";
-}
-
-int ingest_scale_ts(int64_t ts, enum ingest_precision p, int64_t *out) {
-  int64_t m = precisions[p].mult;
-  if (m == 1) {
-    *out = ts;
-    return 0;
+static struct tsdb_value value_of(const struct ingest_field *f) {
+  struct tsdb_value v = {.type = (enum tsdb_type)f->type};
+  switch (f->type) {
+  case INGEST_FLOAT: v.v.f = f->v.f; break;
+  case INGEST_INT: v.v.i = f->v.i; break;
+  case INGEST_UINT: v.v.u = f->v.u; break;
+  case INGEST_BOOL: v.v.b = f->v.b; break;
+  case INGEST_STRING: v.v.s = (struct tsdb_str){f->v.s.p, f->v.s.len}; break;
   }
-  if (ts > INT64_MAX / m || ts < INT64_MIN / m) return -1;
-  *out = ts * m;
-  return 0;
+  return v;
+}
+
+uint64_t ingest_line_checksum(const struct ingest_line *l, int64_t ts) {
+  struct tsdb_tag tags[INGEST_MAX_TAGS];
+  struct tsdb_field fields[INGEST_MAX_FIELDS];
+  for (size_t i = 0; i < l->n_tags; i++)
+    tags[i] = (struct tsdb_tag){{l->tags[i].key.p, l->tags[i].key.len}, {l->tags[i].value.p, l->tags[i].value.len}};
+  for (size_t i = 0; i < l->n_fields; i++)
+    fields[i] = (struct tsdb_field){{l->fields[i].key.p, l->fields[i].key.len}, value_of(&l->fields[i])};
+  struct tsdb_point p = {{l->measurement.p, l->measurement.len}, tags, l->n_tags, fields, l->n_fields, ts};
+  return ingest_point_checksum(&p);
 }
 
 static const char *const reason_names[INGEST_R_N] = {

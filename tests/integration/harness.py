@@ -301,3 +301,16 @@ def feed_status(stack, name):
         if f["name"] == name:
             return f
     raise AssertionError(f"no feed {name} in the status")
+
+
+STORE_CHECKSUM = os.path.abspath(os.path.join(BUILD, "store_checksum"))
+
+
+def store_checksum(stack, measurement, since="-1h", until="+1h"):
+    """What the store holds of a measurement, recomputed: {values, points, checksum}."""
+    q = urllib.parse.urlencode({"q": measurement, "from": since, "to": until})
+    code, data = stack.request("GET", f"/api/v1/query?{q}")
+    assert code == 200, (code, data[:500])
+    r = subprocess.run([STORE_CHECKSUM], input=data, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return feed_summary(r.stdout.decode().replace("values=", "sent="))

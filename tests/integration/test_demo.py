@@ -49,6 +49,19 @@ class DemoTest(unittest.TestCase):
                 body = resp.read()
             for name in sorted(want | {"flaky"}):
                 self.assertIn(f'vigil_service_up{{service="{name}"}}'.encode(), body)
+            # the history job imports two days of ticks into the store, then exits
+            def last_ticks():
+                try:
+                    with urllib.request.urlopen(
+                            f"http://127.0.0.1:{port}/api/v1/query/last?q=tick&field=price",
+                            timeout=10) as resp:
+                        return json.loads(resp.read())["series"]
+                except OSError:
+                    return None
+            series = wait_for(lambda: (lambda s: s if s and len(s) == 3 else None)(last_ticks()),
+                              timeout=LONG, what="the demo history in the store")
+            self.assertEqual(sorted(x["tags"]["sym"] for x in series), ["BTC-USD", "ETH-USD", "EUR-USD"])
+            self.assertIn(b"vigil_store_points_written_total", body)
             if shutil.which("promtool"):
                 r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
                 self.assertEqual((r.returncode, r.stdout + r.stderr), (0, b""))

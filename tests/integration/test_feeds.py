@@ -1,6 +1,7 @@
 """Feeds end to end: a real `vigil up` with feeds, fed by real `vigil-feed` publishers
-over tcp:// and ipc://. Every point a publisher sent is written by the feed (count and
-the order-independent checksum match vigil-feed's), injected sequence gaps are reported
+over tcp:// and ipc://. Every point a publisher sent is in the store: the feed's count
+and checksum, and the count and checksum recomputed from a query of the store, match
+what vigil-feed says it sent (the checksum is order-independent); injected gaps are reported
 exactly, malformed messages are quarantined with their reason while ingest goes on,
 and the counters reach /metrics, `vigil status` and `vigil validate`.
 
@@ -14,7 +15,7 @@ import tempfile
 import time
 
 from harness import (FEED, LONG, SANITIZED, Stack, VigilTest, feed_status, free_port, run_feed,
-                     wait_for)
+                     store_checksum, wait_for)
 
 SCALE = 10 if SANITIZED else 1
 
@@ -55,6 +56,10 @@ class FeedsTest(VigilTest):
         self.assertEqual(f["decode_errors"], 0)
         self.assertEqual((f["seq"]["gaps"], f["seq"]["missed"]), (0, 0))
         self.assertEqual(f["seq"]["keys"], 50)
+        self.assertTrue(f["store"])
+        held = store_checksum(s, "ticks")
+        self.assertEqual((held["points"], held["sent"]), (count, 3 * count))  # price, size, seq
+        self.assertEqual(held["checksum"], sent["checksum"])
 
     def test_ipc_sub_json_topics_and_multipart(self):
         d = self.make_tmp()
@@ -82,6 +87,9 @@ class FeedsTest(VigilTest):
         self.assertEqual(f["points"], 3 * n)
         self.assertEqual(f["checksum"], sent["checksum"])
         self.assertEqual(f["decode_errors"], 0)
+        held = store_checksum(s, "ticks")
+        self.assertEqual(held["points"], 3 * n)
+        self.assertEqual(held["checksum"], sent["checksum"])
 
     def test_gaps_reported_exactly(self):
         port = free_port()
@@ -139,6 +147,9 @@ class FeedsTest(VigilTest):
         self.assertEqual(f["checksum"], sent["checksum"])
         self.assertEqual(f["errors"]["syntax"], sent["bad"])
         self.assertEqual(f["decode_errors"], sent["bad"])
+        held = store_checksum(s, "ticks")
+        self.assertEqual(held["points"], sent["points"])
+        self.assertEqual(held["checksum"], sent["checksum"])
         # six kinds of damage, two kept each: at most 2 per reason, then 1 in 1000
         with open(f["quarantine_file"]) as q:
             lines = q.read().splitlines()
@@ -150,13 +161,15 @@ class FeedsTest(VigilTest):
         self.assertIn("error=\"1:14: missing field set\" bytes=13 raw=ticks,sym=BAD", lines[1])
 
         sent = run_feed("--connect", f"tcp://127.0.0.1:{jport}", "--rate", "0", "--count", str(n),
-                        "--format", "json", "--bad-every", "50")
+                        "--format", "json", "--bad-every", "50", "--measurement", "jticks")
         f = wait_written(s, "dirty-json", sent["points"])
         self.assertEqual(f["points"], sent["points"])
         self.assertEqual(f["checksum"], sent["checksum"])
         # the JSON damage cycles: syntax, mapping, syntax, mapping (field is an array)
         self.assertEqual(f["errors"]["syntax"] + f["errors"]["schema"], sent["bad"])
         self.assertGreater(f["errors"]["schema"], 0)
+        held = store_checksum(s, "jticks")
+        self.assertEqual((held["points"], held["checksum"]), (sent["points"], sent["checksum"]))
         _, _, body = s.http("GET", "/metrics")
         self.assertIn(f'vigil_feed_decode_errors_total{{feed="dirty-json",reason="schema"}} '
                       f'{f["errors"]["schema"]}'.encode(), body)
@@ -191,13 +204,35 @@ class FeedsTest(VigilTest):
             self.assertTrue(any("refused (syntax" in p for p in live["problems"]), live)
             self.assertIn("no message in the window", quiet["problems"])
             self.assertIsNone(quiet["gaps"])
-            text = s.cli("validate", "--for", "500ms").stdout
+            text = s.cli("validate", "--for", "2s").stdout
             self.assertRegex(text, r"FAIL live ")
             self.assertRegex(text, r"FAIL quiet ")
         finally:
             pub.terminate()
             pub.communicate(timeout=30)
         self.assertEqual(s.cli("validate", "--for", "xyz").returncode, 2)
+
+    def test_validate_ok(self):
+        port = free_port()
+        s = self.stack(f"""
+            feeds:
+              clean:
+                connect: tcp://127.0.0.1:{port}
+                expect: {{rate: 100/s, seq_field: seq}}
+            """)
+        pub = subprocess.Popen([FEED, "--bind", f"tcp://127.0.0.1:{port}", "--socket", "pub", "--rate", "300",
+                                "--duration", "20s"], stdout=subprocess.PIPE, text=True)
+        try:
+            wait_messages(s, "clean", 50)
+            r = s.cli("validate", "--for", "1s", "--json")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            v = json.loads(r.stdout)["feeds"][0]
+            self.assertEqual((v["feed"], v["ok"], v["stored"], v["gaps"], v["problems"]),
+                             ("clean", True, True, 0, []))
+            self.assertGreater(v["points"], 0)
+        finally:
+            pub.terminate()
+            pub.communicate(timeout=30)
 
     def test_bad_endpoint_stops_vigil_up(self):
         st = Stack("""

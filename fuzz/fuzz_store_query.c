@@ -1,0 +1,40 @@
+/*
+ * libFuzzer target for what users type into `vigil query` and /api/v1/query: times
+ * (tsdb_parse_time), durations (tsdb_parse_duration) and series selectors
+ * (store_parse_selector). Each line of the input is tried as all three.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/store_api.h"
+#include "tsdb/tsdb.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
+  char *s = malloc(len + 1);
+  memcpy(s, data, len);
+  s[len] = 0;
+  for (char *line = s, *next; line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    int64_t t, d;
+    if (tsdb_parse_time(line, 1700000000LL * TSDB_NS_PER_SEC, &t) == 0) {
+      char out[48];
+      tsdb_format_time(t, out, sizeof out);
+    }
+    if (tsdb_parse_duration(line, &d) == 0 && d < 0) abort();
+    char buf[512];
+    const char *m;
+    struct tsdb_tag tags[8];
+    size_t n;
+    if (store_parse_selector(line, buf, sizeof buf, &m, tags, 8, &n) == 0) {
+      if (!*m || n > 8) abort();
+      for (size_t i = 0; i < n; i++)
+        if (!tags[i].key.len || !tags[i].value.len) abort();
+    }
+  }
+  free(s);
+  return 0;
+}

@@ -1,0 +1,484 @@
+/*
+ * store_api — the store's routes, shared by the HTTP listener, the control socket and
+ * the CLI when no daemon runs (it then calls these with a store it opened itself):
+ *
+ *   GET  /api/v1/query?q=MEAS[,tag=v...]&field=F&from=T&to=T&every=D&agg=A&limit=N&format=F
+ *   GET  /api/v1/query/last?q=...&field=F&format=F
+ *   GET  /api/v1/store/stats?format=json|table
+ *   POST /api/v1/store/compact          flush the head, compact, apply retention, rollups
+ *   POST /api/v1/store/retention        apply retention now
+ *   POST /api/v1/store/import?precision=ns|us|ms|s   body: line protocol
+ *   POST /write?precision=...           the same, InfluxDB 1.x compatible (204)
+ *
+ * format is json (default), csv or table. Times as in tsdb_parse_time.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http.h"
+#include "http/store_api.h"
+#include "ingest/batch.h"
+
+static void err_json(struct http_response *r, int status, const char *msg) {
+  r->status = status;
+  r->content_type = "application/json";
+  vg_buf_reset(&r->body);
+  vg_buf_puts(&r->body, "{\"error\": ");
+  vg_buf_json_str(&r->body, msg);
+  vg_buf_puts(&r->body, "}\n");
+}
+
+/* ---- the selector: measurement[,tag=value...], backslash escapes ---- */
+int store_parse_selector(const char *s, char *buf, size_t buflen, const char **measurement,
+                         struct tsdb_tag *tags, size_t max_tags, size_t *n_tags) {
+  size_t o = 0;
+  *n_tags = 0;
+  char *part = buf;
+  char *key_end = NULL;
+  bool first = true;
+  for (const char *p = s;; p++) {
+    char c = *p;
+    bool end = c == 0 || c == ',';
+    if (c == '\\' && p[1]) c = *++p;
+    else if (end) {
+      if (o >= buflen) return -1;
+      buf[o++] = 0;
+      if (first) {
+        *measurement = part;
+        if (!*part) return -1;
+        first = false;
+      } else {
+        if (!key_end || *n_tags == max_tags || key_end == part || !key_end[1]) return -1;
+        tags[*n_tags].key = (struct tsdb_str){part, (size_t)(key_end - part)};
+        tags[*n_tags].value = (struct tsdb_str){key_end + 1, strlen(key_end + 1)};
+        (*n_tags)++;
+      }
+      if (*p == 0) return 0;
+      part = buf + o;
+      key_end = NULL;
+      continue;
+    } else if (c == '=' && !first && !key_end) {
+      if (o >= buflen) return -1;
+      key_end = buf + o;
+      buf[o++] = 0;
+      continue;
+    }
+    if (o >= buflen) return -1;
+    buf[o++] = c;
+  }
+}
+
+/* Shortest decimal that reads back as the same double. */
+static void put_double(struct vg_buf *b, double v, bool json) {
+  if (isnan(v) || isinf(v)) {
+    vg_buf_puts(b, json ? (isnan(v) ? "\"NaN\"" : v > 0 ? "\"+Inf\"" : "\"-Inf\"")
+                        : (isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"));
+    return;
+  }
+  char s[40];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(s, sizeof s, "%.*g", prec, v);
+    if (strtod(s, NULL) == v) break;
+  }
+  vg_buf_puts(b, s);
+}
+
+static void put_value(struct vg_buf *b, const struct tsdb_value *v, bool json) {
+  switch (v->type) {
+  case TSDB_FLOAT: put_double(b, v->v.f, json); break;
+  case TSDB_INT: vg_buf_printf(b, "%lld", (long long)v->v.i); break;
+  case TSDB_UINT: vg_buf_printf(b, "%llu", (unsigned long long)v->v.u); break;
+  case TSDB_BOOL: vg_buf_puts(b, v->v.b ? "true" : "false"); break;
+  case TSDB_STRING:
+    if (json) {
+      char *t = vg_strndup(v->v.s.p, v->v.s.len);
+      vg_buf_json_str(b, t);
+      free(t);
+    } else {
+      vg_buf_append(b, v->v.s.p, v->v.s.len);
+    }
+    break;
+  }
+}
+
+static void series_name(struct vg_buf *b, const struct tsdb_series_data *d) {
+  vg_buf_puts(b, d->measurement);
+  for (size_t i = 0; i < d->n_tags; i++) vg_buf_printf(b, ",%s=%s", d->tags[i].key.p, d->tags[i].value.p);
+}
+
+static void csv_field(struct vg_buf *b, const char *s) {
+  if (!strpbrk(s, ",\"\n\r")) {
+    vg_buf_puts(b, s);
+    return;
+  }
+  vg_buf_putc(b, '"');
+  for (; *s; s++) {
+    if (*s == '"') vg_buf_putc(b, '"');
+    vg_buf_putc(b, *s);
+  }
+  vg_buf_putc(b, '"');
+}
+
+enum fmt { F_JSON, F_CSV, F_TABLE };
+
+static void render(const struct tsdb_result *r, enum fmt f, uint64_t elapsed_ns, struct vg_buf *b) {
+  char t[48];
+  if (f == F_JSON) {
+    vg_buf_puts(b, "{\"series\": [");
+    for (size_t i = 0; i < r->n_series; i++) {
+      const struct tsdb_series_data *d = &r->series[i];
+      vg_buf_puts(b, i ? ",\n  {\"measurement\": " : "\n  {\"measurement\": ");
+      vg_buf_json_str(b, d->measurement);
+      vg_buf_puts(b, ", \"tags\": {");
+      for (size_t k = 0; k < d->n_tags; k++) {
+        if (k) vg_buf_puts(b, ", ");
+        vg_buf_json_str(b, d->tags[k].key.p);
+        vg_buf_puts(b, ": ");
+        vg_buf_json_str(b, d->tags[k].value.p);
+      }
+      vg_buf_puts(b, "}, \"field\": ");
+      vg_buf_json_str(b, d->field);
+      vg_buf_printf(b, ", \"type\": \"%s\"", tsdb_type_name(d->type));
+      if (d->raw_from != TSDB_TIME_MIN) vg_buf_printf(b, ", \"raw_from\": %lld", (long long)d->raw_from);
+      vg_buf_puts(b, ", \"points\": [");
+      for (size_t k = 0; k < d->n; k++) {
+        vg_buf_printf(b, k ? ", [%lld, " : "[%lld, ", (long long)d->ts[k]);
+        put_value(b, &d->values[k], true);
+        vg_buf_putc(b, ']');
+      }
+      vg_buf_puts(b, "]}");
+    }
+    vg_buf_printf(b, "%s], \"points\": %zu, \"elapsed_us\": %.1f}\n", r->n_series ? "\n" : "",
+                  r->points, (double)elapsed_ns / 1e3);
+    return;
+  }
+  if (f == F_CSV) {
+    vg_buf_puts(b, "series,field,time,value\n");
+    struct vg_buf name;
+    vg_buf_init(&name);
+    for (size_t i = 0; i < r->n_series; i++) {
+      const struct tsdb_series_data *d = &r->series[i];
+      vg_buf_reset(&name);
+      series_name(&name, d);
+      vg_buf_putc(&name, 0);
+      for (size_t k = 0; k < d->n; k++) {
+        csv_field(b, (char *)name.data);
+        vg_buf_putc(b, ',');
+        csv_field(b, d->field);
+        tsdb_format_time(d->ts[k], t, sizeof t);
+        vg_buf_printf(b, ",%s,", t);
+        if (d->values[k].type == TSDB_STRING) {
+          char *s = vg_strndup(d->values[k].v.s.p, d->values[k].v.s.len);
+          csv_field(b, s);
+          free(s);
+        } else {
+          put_value(b, &d->values[k], false);
+        }
+        vg_buf_putc(b, '\n');
+      }
+    }
+    vg_buf_free(&name);
+    return;
+  }
+  for (size_t i = 0; i < r->n_series; i++) {
+    const struct tsdb_series_data *d = &r->series[i];
+    if (i) vg_buf_putc(b, '\n');
+    series_name(b, d);
+    vg_buf_printf(b, " %s (%s, %zu points)\n", d->field, tsdb_type_name(d->type), d->n);
+    vg_buf_printf(b, "%-32s %s\n", "TIME", "VALUE");
+    for (size_t k = 0; k < d->n; k++) {
+      tsdb_format_time(d->ts[k], t, sizeof t);
+      vg_buf_printf(b, "%-32s ", t);
+      put_value(b, &d->values[k], false);
+      if (d->raw_from != TSDB_TIME_MIN && d->ts[k] < d->raw_from) vg_buf_puts(b, "  (rollup)");
+      vg_buf_putc(b, '\n');
+    }
+  }
+  if (!r->n_series) vg_buf_puts(b, "no series matched\n");
+}
+
+static int get_fmt(const struct http_request *req, enum fmt *f, struct http_response *resp) {
+  char v[16];
+  *f = F_JSON;
+  if (http_query_get(req->query, "format", v, sizeof v) < 0 || strcmp(v, "json") == 0) return 0;
+  if (strcmp(v, "csv") == 0) *f = F_CSV;
+  else if (strcmp(v, "table") == 0) *f = F_TABLE;
+  else {
+    err_json(resp, 400, "format must be json, csv or table");
+    return -1;
+  }
+  return 0;
+}
+
+static void query(struct tsdb *db, const struct http_request *req, bool last,
+                  struct http_response *resp) {
+  char sel[512], buf[512], field[256], from[64] = "-1h", to[64] = "now", every[32] = "",
+                                                                   agg[16] = "", limit[24] = "";
+  struct tsdb_tag tags[32];
+  struct tsdb_query q = {0};
+  char msg[300];
+  enum fmt f;
+  if (get_fmt(req, &f, resp) < 0) return;
+  if (http_query_get(req->query, "q", sel, sizeof sel) < 0 ||
+      store_parse_selector(sel, buf, sizeof buf, &q.measurement, tags, 32, &q.n_tags) < 0) {
+    err_json(resp, 400, "q must be measurement[,tag=value...] (escape ',' '=' '\\' with '\\')");
+    return;
+  }
+  q.tags = tags;
+  if (http_query_get(req->query, "field", field, sizeof field) == 0 && *field) q.field = field;
+  http_query_get(req->query, "from", from, sizeof from);
+  http_query_get(req->query, "to", to, sizeof to);
+  http_query_get(req->query, "every", every, sizeof every);
+  http_query_get(req->query, "agg", agg, sizeof agg);
+  http_query_get(req->query, "limit", limit, sizeof limit);
+  int64_t now = tsdb_now();
+  if (tsdb_parse_time(from, now, &q.from) < 0 || tsdb_parse_time(to, now, &q.to) < 0) {
+    snprintf(msg, sizeof msg, "bad time '%s': use RFC 3339, epoch seconds, now, or -1h style",
+             tsdb_parse_time(from, now, &q.from) < 0 ? from : to);
+    err_json(resp, 400, msg);
+    return;
+  }
+  if (*every && (tsdb_parse_duration(every, &q.every_ns) < 0 || q.every_ns <= 0)) {
+    err_json(resp, 400, "every must be a duration such as 1m, 5m, 1h");
+    return;
+  }
+  if (*agg && tsdb_agg_parse(agg, &q.agg) < 0) {
+    err_json(resp, 400, "agg must be one of first, last, min, max, sum, count, mean");
+    return;
+  }
+  if (*agg && !*every) {
+    err_json(resp, 400, "agg needs every (the bucket width)");
+    return;
+  }
+  if (*limit) {
+    char *end;
+    long long l = strtoll(limit, &end, 10);
+    if (*end || l < 0) {
+      err_json(resp, 400, "limit must be a non-negative integer");
+      return;
+    }
+    q.limit = (size_t)l;
+  }
+  struct tsdb_result r;
+  uint64_t t0 = vg_now_ns();
+  int rc = last ? tsdb_last(db, &q, &r, msg, sizeof msg) : tsdb_query(db, &q, &r, msg, sizeof msg);
+  if (rc < 0) {
+    err_json(resp, rc == -EINVAL ? 400 : 500, msg);
+    return;
+  }
+  uint64_t el = vg_now_ns() - t0;
+  resp->content_type = f == F_JSON ? "application/json" : f == F_CSV ? "text/csv" : "text/plain";
+  render(&r, f, el, &resp->body);
+  tsdb_result_free(&r);
+}
+
+static void human_bytes(char *out, size_t len, double b) {
+  const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (b >= 1024 && i < 4) b /= 1024, i++;
+  snprintf(out, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void stats(struct tsdb *db, const struct http_request *req, struct http_response *resp) {
+  enum fmt f;
+  if (get_fmt(req, &f, resp) < 0) return;
+  struct tsdb_stats st;
+  tsdb_stats(db, &st);
+  struct vg_buf *b = &resp->body;
+  uint64_t points = st.block_points + st.head_points;
+  double bpp = st.block_points ? (double)st.block_bytes / (double)st.block_points : 0;
+  if (f == F_JSON) {
+    resp->content_type = "application/json";
+    vg_buf_printf(b, "{\"series\": %llu, \"points\": %llu, \"head_points\": %llu, "
+                  "\"block_points\": %llu, \"blocks\": %llu, \"block_bytes\": %llu, "
+                  "\"wal_bytes\": %llu, \"bytes_per_point\": %.3f, \"points_written\": %llu, "
+                  "\"points_rejected\": %llu, \"wal_syncs\": %llu, \"flushes\": %llu, "
+                  "\"compactions\": %llu, \"retention_drops\": %llu, \"rollup_points\": %llu, "
+                  "\"queries\": %llu, \"policies\": [",
+                  (unsigned long long)st.series, (unsigned long long)points,
+                  (unsigned long long)st.head_points, (unsigned long long)st.block_points,
+                  (unsigned long long)st.blocks, (unsigned long long)st.block_bytes,
+                  (unsigned long long)st.wal_bytes, bpp, (unsigned long long)st.points_written,
+                  (unsigned long long)st.points_rejected, (unsigned long long)st.wal_syncs,
+                  (unsigned long long)st.flushes, (unsigned long long)st.compactions,
+                  (unsigned long long)st.retention_drops, (unsigned long long)st.rollup_points,
+                  (unsigned long long)st.queries);
+    for (size_t i = 0; i < st.n_policies; i++) {
+      const struct tsdb_policy_stats *p = &st.policies[i];
+      vg_buf_printf(b, "%s{\"name\": ", i ? ", " : "");
+      vg_buf_json_str(b, p->name);
+      vg_buf_printf(b, ", \"duration_s\": %lld, \"series\": %llu, \"blocks\": %llu, "
+                    "\"points\": %llu, \"bytes\": %llu, \"bytes_per_point\": %.3f, "
+                    "\"oldest\": %lld, \"newest\": %lld}",
+                    (long long)(p->duration_ns / TSDB_NS_PER_SEC), (unsigned long long)p->series,
+                    (unsigned long long)p->blocks, (unsigned long long)p->points,
+                    (unsigned long long)p->bytes,
+                    p->points ? (double)p->bytes / (double)p->points : 0.0, (long long)p->mint,
+                    (long long)p->maxt);
+    }
+    vg_buf_puts(b, "]}\n");
+  } else {
+    resp->content_type = "text/plain";
+    char hb[32], wb[32];
+    human_bytes(hb, sizeof hb, (double)st.block_bytes);
+    human_bytes(wb, sizeof wb, (double)st.wal_bytes);
+    vg_buf_printf(b, "series %llu, points %llu (%llu in memory), blocks %llu, on disk %s "
+                  "(+ log %s), %.2f bytes/point\n\n",
+                  (unsigned long long)st.series, (unsigned long long)points,
+                  (unsigned long long)st.head_points, (unsigned long long)st.blocks, hb, wb, bpp);
+    vg_buf_printf(b, "%-16s %-10s %8s %7s %12s %11s %8s  %-20s %-20s\n", "POLICY", "DURATION",
+                  "SERIES", "BLOCKS", "POINTS", "BYTES", "B/POINT", "OLDEST", "NEWEST");
+    for (size_t i = 0; i < st.n_policies; i++) {
+      const struct tsdb_policy_stats *p = &st.policies[i];
+      char dur[32], o[48] = "-", n[48] = "-";
+      if (p->duration_ns) snprintf(dur, sizeof dur, "%lldh", (long long)(p->duration_ns / 3600 / TSDB_NS_PER_SEC));
+      else snprintf(dur, sizeof dur, "forever");
+      if (p->duration_ns && p->duration_ns % (86400 * TSDB_NS_PER_SEC) == 0)
+        snprintf(dur, sizeof dur, "%lldd", (long long)(p->duration_ns / 86400 / TSDB_NS_PER_SEC));
+      if (p->points) {
+        tsdb_format_time(p->mint - p->mint % TSDB_NS_PER_SEC, o, sizeof o);
+        tsdb_format_time(p->maxt - p->maxt % TSDB_NS_PER_SEC, n, sizeof n);
+      }
+      human_bytes(hb, sizeof hb, (double)p->bytes);
+      vg_buf_printf(b, "%-16s %-10s %8llu %7llu %12llu %11s %8.2f  %-20s %-20s\n", p->name, dur,
+                    (unsigned long long)p->series, (unsigned long long)p->blocks,
+                    (unsigned long long)p->points, hb,
+                    p->points ? (double)p->bytes / (double)p->points : 0.0, o, n);
+    }
+  }
+  tsdb_stats_free(&st);
+}
+
+struct import_ctx {
+  struct ingest_batch batch;
+  struct tsdb *db;
+  size_t lines, rejected, points, refused, bad_ts;
+  size_t line_base; /* the body's first line is line line_base + 1 of the caller's file */
+  struct vg_buf errors; /* JSON array items, the first few */
+  int rc;
+};
+
+static void note_error(struct import_ctx *c, size_t line, size_t col, const char *msg) {
+  if (c->rejected + c->bad_ts > 10) return;
+  char m[300];
+  snprintf(m, sizeof m, "line %zu:%zu: %s", line, col, msg);
+  if (c->errors.len) vg_buf_puts(&c->errors, ", ");
+  vg_buf_json_str(&c->errors, m);
+}
+
+static void flush_batch(struct import_ctx *c) {
+  struct tsdb_write_result res;
+  int rc = ingest_batch_write(&c->batch, c->db, &res);
+  if (rc < 0) c->rc = rc;
+  c->points += res.points;
+  if (res.rejected) {
+    if (!c->refused && c->rejected + c->bad_ts <= 10) {
+      char m[300];
+      snprintf(m, sizeof m, "refused: %s", res.why);
+      if (c->errors.len) vg_buf_puts(&c->errors, ", ");
+      vg_buf_json_str(&c->errors, m);
+    }
+    c->refused += res.rejected;
+  }
+}
+
+static void on_line(void *arg, const struct ingest_line *l, const struct ingest_error *e) {
+  struct import_ctx *c = arg;
+  if (e) {
+    c->rejected++;
+    note_error(c, e->line + c->line_base, e->col, e->msg);
+    return;
+  }
+  c->lines++;
+  if (ingest_batch_add(&c->batch, l) < 0) {
+    c->bad_ts++;
+    if (c->rejected + c->bad_ts <= 10) {
+      if (c->errors.len) vg_buf_puts(&c->errors, ", ");
+      vg_buf_json_str(&c->errors, "a timestamp overflows 64-bit nanoseconds at this precision");
+    }
+    return;
+  }
+  if (c->batch.n >= 5000) flush_batch(c);
+}
+
+static void import(struct tsdb *db, const struct http_request *req, const char *body,
+                   struct http_response *resp, bool influx) {
+  char prec[8] = "ns";
+  http_query_get(req->query, "precision", prec, sizeof prec);
+  int64_t mult = ingest_precision(prec);
+  if (!mult) {
+    err_json(resp, 400, "precision must be ns, us, ms or s");
+    return;
+  }
+  struct import_ctx c = {.db = db};
+  char fl[24];
+  if (http_query_get(req->query, "first_line", fl, sizeof fl) == 0) {
+    long long v = atoll(fl);
+    c.line_base = v > 1 ? (size_t)v - 1 : 0;
+  }
+  ingest_batch_init(&c.batch, tsdb_now(), mult);
+  vg_buf_init(&c.errors);
+  char *copy = vg_malloc(req->content_length + 1); /* the decoder rewrites escapes in place */
+  memcpy(copy, body, req->content_length);
+  ingest_lp_parse_batch(copy, req->content_length, on_line, &c, NULL);
+  flush_batch(&c);
+  free(copy);
+  ingest_batch_free(&c.batch);
+  if (c.rc < 0) {
+    char m[128];
+    snprintf(m, sizeof m, "the store cannot write: %s", strerror(-c.rc));
+    err_json(resp, 500, m);
+  } else if (influx && (c.rejected || c.refused || c.bad_ts)) {
+    resp->status = 400;
+    vg_buf_puts(&resp->body, "{\"error\": \"partial write: ");
+    vg_buf_printf(&resp->body, "%zu lines rejected, %zu values refused\", \"details\": [",
+                  c.rejected + c.bad_ts, c.refused);
+    vg_buf_append(&resp->body, c.errors.data, c.errors.len);
+    vg_buf_puts(&resp->body, "]}\n");
+  } else if (influx) {
+    resp->status = 204;
+  } else {
+    vg_buf_printf(&resp->body, "{\"lines\": %zu, \"points\": %zu, \"rejected_lines\": %zu, "
+                  "\"refused_values\": %zu, \"errors\": [",
+                  c.lines - c.bad_ts, c.points, c.rejected + c.bad_ts, c.refused);
+    vg_buf_append(&resp->body, c.errors.data, c.errors.len);
+    vg_buf_puts(&resp->body, "]}\n");
+  }
+  vg_buf_free(&c.errors);
+}
+
+int store_api_handle(struct tsdb *db, const struct http_request *req, const char *body,
+                     struct http_response *resp) {
+  const char *p = req->path;
+  bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  bool post = strcmp(req->method, "POST") == 0;
+  bool ours = strcmp(p, "/api/v1/query") == 0 || strcmp(p, "/api/v1/query/last") == 0 ||
+              strncmp(p, "/api/v1/store/", 14) == 0 || strcmp(p, "/write") == 0;
+  if (!ours) return 0;
+  if (!db) {
+    err_json(resp, 503, "the store is disabled (store: {enabled: false})");
+    return 1;
+  }
+  char msg[512];
+  if (get && strcmp(p, "/api/v1/query") == 0) query(db, req, false, resp);
+  else if (get && strcmp(p, "/api/v1/query/last") == 0) query(db, req, true, resp);
+  else if (get && strcmp(p, "/api/v1/store/stats") == 0) stats(db, req, resp);
+  else if (post && strcmp(p, "/api/v1/store/compact") == 0) {
+    uint64_t t0 = vg_now_ns();
+    if (tsdb_compact(db, msg, sizeof msg) < 0) err_json(resp, 500, msg);
+    else vg_buf_printf(&resp->body, "{\"ok\": true, \"action\": \"compact\", \"elapsed_ms\": %.1f}\n",
+                       (double)(vg_now_ns() - t0) / 1e6);
+  } else if (post && strcmp(p, "/api/v1/store/retention") == 0) {
+    int n = tsdb_apply_retention(db);
+    vg_buf_printf(&resp->body, "{\"ok\": true, \"action\": \"retention\", \"dropped_blocks\": %d}\n", n);
+  } else if (post && strcmp(p, "/api/v1/store/import") == 0) import(db, req, body, resp, false);
+  else if (post && strcmp(p, "/write") == 0) import(db, req, body, resp, true);
+  else if (strncmp(p, "/api/v1/store/", 14) == 0 && strcmp(p + 14, "stats") && strcmp(p + 14, "compact") &&
+           strcmp(p + 14, "retention") && strcmp(p + 14, "import"))
+    err_json(resp, 404, "no such route");
+  else err_json(resp, 405, "method not allowed");
+  return 1;
+}
