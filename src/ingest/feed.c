@@ -149,9 +149,14 @@ static void decode(struct ingest_feed *f, char *p, size_t n) {
   add(&f->messages, 1);
   add(&f->bytes, n);
   atomic_store_explicit(&f->last_message_ns, f->recv_wall_ns, memory_order_relaxed);
-  /* decoding rewrites escapes in place; the quarantine wants the bytes as they came */
-  memcpy(f->raw, p, n);
-  f->msg = f->raw;
+  /* decoding rewrites escapes in place (and only those: without a backslash the
+   * bytes stay as they are); the quarantine wants the bytes as they came */
+  if (memchr(p, '\\', n)) {
+    memcpy(f->raw, p, n);
+    f->msg = f->raw;
+  } else {
+    f->msg = p;
+  }
   if (f->o.format == INGEST_JSON) ingest_json_parse(p, n, &f->o.json, on_line, f, NULL);
   else ingest_lp_parse_batch(p, n, on_line, f, NULL);
 }

@@ -20,17 +20,26 @@ struct js {
   char *b;
   size_t len, pos;
   struct ingest_error *err;
+  /* Lines are counted as whitespace is skipped: once strings are unescaped in place,
+   * a "\n" escape has become a newline byte, so the buffer can no longer be scanned. */
+  size_t line, line_start; /* 1-based line number of pos, and the offset it starts at */
+  size_t at_line, at_col;  /* when set (at_line > 0), the position the next jfail uses */
 };
 
 static int jfail(struct js *s, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int jfail(struct js *s, size_t at, const char *fmt, ...) {
-  size_t line = 1, col0 = 0;
   va_list ap;
   if (at > s->len) at = s->len;
-  for (size_t i = 0; i < at; i++)
-    if (s->b[i] == '\n') line++, col0 = i + 1;
-  s->err->line = line;
-  s->err->col = at - col0 + 1;
+  if (s->at_line) {
+    s->err->line = s->at_line;
+    s->err->col = s->at_col;
+    s->at_line = 0;
+  } else {
+    /* syntax errors are on the current line; mapping problems pass their position in
+     * at_line/at_col */
+    s->err->line = s->line;
+    s->err->col = at >= s->line_start ? at - s->line_start + 1 : 1;
+  }
   s->err->mapping = false;
   va_start(ap, fmt);
   vsnprintf(s->err->msg, sizeof s->err->msg, fmt, ap);
@@ -67,6 +76,7 @@ static void ws(struct js *s) {
   while (s->pos < s->len) {
     char c = s->b[s->pos];
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+    if (c == '\n') s->line++, s->line_start = s->pos + 1;
     s->pos++;
   }
 }
@@ -294,6 +304,8 @@ struct obj {
   struct ingest_line *out;
   struct ingest_error schema;
   bool bad;
+  size_t start, start_line, start_col; /* the object's '{' */
+  size_t val, val_line, val_col;       /* the member value being read */
 };
 
 static void schema_fail(struct obj *o, size_t at, const char *fmt, ...)
@@ -307,6 +319,8 @@ static void schema_fail(struct obj *o, size_t at, const char *fmt, ...) {
   va_end(ap);
   struct ingest_error *keep = o->s->err;
   o->s->err = &o->schema;
+  if (at == o->start) o->s->at_line = o->start_line, o->s->at_col = o->start_col;
+  else if (at == o->val) o->s->at_line = o->val_line, o->s->at_col = o->val_col;
   jfail(o->s, at, "%s", msg);
   o->s->err = keep;
   o->schema.mapping = true;
@@ -358,6 +372,7 @@ static int member(struct obj *o, struct ingest_str k, enum role role, int depth)
   if (s->pos >= s->len) return jfail(s, s->pos, "unexpected end of input: expected a value");
   size_t at = s->pos;
   char c = s->b[at];
+  o->val = at, o->val_line = s->line, o->val_col = at - s->line_start + 1;
   if (role == R_IGNORE) return jskip(s, depth);
   if (c == '{' || c == '[') {
     if (jskip(s, depth)) return -1;
@@ -491,7 +506,8 @@ static int object(struct js *s, const struct ingest_json_map *m, ingest_lp_fn *f
                   struct counts *n, int depth) {
   struct ingest_line line;
   size_t at = s->pos;
-  struct obj o = {.s = s, .m = m, .out = &line};
+  struct obj o = {.s = s, .m = m, .out = &line, .start = at, .start_line = s->line,
+                  .start_col = at - s->line_start + 1};
   line.measurement = (struct ingest_str){NULL, 0};
   line.n_tags = line.n_fields = 0;
   line.ts = 0;
@@ -519,7 +535,7 @@ size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *ma
                          ingest_lp_fn *fn, void *arg, size_t *rejected) {
   static const struct ingest_json_map defaults;
   struct ingest_error err;
-  struct js s = {buf, len, 0, &err};
+  struct js s = {.b = buf, .len = len, .err = &err, .line = 1};
   struct counts n = {0, 0};
   const struct ingest_json_map *m = map ? map : &defaults;
   for (;;) {

@@ -178,6 +178,10 @@ static void test_errors(void **state) {
       {"{\"a\" 1}", 1, 6, "expected ':' after a key", false},
       {"[1]", 1, 2, "expected an object, got '1'", false},
       {"\n\n  x", 3, 3, "expected an object or an array of objects, got 'x'", false},
+      /* positions stay those of the message although escapes were rewritten before them */
+      {"{\"measurement\":\"m\",\"f\":\"a\\nb\",\"g\":tru}", 1, 35, "unexpected 't': expected a value", false},
+      {"{\"measurement\":\"m\\n\",\n\"f\":[\n1]}", 2, 5, "field 'f' is an array", true},
+      {"\n{\n\"f\":1\n}", 2, 1, "no measurement (key 'measurement')", true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     struct got g;
