@@ -2,7 +2,7 @@
  * The daemon's feeds: the `feeds` of the config started as ingest feeds (one thread
  * each, src/ingest/feed.c), their metrics, and their part of the status document
  * (/api/v1/status "feeds", which `vigil status` and `vigil validate` read). Feeds are
- * read once at start-up: a reload does not change them (restart vigil for that).
+ * read once at start-up: up.c refuses a reload that changes them.
  */
 #include <inttypes.h>
 #include <jansson.h>

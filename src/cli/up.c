@@ -123,6 +123,11 @@ static int do_reload(void *arg, struct vg_buf *out) {
     cfg_diag_add(&diags, cfg->http.pos,
                  "http.token_file cannot change on reload; rewrite the file's content instead "
                  "(it is read at every request)");
+  } else if (cfg && !cfg_feeds_equal(cfg, cur)) {
+    /* feed threads own their sockets from start-up: changing them means a restart */
+    const struct cfg_feed *f = cfg->n_feeds ? &cfg->feeds[0] : NULL;
+    cfg_diag_add(&diags, f ? f->pos : (struct cfg_pos){0, 0},
+                 "feeds cannot change on reload; restart vigil to change them");
   }
   if (cfg && diags.n) {
     cfg_free(cfg);

@@ -197,6 +197,8 @@ char *cfg_load_state_dir(const char *path, struct cfg_diags *diags);
 
 const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
 const struct cfg_feed *cfg_find_feed(const struct vg_config *cfg, const char *name);
+/* Whether a and b declare the same feeds, key for key, in the same order. */
+bool cfg_feeds_equal(const struct vg_config *a, const struct vg_config *b);
 const char *cfg_feed_socket_name(enum cfg_feed_socket s);
 const char *cfg_feed_format_name(enum cfg_feed_format f);
 /* "1000/s", "60/m", "5/h" or a plain number of messages per second. 0 or -1. */

@@ -245,6 +245,34 @@ void cfg__feed_free(struct cfg_feed *f) {
   vg_strv_free(f->seq_key);
 }
 
+static bool str_eq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+static bool strv_eq(char **a, char **b) {
+  size_t i = 0;
+  if (!a || !b) return vg_strv_len(a) == vg_strv_len(b);
+  for (; a[i] && b[i]; i++)
+    if (strcmp(a[i], b[i]) != 0) return false;
+  return !a[i] && !b[i];
+}
+
+bool cfg_feeds_equal(const struct vg_config *a, const struct vg_config *b) {
+  if (a->n_feeds != b->n_feeds) return false;
+  for (size_t i = 0; i < a->n_feeds; i++) {
+    const struct cfg_feed *x = &a->feeds[i], *y = &b->feeds[i];
+    if (!str_eq(x->name, y->name) || x->socket != y->socket || x->bind != y->bind ||
+        !strv_eq(x->endpoints, y->endpoints) || !strv_eq(x->topics, y->topics) ||
+        x->format != y->format || !str_eq(x->precision, y->precision) ||
+        !str_eq(x->json_measurement_key, y->json_measurement_key) ||
+        !str_eq(x->json_measurement, y->json_measurement) || !str_eq(x->json_time_key, y->json_time_key) ||
+        !strv_eq(x->json_tags, y->json_tags) || !strv_eq(x->json_fields, y->json_fields) ||
+        !strv_eq(x->json_ints, y->json_ints) || x->expect_rate != y->expect_rate ||
+        !str_eq(x->seq_field, y->seq_field) || !strv_eq(x->seq_key, y->seq_key) ||
+        x->max_gap != y->max_gap || x->quarantine_keep != y->quarantine_keep || x->batch != y->batch)
+      return false;
+  }
+  return true;
+}
+
 const struct cfg_feed *cfg_find_feed(const struct vg_config *cfg, const char *name) {
   for (size_t i = 0; i < cfg->n_feeds; i++)
     if (strcmp(cfg->feeds[i].name, name) == 0) return &cfg->feeds[i];

@@ -234,6 +234,29 @@ class FeedsTest(VigilTest):
             pub.terminate()
             pub.communicate(timeout=30)
 
+    def test_reload_keeps_feeds(self):
+        port = free_port()
+        cfg = f"""
+            feeds:
+              ticks:
+                bind: tcp://127.0.0.1:{port}
+                socket: pull
+            services:
+              a: {{cmd: ["@SIM@"]}}
+            """
+        s = self.stack(cfg)
+        s.wait_state("a", "ready")
+        # the same feeds with a changed service: accepted
+        s.write_config(cfg.replace('["@SIM@"]', '["@SIM@", --tick, 1s]'))
+        self.assertEqual(s.cli("reload").returncode, 0)
+        # a changed feed: refused, the running one goes on
+        s.write_config(cfg.replace("socket: pull", "socket: sub"))
+        r = s.cli("reload")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("feeds cannot change on reload; restart vigil to change them", r.stderr)
+        sent = run_feed("--connect", f"tcp://127.0.0.1:{port}", "--rate", "0", "--count", "100")
+        self.assertEqual(wait_written(s, "ticks", 100)["checksum"], sent["checksum"])
+
     def test_bad_endpoint_stops_vigil_up(self):
         st = Stack("""
             feeds:

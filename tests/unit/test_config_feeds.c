@@ -155,11 +155,26 @@ static void test_bad_feeds(void **state) {
   assert_int_equal(bad, 0);
 }
 
+static void test_feeds_equal(void **state) {
+  const char *base = "feeds:\n  a: {connect: tcp://h:1, expect: {seq_field: s, seq_key: [x]}}\n";
+  struct vg_config *a = load_ok(base), *b = load_ok(base);
+  struct vg_config *c = load_ok("feeds:\n  a: {connect: tcp://h:1, expect: {seq_field: s, seq_key: [y]}}\n");
+  struct vg_config *d = load_ok("feeds:\n  a: {connect: [tcp://h:1, tcp://h:2], expect: {seq_field: s, seq_key: [x]}}\n");
+  struct vg_config *e = load_ok("services: {}\n");
+  assert_true(cfg_feeds_equal(a, b));
+  assert_false(cfg_feeds_equal(a, c));
+  assert_false(cfg_feeds_equal(a, d));
+  assert_false(cfg_feeds_equal(a, e));
+  assert_true(cfg_feeds_equal(e, e));
+  cfg_free(a), cfg_free(b), cfg_free(c), cfg_free(d), cfg_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_feed),
       cmocka_unit_test(test_rate),
       cmocka_unit_test(test_bad_feeds),
+      cmocka_unit_test(test_feeds_equal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
