@@ -168,11 +168,42 @@ struct cfg_store {
   struct cfg_pos pos;
 };
 
+/* A retention policy the InfluxDB sink creates (or alters) when create_database is on. */
+struct cfg_influx_rp {
+  char *name;
+  int64_t duration_ms;  /* 0: infinite; else at least 1h (InfluxDB's minimum) */
+  bool is_default;      /* made the database's default policy */
+  struct cfg_pos pos;   /* of the list item */
+};
+
+/* sinks.influx: where points go, batching, the spool cap (docs/sinks.md). */
+struct cfg_influx_sink {
+  bool enabled;             /* the section is present */
+  char *url;                /* "http://host:8086" (path kept, no trailing slash) */
+  char *db;
+  char *retention_policy;   /* rp= of writes; NULL: the database's default policy */
+  struct cfg_influx_rp *rps;
+  size_t n_rps;
+  bool create_database;     /* CREATE DATABASE / RETENTION POLICY at start; default false */
+  int64_t batch;            /* points per POST; default 5000 */
+  int64_t flush_ms;         /* send a partial batch after this long; default 1s */
+  int64_t timeout_ms;       /* per HTTP request; default 10s */
+  int64_t spool_max;        /* bytes of on-disk spool; default 1 GiB */
+  char *username;           /* NULL: no authentication */
+  char *password_file;      /* absolute; set exactly when username is */
+  struct cfg_pos pos;       /* of the influx section */
+};
+
+struct cfg_sinks {
+  struct cfg_influx_sink influx;
+};
+
 struct vg_config {
   char *path;           /* the file it came from */
   char *state_dir;      /* absolute path; default ./var/vigil */
   struct cfg_http http; /* default listen 127.0.0.1:9464, no token */
   struct cfg_store store; /* the embedded time-series store */
+  struct cfg_sinks sinks; /* default: none enabled */
   struct cfg_service *services;
   size_t n_services;
   struct cfg_feed *feeds;

@@ -109,6 +109,11 @@ void cfg__store_free(struct cfg_store *s);
 /* dir/rel (or rel alone when absolute) with "", "." and ".." segments resolved
  * lexically; the result is absolute and has no trailing slash. */
 char *cfg__join_path(const char *dir, const char *rel);
+/* The `sinks` section (sinks.c); dir as for cfg__http_parse. */
+void cfg__sinks_defaults(struct cfg_sinks *s);
+void cfg__sinks_parse(struct cfg__ctx *c, struct cfg_sinks *s, const struct cfg__node *n,
+                      const char *dir);
+void cfg__sinks_free(struct cfg_sinks *s);
 void cfg__service_parse(struct cfg__ctx *c, struct cfg_service *s, const struct cfg__node *n);
 void cfg__service_free(struct cfg_service *s);
 

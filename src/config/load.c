@@ -18,8 +18,8 @@
 /* A config is a few KiB; the cap keeps `vigil check /dev/zero` from eating memory. */
 #define MAX_FILE_SIZE (16 << 20)
 
-static const char *const top_keys[] = {"state_dir", "http", "services", "store", "feeds"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_FEEDS, K_N };
+static const char *const top_keys[] = {"state_dir", "http", "services", "store", "sinks", "feeds"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -114,6 +114,8 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   if (f[K_HTTP]) cfg__http_parse(c, &cfg->http, f[K_HTTP]->value, dir);
   cfg__store_defaults(&cfg->store, cfg->state_dir);
   if (f[K_STORE]) cfg__store_parse(c, &cfg->store, f[K_STORE]->value, cfg->state_dir);
+  cfg__sinks_defaults(&cfg->sinks);
+  if (f[K_SINKS]) cfg__sinks_parse(c, &cfg->sinks, f[K_SINKS]->value, dir);
 
   if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
@@ -246,6 +248,7 @@ void cfg_free(struct vg_config *cfg) {
   cfg__store_free(&cfg->store);
   free(cfg->state_dir);
   cfg__http_free(&cfg->http);
+  cfg__sinks_free(&cfg->sinks);
   free(cfg->path);
   free(cfg);
 }

@@ -314,3 +314,109 @@ def store_checksum(stack, measurement, since="-1h", until="+1h"):
     r = subprocess.run([STORE_CHECKSUM], input=data, capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return feed_summary(r.stdout.decode().replace("values=", "sent="))
+
+
+INFLUXD = shutil.which("influxd")
+
+import base64  # noqa: E402  (only the InfluxDB launcher below needs it)
+
+
+class InfluxDB:
+    """A real InfluxDB 1.x (the Debian package's influxd) on free loopback ports, with
+    its data in workdir; stop() and start() again keep the data and the ports, so a test
+    can stage an outage. Use as a context manager."""
+
+    def __init__(self, workdir, auth=False):
+        self.dir = os.path.join(workdir, "influxdb")
+        self.auth = None  # (user, password) for query() once auth is on
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config_path = os.path.join(self.dir, "influxdb.conf")
+        d = self.dir
+        with open(self.config_path, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                reporting-disabled = true
+                bind-address = "127.0.0.1:{free_port()}"
+                [meta]
+                  dir = "{d}/meta"
+                [data]
+                  dir = "{d}/data"
+                  wal-dir = "{d}/wal"
+                  query-log-enabled = false
+                [http]
+                  bind-address = "127.0.0.1:{self.port}"
+                  log-enabled = false
+                  auth-enabled = {"true" if auth else "false"}
+                [monitor]
+                  store-enabled = false
+                [continuous_queries]
+                  enabled = false
+                [subscriber]
+                  enabled = false
+                [logging]
+                  level = "warn"
+                """))
+        self.proc = None
+        self.log = None
+
+    def start(self, timeout=LONG):
+        self.log = open(os.path.join(self.dir, "influxd.log"), "a")
+        self.proc = subprocess.Popen([INFLUXD, "-config", self.config_path],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for(lambda: self.ping() or self.proc.poll() is not None, timeout=timeout,
+                 interval=0.05, what="influxd to answer /ping")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"influxd exited {self.proc.returncode}:\n{self.logs_text()}")
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=LONG):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def logs_text(self):
+        with open(os.path.join(self.dir, "influxd.log")) as f:
+            return f.read()
+
+    def ping(self):
+        try:
+            with urllib.request.urlopen(self.url + "/ping", timeout=2) as r:
+                return r.status == 204
+        except OSError:
+            return False
+
+    def query(self, q, db=None):
+        """POST /query; the decoded JSON answer."""
+        params = {"q": q}
+        if db:
+            params["db"] = db
+        req = urllib.request.Request(self.url + "/query",
+                                     data=urllib.parse.urlencode(params).encode())
+        if self.auth:
+            token = base64.b64encode(":".join(self.auth).encode()).decode()
+            req.add_header("Authorization", "Basic " + token)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.load(r)
+
+    def rows(self, q, db=None):
+        """The values of the first series of the first result ([] when none)."""
+        res = self.query(q, db)["results"][0]
+        if "error" in res:
+            raise AssertionError(f"{q}: {res['error']}")
+        series = res.get("series") or []
+        return series[0]["values"] if series else []
