@@ -34,6 +34,7 @@ bench: build
 	@bench/footprint/run.sh $(BUILD)
 	@bench/metrics/run.sh $(BUILD)
 	@bench/tsdb/run.sh $(BUILD)
+	@bench/ingest/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60

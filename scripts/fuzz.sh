@@ -3,6 +3,7 @@
 # fuzz/fuzz_*.c target for SECONDS each (default 60).
 #
 #   scripts/fuzz.sh [SECONDS]
+#   FUZZ_ONLY="lineproto json" scripts/fuzz.sh 60     # some targets only
 #
 # Each target keeps its corpus in fuzz/corpus-<target>/ (git-ignored), so runs build
 # on each other; it starts from seeds: the YAML files under examples/ and tests/
@@ -106,15 +107,21 @@ printf 'GET\n/readyz\n\n\n\n' >"$seeds/api-readyz.txt"
 # fuzz_lineproto: InfluxDB line protocol
 printf 'kraken_tick,sym=BTC-USD,venue=kraken px=30123.5,qty=0.25,side="buy",seq=12i,ok=t 1700000000000000000\n' >"$seeds/lp-tick.lp"
 printf '# comment\nm\\ x,t\\,k=v\\ 1 f\\=1="a\\"b",u=3u\r\nm f=-0.0 -1\n' >"$seeds/lp-escapes.lp"
+# fuzz_json: feed messages as JSON
+printf '{"measurement":"ticks","tags":{"sym":"S0001"},"fields":{"price":101.5,"ok":true,"note":"a\\u00e9\\ud83d\\ude00"},"time":1700000000000000000}\n' >"$seeds/json-influx.json"
+printf '[{"sym":"S0002","venue":7,"price":-1.5e-3,"size":12,"seq":5,"ts":5},{"measurement":"m","x":null}]\n{"f":[1,{"a":2}]}' >"$seeds/json-flat.json"
 
 # fuzz_store_query: times, durations and selectors, one per line
 printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n1700000000.5\n1h30m\ntick,sym=BTC\\,X,venue=a\\=b\n' >"$seeds/query.txt"
 # committed binary seeds (a real block file for fuzz_block)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
 
+# FUZZ_ONLY="lineproto json" runs only those targets.
+only="${FUZZ_ONLY:-}"
 status=0
 for src in fuzz/fuzz_*.c; do
   name="$(basename "$src" .c)"
+  if [ -n "$only" ] && [[ " $only " != *" ${name#fuzz_} "* ]]; then continue; fi
   # One target at a time: a target that does not build fails alone.
   if ! cmake --build "$build" --target "$name" -j "$(nproc)"; then
     echo "fuzz: $name does not build" >&2

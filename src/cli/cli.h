@@ -3,6 +3,7 @@
 #define VIGIL_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config/config.h"
 
@@ -25,6 +26,7 @@ int cmd_down(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
+int cmd_validate(struct cli *cli, int argc, char **argv);
 
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
 struct vg_config *cli_load_config(const struct cli *cli);
@@ -61,5 +63,20 @@ int cli_request_ex(const struct cli *cli, const char *method, const char *path, 
 void cli_reply_free(struct cli_reply *r);
 /* The control socket path for cfg. */
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);
+
+/* ---- the daemon's feeds (feeds.c) ---- */
+struct cli_feeds;
+struct ingest_sink;
+struct mt_registry;
+/* Starts every feed of cfg, writing into sink, and registers their metrics in reg.
+ * 0, or -1 with a message in err (then no feed runs). */
+int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
+                    struct mt_registry *reg, struct cli_feeds **out, char *err, size_t errlen);
+/* Stops every feed (each writes what it has batched) and frees fs; the registry must
+ * render no more (its collector reads the feeds). NULL is fine. */
+void cli_feeds_stop(struct cli_feeds *fs);
+/* The status hook: adds "feeds" (when there are any) to the status document root (a
+ * json_t *). arg is the struct cli_feeds. */
+void cli_feeds_status(void *arg, void *root);
 
 #endif

@@ -19,6 +19,7 @@
 #include "tsdb/tsdb.h"
 #include "core/core.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "supervise/supervise.h"
 
@@ -30,6 +31,7 @@ struct daemon {
   struct http_server *server;
   struct mt_registry *metrics;
   struct http_api api;
+  struct cli_feeds *feeds;
   uv_signal_t sigterm, sigint, sighup;
   uv_timer_t watchdog;
   bool shutting_down;
@@ -121,6 +123,11 @@ static int do_reload(void *arg, struct vg_buf *out) {
     cfg_diag_add(&diags, cfg->http.pos,
                  "http.token_file cannot change on reload; rewrite the file's content instead "
                  "(it is read at every request)");
+  } else if (cfg && !cfg_feeds_equal(cfg, cur)) {
+    /* feed threads own their sockets from start-up: changing them means a restart */
+    const struct cfg_feed *f = cfg->n_feeds ? &cfg->feeds[0] : NULL;
+    cfg_diag_add(&diags, f ? f->pos : (struct cfg_pos){0, 0},
+                 "feeds cannot change on reload; restart vigil to change them");
   }
   if (cfg && diags.n) {
     cfg_free(cfg);
@@ -198,6 +205,17 @@ static int take_lock(const char *state_dir) {
   return fd;
 }
 
+/* Where feeds write: the store (thread-safe, so every feed's thread calls it), or, with
+ * `store: {enabled: false}`, nowhere (points are counted and checksummed, then dropped).
+ * The latest-value cache hook is for the monitor to fill. */
+static int store_write(void *arg, const struct tsdb_point *pts, size_t n, struct tsdb_write_result *res) {
+  return tsdb_write(arg, pts, n, res);
+}
+
+static struct ingest_sink store_sink(struct tsdb *store) {
+  return (struct ingest_sink){.write = store ? store_write : NULL, .write_arg = store};
+}
+
 static const char up_usage[] = "vigil up [-c FILE] [--log-format logfmt|json] [--log-level LVL]";
 static const char up_help[] =
     "Runs the stack described by the config in the foreground: starts every service once\n"
@@ -260,6 +278,20 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   d.api = (struct http_api){.sv = d.sv, .store = store, .metrics = d.metrics, .token_file = token_file,
                             .hooks = {.reload = do_reload, .down = do_down, .arg = &d}};
   api_init_metrics(&d.api);
+  /* feeds before the listeners: a status or scrape sees them from the first request */
+  struct ingest_sink sink = store_sink(store);
+  if (cli_feeds_start(cfg, &sink, d.metrics, &d.feeds, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil: %s\n", err);
+    sv_destroy(d.sv);
+    tsdb_close(store);
+    mt_registry_free(d.metrics);
+    free(token_file);
+    free(sock);
+    close(lock_fd);
+    return EXIT_FAIL;
+  }
+  d.api.hooks.status = cli_feeds_status;
+  d.api.hooks.status_arg = d.feeds;
   /* TCP first: once the control socket exists (what scripts wait for), both listen */
   int failed = 0;
   if (cfg->http.token_file && api_check_token_file(cfg->http.token_file, err, sizeof err) < 0)
@@ -273,6 +305,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   if (failed) {
     fprintf(stderr, "vigil: %s\n", err);
     if (failed == 2 && d.server) http_server_close(d.server);
+    cli_feeds_stop(d.feeds);
     sv_destroy(d.sv);
     tsdb_close(store);
     mt_registry_free(d.metrics);
@@ -304,6 +337,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
 
   http_control_close(d.ctl);
   if (d.server) http_server_close(d.server);
+  cli_feeds_stop(d.feeds); /* each writes what it has batched */
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);

@@ -40,6 +40,41 @@ static void fmt_duration(double s, char *buf, size_t len) {
   else snprintf(buf, len, "%dd%02dh", (int)s / 86400, (int)s % 86400 / 3600);
 }
 
+/* Feeds: counters since vigil started, the current rate, sequence gaps. */
+static void print_feeds(json_t *feeds) {
+  size_t n = json_array_size(feeds);
+  if (n == 0) return;
+  int w = 4;
+  for (size_t i = 0; i < n; i++) {
+    int l = (int)strlen(json_string_value(json_object_get(json_array_get(feeds, i), "name")));
+    if (l > w) w = l;
+  }
+  printf("\n%-*s  %-6s  %12s  %12s  %10s  %8s  %6s  %8s  %8s  %s\n", w, "FEED", "FORMAT", "MESSAGES",
+         "POINTS", "MSGS/S", "ERRORS", "GAPS", "MISSED", "LAST", "ENDPOINT");
+  for (size_t i = 0; i < n; i++) {
+    json_t *f = json_array_get(feeds, i), *seq = json_object_get(f, "seq");
+    char gaps[24] = "-", missed[24] = "-", last[16] = "-";
+    if (json_is_object(seq)) {
+      snprintf(gaps, sizeof gaps, "%lld", (long long)json_integer_value(json_object_get(seq, "gaps")));
+      snprintf(missed, sizeof missed, "%lld", (long long)json_integer_value(json_object_get(seq, "missed")));
+    }
+    json_t *age = json_object_get(f, "last_message_age_seconds");
+    if (json_is_number(age)) {
+      fmt_duration(json_number_value(age), last, sizeof last);
+      strncat(last, " ago", sizeof last - strlen(last) - 1);
+    }
+    json_t *eps = json_object_get(f, "endpoints");
+    printf("%-*s  %-6s  %12lld  %12lld  %10.0f  %8lld  %6s  %8s  %8s  %s %s%s\n", w,
+           json_string_value(json_object_get(f, "name")), json_string_value(json_object_get(f, "format")),
+           (long long)json_integer_value(json_object_get(f, "messages")),
+           (long long)json_integer_value(json_object_get(f, "points")),
+           json_number_value(json_object_get(f, "message_rate")),
+           (long long)json_integer_value(json_object_get(f, "decode_errors")), gaps, missed, last,
+           json_is_true(json_object_get(f, "bind")) ? "bind" : "connect",
+           json_string_value(json_array_get(eps, 0)), json_array_size(eps) > 1 ? " ..." : "");
+  }
+}
+
 static void print_table(json_t *root) {
   json_t *me = json_object_get(root, "vigil"), *svcs = json_object_get(root, "services");
   size_t n = json_array_size(svcs), ready = 0;
@@ -96,6 +131,7 @@ static void print_table(json_t *root) {
            note.data ? note.data : "");
     vg_buf_free(&note);
   }
+  print_feeds(json_object_get(root, "feeds"));
 }
 
 static int status_opt(int c, const char *value, void *arg) {

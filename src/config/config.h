@@ -114,6 +114,29 @@ struct cfg_http {
   struct cfg_pos pos;   /* of the http section, for errors found at start-up */
 };
 
+/* A ZeroMQ feed whose messages become points in the store (docs/ingest.md). */
+enum cfg_feed_socket { CFG_FEED_SUB, CFG_FEED_PULL };
+enum cfg_feed_format { CFG_FEED_LINE, CFG_FEED_JSON };
+
+struct cfg_feed {
+  char *name;
+  struct cfg_pos pos;
+  enum cfg_feed_socket socket;  /* default sub */
+  bool bind;                    /* bind: instead of connect: */
+  char **endpoints;             /* NULL-terminated, at least one */
+  char **topics;                /* sub prefixes; NULL: every message */
+  enum cfg_feed_format format;  /* default line */
+  char *precision;              /* ns (default), us, ms or s */
+  char *json_measurement_key, *json_measurement, *json_time_key; /* NULL: defaults */
+  char **json_tags, **json_fields, **json_ints;                  /* NULL: none */
+  double expect_rate;           /* messages per second; 0: no expectation */
+  char *seq_field;              /* NULL: no sequence tracking */
+  char **seq_key;               /* tags keying a sequence; NULL: the whole series */
+  long long max_gap;            /* missed messages `vigil validate` tolerates; default 0 */
+  int quarantine_keep;          /* bad messages kept per reason; default 100 */
+  int batch;                    /* points per store write; 0: the default (4096) */
+};
+
 enum cfg_sync { CFG_SYNC_BATCH, CFG_SYNC_INTERVAL, CFG_SYNC_NEVER };
 
 struct cfg_store_policy {
@@ -183,6 +206,8 @@ struct vg_config {
   struct cfg_sinks sinks; /* default: none enabled */
   struct cfg_service *services;
   size_t n_services;
+  struct cfg_feed *feeds;
+  size_t n_feeds;
 };
 
 /* Loads and validates path. Returns the config, or NULL when the file cannot be read
@@ -202,6 +227,13 @@ void cfg_free(struct vg_config *cfg);
 char *cfg_load_state_dir(const char *path, struct cfg_diags *diags);
 
 const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
+const struct cfg_feed *cfg_find_feed(const struct vg_config *cfg, const char *name);
+/* Whether a and b declare the same feeds, key for key, in the same order. */
+bool cfg_feeds_equal(const struct vg_config *a, const struct vg_config *b);
+const char *cfg_feed_socket_name(enum cfg_feed_socket s);
+const char *cfg_feed_format_name(enum cfg_feed_format f);
+/* "1000/s", "60/m", "5/h" or a plain number of messages per second. 0 or -1. */
+int cfg_parse_rate(const char *s, double *per_sec);
 
 void cfg_diags_init(struct cfg_diags *d);
 void cfg_diags_free(struct cfg_diags *d);

@@ -127,6 +127,10 @@ void cfg__stop_parse(struct cfg__ctx *c, struct cfg_stop *st, const struct cfg__
 void cfg__log_parse(struct cfg__ctx *c, struct cfg_log *l, const struct cfg__node *n);
 void cfg__limits_parse(struct cfg__ctx *c, struct cfg_limits *l, const struct cfg__node *n);
 
+/* ---- feeds (feeds.c) ---- */
+void cfg__feeds_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n);
+void cfg__feed_free(struct cfg_feed *f);
+
 /* ---- across services ---- */
 
 /* Checks every depends_on entry (unknown, self, repeated) and reports each cycle. */

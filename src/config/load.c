@@ -18,8 +18,8 @@
 /* A config is a few KiB; the cap keeps `vigil check /dev/zero` from eating memory. */
 #define MAX_FILE_SIZE (16 << 20)
 
-static const char *const top_keys[] = {"state_dir", "http", "services", "store", "sinks"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_N };
+static const char *const top_keys[] = {"state_dir", "http", "services", "store", "sinks", "feeds"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -119,6 +119,7 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
 
   if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
+  if (f[K_FEEDS]) cfg__feeds_parse(c, cfg, f[K_FEEDS]->value);
   cfg__graph_check(c, cfg);
   for (size_t i = 0; i < cfg->n_services; i++)
     cfg->services[i].fingerprint = cfg__fingerprint(&cfg->services[i]);
@@ -242,6 +243,8 @@ void cfg_free(struct vg_config *cfg) {
   if (!cfg) return;
   for (size_t i = 0; i < cfg->n_services; i++) cfg__service_free(&cfg->services[i]);
   free(cfg->services);
+  for (size_t i = 0; i < cfg->n_feeds; i++) cfg__feed_free(&cfg->feeds[i]);
+  free(cfg->feeds);
   cfg__store_free(&cfg->store);
   free(cfg->state_dir);
   cfg__http_free(&cfg->http);

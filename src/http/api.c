@@ -59,7 +59,7 @@ static void dump(json_t *j, struct vg_buf *out) {
   json_decref(j);
 }
 
-void api_status_json(struct sv_supervisor *sv, struct vg_buf *out) {
+static json_t *status_root(struct sv_supervisor *sv) {
   if (g_started_wall == 0) g_started_wall = vg_wall_seconds();
   const struct vg_config *cfg = sv_config(sv);
   json_t *root = json_object();
@@ -76,8 +76,10 @@ void api_status_json(struct sv_supervisor *sv, struct vg_buf *out) {
   json_t *arr = json_array();
   for (size_t i = 0; i < sv_count(sv); i++) json_array_append_new(arr, service_json(sv_at(sv, i)));
   json_object_set_new(root, "services", arr);
-  dump(root, out);
+  return root;
 }
+
+void api_status_json(struct sv_supervisor *sv, struct vg_buf *out) { dump(status_root(sv), out); }
 
 static void error_json(struct http_response *resp, int status, const char *msg) {
   resp->status = status;
@@ -250,7 +252,9 @@ int api_handle(struct http_api *api, bool trusted, const struct http_request *re
     return 0;
   }
   if (strcmp(path, "/api/v1/status") == 0 && get) {
-    api_status_json(sv, &resp->body);
+    json_t *root = status_root(sv);
+    if (hooks->status) hooks->status(hooks->status_arg, root);
+    dump(root, &resp->body);
     return 0;
   }
   if (strcmp(path, "/api/v1/reload") == 0 && post) {

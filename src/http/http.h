@@ -43,6 +43,9 @@ struct http_hooks {
   /* Begins the shutdown of the whole stack. */
   void (*down)(void *arg);
   void *arg;
+  /* Optional: adds to the status document root (a json_t *), e.g. the feeds. */
+  void (*status)(void *arg, void *root);
+  void *status_arg;
 };
 
 /* ---- routes (api.c) ---- */

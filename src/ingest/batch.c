@@ -76,12 +76,17 @@ int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *l) {
   return 0;
 }
 
-int ingest_batch_write(struct ingest_batch *b, struct tsdb *db, struct tsdb_write_result *res) {
+const struct tsdb_point *ingest_batch_points(struct ingest_batch *b) {
   for (size_t i = 0; i < b->n; i++) {
     struct tsdb_point *p = &b->points[i];
     p->tags = b->tags + (uintptr_t)p->tags;
     p->fields = b->fields + (uintptr_t)p->fields;
   }
+  return b->points;
+}
+
+int ingest_batch_write(struct ingest_batch *b, struct tsdb *db, struct tsdb_write_result *res) {
+  ingest_batch_points(b);
   int rc = b->n ? tsdb_write(db, b->points, b->n, res) : 0;
   if (!b->n && res) memset(res, 0, sizeof *res);
   ingest_batch_reset(b);

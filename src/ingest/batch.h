@@ -26,6 +26,10 @@ void ingest_batch_reset(struct ingest_batch *b);
 void ingest_batch_free(struct ingest_batch *b);
 /* Adds a decoded line. -1 (nothing added) when its timestamp overflows at the precision. */
 int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *l);
+/* The batch's points with their tag and field pointers in place, for a caller that
+ * writes them itself (a feed hands them to its sink). Only ingest_batch_reset may
+ * follow. */
+const struct tsdb_point *ingest_batch_points(struct ingest_batch *b);
 /* Writes the batch to db (tsdb_write's result) and empties it. */
 int ingest_batch_write(struct ingest_batch *b, struct tsdb *db, struct tsdb_write_result *res);
 /* "ns", "u"/"us", "ms", "s" (InfluxDB's names) to a multiplier; 0 when unknown. */

@@ -39,6 +39,7 @@ static int fail(struct lp *s, size_t at, const char *fmt, ...) {
   va_list ap;
   s->err->line = 1;
   s->err->col = at + 1;
+  s->err->mapping = false;
   va_start(ap, fmt);
   vsnprintf(s->err->msg, sizeof s->err->msg, fmt, ap);
   va_end(ap);

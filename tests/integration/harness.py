@@ -270,6 +270,52 @@ class Prometheus:
         return data["result"] if data else None
 
 
+# ---- feeds (tests/integration/test_feeds.py, bench/ingest) ----
+
+FEED = os.path.abspath(os.path.join(BUILD, "vigil-feed"))
+SANITIZED = os.environ.get("VIGIL_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
+
+
+def feed_summary(text):
+    """The `sent=N points=N ... checksum=0x...` line vigil-feed prints at exit, as a dict."""
+    for line in text.splitlines()[::-1]:
+        if line.startswith("sent="):
+            out = {}
+            for kv in line.split():
+                k, v = kv.split("=", 1)
+                out[k] = v if k == "checksum" else float(v) if "." in v else int(v)
+            return out
+    raise AssertionError(f"no summary line in vigil-feed's output: {text!r}")
+
+
+def run_feed(*args, timeout=120):
+    """Runs vigil-feed to its end; returns its summary."""
+    r = subprocess.run([FEED, *args], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    return feed_summary(r.stdout)
+
+
+def feed_status(stack, name):
+    """The feed's entry of the status document."""
+    for f in stack.status().get("feeds", []):
+        if f["name"] == name:
+            return f
+    raise AssertionError(f"no feed {name} in the status")
+
+
+STORE_CHECKSUM = os.path.abspath(os.path.join(BUILD, "store_checksum"))
+
+
+def store_checksum(stack, measurement, since="-1h", until="+1h"):
+    """What the store holds of a measurement, recomputed: {values, points, checksum}."""
+    q = urllib.parse.urlencode({"q": measurement, "from": since, "to": until})
+    code, data = stack.request("GET", f"/api/v1/query?{q}")
+    assert code == 200, (code, data[:500])
+    r = subprocess.run([STORE_CHECKSUM], input=data, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return feed_summary(r.stdout.decode().replace("values=", "sent="))
+
+
 INFLUXD = shutil.which("influxd")
 
 import base64  # noqa: E402  (only the InfluxDB launcher below needs it)

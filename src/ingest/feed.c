@@ -1,0 +1,382 @@
+/*
+ * feed — one ZeroMQ socket and the thread that owns it. The thread receives each
+ * message straight into a batch buffer (zmq_recv copies once, nothing is allocated per
+ * message), decodes it in place, turns every line or object into a store point that
+ * points into the buffer, and hands a few thousand points at a time to the sink (the
+ * store's tsdb_write, then the latest-value cache hook). A batch is also written when
+ * the socket goes quiet or 50 ms after its first point, so a slow feed is not delayed.
+ *
+ * Bad messages never stop a feed: each refusal is counted by reason and sampled into
+ * the quarantine file. Counters are atomics read by other threads (status, metrics).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "core/core.h"
+#include "ingest/batch.h"
+#include "ingest/ingest.h"
+
+#define RECV_TIMEOUT_MS 50
+#define FLUSH_AFTER_NS (50 * 1000000LL)
+
+struct ingest_feed {
+  char *name;
+  struct ingest_feed_opts o; /* strings below are owned copies */
+  char **endpoints, **topics, **seq_key, **json_tags, **json_fields, **json_ints;
+  char *seq_field, *quarantine_path, *json_measurement_key, *json_measurement, *json_time_key;
+  struct ingest_sink sink;
+  void *ctx, *sock;
+  pthread_t thread;
+  atomic_bool stop;
+
+  /* the thread's own */
+  char *buf, *raw; /* raw: the message before decoding rewrote it */
+  size_t buf_cap, buf_used, max_msg;
+  struct ingest_batch batch; /* grows to its largest size once, then is reused */
+  size_t batch_points;
+  int64_t batch_first_ns; /* monotonic, of the batch's first point */
+  struct ingest_seq *seq;
+  struct ingest_quarantine *q;
+  const char *msg; /* the message being decoded, for the quarantine */
+  size_t msg_len;
+  bool msg_quarantined;
+  int64_t recv_wall_ns;
+
+  /* shared counters */
+  _Atomic uint64_t messages, points, bytes, errors[INGEST_R_N], quarantined, batches,
+      store_failures, checksum;
+  _Atomic int64_t last_message_ns;
+  _Atomic uint64_t message_rate_bits, point_rate_bits;
+};
+
+static void add(_Atomic uint64_t *c, uint64_t v) { atomic_fetch_add_explicit(c, v, memory_order_relaxed); }
+static uint64_t get(_Atomic uint64_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
+
+static int64_t wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void refuse(struct ingest_feed *f, enum ingest_reason r, const char *why) {
+  add(&f->errors[r], 1);
+  if (f->msg_quarantined) return; /* one sample per message is enough */
+  f->msg_quarantined = true;
+  if (ingest_quarantine_add(f->q, r, why, f->msg, f->msg_len)) add(&f->quarantined, 1);
+}
+
+static void flush(struct ingest_feed *f) {
+  struct ingest_batch *b = &f->batch;
+  if (b->n == 0) return;
+  const struct tsdb_point *pts = ingest_batch_points(b);
+  struct tsdb_write_result res = {0};
+  int rc = 0;
+  if (f->sink.write) rc = f->sink.write(f->sink.write_arg, pts, b->n, &res);
+  if (rc < 0) {
+    add(&f->store_failures, 1);
+    add(&f->errors[INGEST_R_STORE], b->n);
+    VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", b->n),
+             VF_S("error", strerror(-rc)));
+  } else {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < b->n; i++) sum += ingest_point_checksum(&pts[i]);
+    add(&f->checksum, sum);
+    add(&f->points, b->n);
+    if (res.rejected) {
+      add(&f->errors[INGEST_R_STORE], res.rejected);
+      if (ingest_quarantine_add(f->q, INGEST_R_STORE, res.why, "", 0)) add(&f->quarantined, 1);
+    }
+    if (f->sink.cache) f->sink.cache(f->sink.cache_arg, pts, b->n);
+  }
+  add(&f->batches, 1);
+  ingest_batch_reset(b);
+}
+
+static bool seq_of(const struct ingest_line *l, const char *field, int64_t *seq) {
+  size_t n = strlen(field);
+  for (size_t i = 0; i < l->n_fields; i++) {
+    const struct ingest_field *fl = &l->fields[i];
+    if (fl->key.len != n || memcmp(fl->key.p, field, n) != 0) continue;
+    switch (fl->type) {
+    case INGEST_INT: *seq = fl->v.i; return true;
+    case INGEST_UINT:
+      if (fl->v.u > INT64_MAX) return false;
+      *seq = (int64_t)fl->v.u;
+      return true;
+    case INGEST_FLOAT:
+      /* JSON numbers are floats unless mapped as ints; whole ones are fine */
+      if (!(fl->v.f >= -9e15 && fl->v.f <= 9e15) || fl->v.f != (double)(int64_t)fl->v.f) return false;
+      *seq = (int64_t)fl->v.f;
+      return true;
+    default: return false;
+    }
+  }
+  return false;
+}
+
+static void on_line(void *arg, const struct ingest_line *line, const struct ingest_error *err) {
+  struct ingest_feed *f = arg;
+  if (err) {
+    char why[200];
+    snprintf(why, sizeof why, "%zu:%zu: %s", err->line, err->col, err->msg);
+    refuse(f, err->mapping ? INGEST_R_SCHEMA : INGEST_R_SYNTAX, why);
+    return;
+  }
+  if (ingest_batch_add(&f->batch, line) < 0) {
+    refuse(f, INGEST_R_TIMESTAMP, "timestamp out of range at this precision");
+    return;
+  }
+  if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_ns();
+  if (f->seq) {
+    int64_t s;
+    if (seq_of(line, f->seq_field, &s)) ingest_seq_note(f->seq, line, s, f->recv_wall_ns);
+    else refuse(f, INGEST_R_SEQ, "the sequence field is missing or not an integer");
+  }
+  if (f->batch.n >= f->batch_points) flush(f);
+}
+
+static void decode(struct ingest_feed *f, char *p, size_t n) {
+  f->msg_len = n;
+  f->msg_quarantined = false;
+  f->recv_wall_ns = wall_ns();
+  f->batch.default_ts = f->recv_wall_ns; /* for lines without a timestamp */
+  add(&f->messages, 1);
+  add(&f->bytes, n);
+  atomic_store_explicit(&f->last_message_ns, f->recv_wall_ns, memory_order_relaxed);
+  /* decoding rewrites escapes in place (and only those: without a backslash the
+   * bytes stay as they are); the quarantine wants the bytes as they came */
+  if (memchr(p, '\\', n)) {
+    memcpy(f->raw, p, n);
+    f->msg = f->raw;
+  } else {
+    f->msg = p;
+  }
+  if (f->o.format == INGEST_JSON) ingest_json_parse(p, n, &f->o.json, on_line, f, NULL);
+  else ingest_lp_parse_batch(p, n, on_line, f, NULL);
+}
+
+static bool more_frames(void *sock) {
+  int more = 0;
+  size_t sz = sizeof more;
+  return zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more;
+}
+
+/* Receives one message (single frame, or [topic, payload]) into the buffer and decodes
+ * it. Returns 0, or -1 when nothing came (EAGAIN / interrupted). */
+static int receive(struct ingest_feed *f, int flags) {
+  if (f->buf_cap - f->buf_used < f->max_msg) {
+    flush(f);
+    f->buf_used = 0;
+  }
+  char *p = f->buf + f->buf_used;
+  size_t room = f->buf_cap - f->buf_used;
+  int n = zmq_recv(f->sock, p, room, flags);
+  if (n < 0) return -1;
+  int frames = 1;
+  bool too_large = (size_t)n > f->max_msg;
+  while (more_frames(f->sock)) {
+    /* the frame before was a topic: the next one overwrites it */
+    n = zmq_recv(f->sock, p, room, 0);
+    if (n < 0) return -1;
+    frames++;
+    too_large = (size_t)n > f->max_msg;
+  }
+  size_t len = too_large ? f->max_msg : (size_t)n;
+  if (frames > 2 || too_large) {
+    f->msg = p;
+    f->msg_len = len;
+    f->msg_quarantined = false;
+    add(&f->messages, 1);
+    add(&f->bytes, (size_t)n);
+    atomic_store_explicit(&f->last_message_ns, wall_ns(), memory_order_relaxed);
+    if (too_large) {
+      char why[96];
+      snprintf(why, sizeof why, "message of %d bytes, max %zu", n, f->max_msg);
+      refuse(f, INGEST_R_TOO_LARGE, why);
+    } else {
+      char why[96];
+      snprintf(why, sizeof why, "%d frames (expected 1, or 2: topic and payload)", frames);
+      refuse(f, INGEST_R_FRAMES, why);
+    }
+    return 0;
+  }
+  f->buf_used += len;
+  decode(f, p, len);
+  return 0;
+}
+
+static void store_rate(_Atomic uint64_t *bits, double v) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  atomic_store_explicit(bits, u, memory_order_relaxed);
+}
+
+static double load_rate(_Atomic uint64_t *bits) {
+  uint64_t u = atomic_load_explicit(bits, memory_order_relaxed);
+  double v;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+static void *run(void *arg) {
+  struct ingest_feed *f = arg;
+  uint64_t rate_at = vg_now_ns(), msgs0 = 0, pts0 = 0;
+  while (!atomic_load(&f->stop)) {
+    /* with points waiting, do not block: a quiet socket means write them now */
+    if (receive(f, f->batch.n ? ZMQ_DONTWAIT : 0) < 0) {
+      flush(f);
+      f->buf_used = 0;
+    } else if (f->batch.n && (int64_t)vg_now_ns() - f->batch_first_ns > FLUSH_AFTER_NS) {
+      flush(f);
+    }
+    uint64_t now = vg_now_ns();
+    if (now - rate_at >= 1000000000ull) {
+      double dt = (double)(now - rate_at) / 1e9;
+      uint64_t m = get(&f->messages), p = get(&f->points);
+      store_rate(&f->message_rate_bits, (double)(m - msgs0) / dt);
+      store_rate(&f->point_rate_bits, (double)(p - pts0) / dt);
+      msgs0 = m, pts0 = p, rate_at = now;
+    }
+  }
+  flush(f);
+  return NULL;
+}
+
+static char **copy_strv(const char *const *v, size_t n) {
+  char **out = vg_calloc(n + 1, sizeof *out);
+  for (size_t i = 0; i < n; i++) out[i] = vg_strdup(v[i]);
+  return out;
+}
+
+static char *dup_or_null(const char *s) { return s ? vg_strdup(s) : NULL; }
+
+static void feed_free(struct ingest_feed *f) {
+  if (f->sock) zmq_close(f->sock);
+  if (f->ctx) zmq_ctx_term(f->ctx);
+  vg_strv_free(f->endpoints);
+  vg_strv_free(f->topics);
+  vg_strv_free(f->seq_key);
+  vg_strv_free(f->json_tags);
+  vg_strv_free(f->json_fields);
+  vg_strv_free(f->json_ints);
+  free(f->seq_field);
+  free(f->quarantine_path);
+  free(f->json_measurement_key);
+  free(f->json_measurement);
+  free(f->json_time_key);
+  free(f->name);
+  free(f->buf);
+  free(f->raw);
+  ingest_batch_free(&f->batch);
+  ingest_seq_free(f->seq);
+  ingest_quarantine_close(f->q);
+  free(f);
+}
+
+int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_sink *sink,
+                      struct ingest_feed **out, char *err, size_t errlen) {
+  struct ingest_feed *f = vg_calloc(1, sizeof *f);
+  f->o = *opts;
+  f->name = vg_strdup(opts->name);
+  f->o.name = f->name;
+  f->endpoints = copy_strv(opts->endpoints, opts->n_endpoints);
+  f->o.endpoints = (const char *const *)f->endpoints;
+  f->topics = copy_strv(opts->topics, opts->n_topics);
+  f->o.topics = (const char *const *)f->topics;
+  f->seq_key = copy_strv(opts->seq_key, opts->n_seq_key);
+  f->o.seq_key = (const char *const *)f->seq_key;
+  f->json_tags = copy_strv(opts->json.tag_keys, opts->json.n_tag_keys);
+  f->o.json.tag_keys = (const char *const *)f->json_tags;
+  f->json_fields = copy_strv(opts->json.field_keys, opts->json.n_field_keys);
+  f->o.json.field_keys = (const char *const *)f->json_fields;
+  f->json_ints = copy_strv(opts->json.int_keys, opts->json.n_int_keys);
+  f->o.json.int_keys = (const char *const *)f->json_ints;
+  f->o.json.measurement_key = f->json_measurement_key = dup_or_null(opts->json.measurement_key);
+  f->o.json.measurement = f->json_measurement = dup_or_null(opts->json.measurement);
+  f->o.json.time_key = f->json_time_key = dup_or_null(opts->json.time_key);
+  f->o.seq_field = f->seq_field = dup_or_null(opts->seq_field);
+  f->o.quarantine_path = f->quarantine_path = dup_or_null(opts->quarantine_path);
+  if (sink) f->sink = *sink;
+
+  f->buf_cap = opts->buffer_bytes ? opts->buffer_bytes : (size_t)4 << 20;
+  f->max_msg = f->buf_cap / 4;
+  f->buf = vg_malloc(f->buf_cap);
+  f->raw = vg_malloc(f->max_msg);
+  ingest_batch_init(&f->batch, 0, opts->ts_mult ? opts->ts_mult : 1);
+  f->batch_points = opts->batch_points ? opts->batch_points : 4096;
+  if (f->seq_field) f->seq = ingest_seq_new(opts->seq_key, opts->n_seq_key);
+  f->q = ingest_quarantine_open(f->quarantine_path, opts->quarantine_keep, 0);
+
+  f->ctx = zmq_ctx_new();
+  f->sock = f->ctx ? zmq_socket(f->ctx, opts->socket == INGEST_SUB ? ZMQ_SUB : ZMQ_PULL) : NULL;
+  if (!f->sock) {
+    snprintf(err, errlen, "feed %s: cannot create a ZeroMQ socket: %s", f->name, zmq_strerror(zmq_errno()));
+    goto fail;
+  }
+  int timeout = RECV_TIMEOUT_MS, hwm = 1000000, linger = 0, rcvbuf = 4 << 20;
+  zmq_setsockopt(f->sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+  zmq_setsockopt(f->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+  zmq_setsockopt(f->sock, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_setsockopt(f->sock, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (opts->socket == INGEST_SUB) {
+    if (opts->n_topics == 0) zmq_setsockopt(f->sock, ZMQ_SUBSCRIBE, "", 0);
+    for (size_t i = 0; i < opts->n_topics; i++)
+      zmq_setsockopt(f->sock, ZMQ_SUBSCRIBE, f->topics[i], strlen(f->topics[i]));
+  }
+  for (size_t i = 0; i < opts->n_endpoints; i++) {
+    int rc = opts->bind ? zmq_bind(f->sock, f->endpoints[i]) : zmq_connect(f->sock, f->endpoints[i]);
+    if (rc < 0) {
+      snprintf(err, errlen, "feed %s: cannot %s %s: %s", f->name, opts->bind ? "bind" : "connect",
+               f->endpoints[i], zmq_strerror(zmq_errno()));
+      goto fail;
+    }
+  }
+  int rc = pthread_create(&f->thread, NULL, run, f);
+  if (rc) {
+    snprintf(err, errlen, "feed %s: cannot start its thread: %s", f->name, strerror(rc));
+    goto fail;
+  }
+  char tname[16];
+  snprintf(tname, sizeof tname, "feed-%s", f->name);
+  pthread_setname_np(f->thread, tname);
+  *out = f;
+  return 0;
+fail:
+  feed_free(f);
+  return -1;
+}
+
+void ingest_feed_stop(struct ingest_feed *f) {
+  if (!f) return;
+  atomic_store(&f->stop, true);
+  pthread_join(f->thread, NULL);
+  feed_free(f);
+}
+
+const char *ingest_feed_name(const struct ingest_feed *f) { return f->name; }
+
+void ingest_feed_stats(struct ingest_feed *f, struct ingest_feed_stats *st) {
+  memset(st, 0, sizeof *st);
+  st->messages = get(&f->messages);
+  st->points = get(&f->points);
+  st->bytes = get(&f->bytes);
+  for (int r = 0; r < INGEST_R_N; r++) st->errors[r] = get(&f->errors[r]);
+  st->quarantined = get(&f->quarantined);
+  st->batches = get(&f->batches);
+  st->store_failures = get(&f->store_failures);
+  st->checksum = get(&f->checksum);
+  st->last_message_ns = atomic_load_explicit(&f->last_message_ns, memory_order_relaxed);
+  st->message_rate = load_rate(&f->message_rate_bits);
+  st->point_rate = load_rate(&f->point_rate_bits);
+  if (f->seq) ingest_seq_read(f->seq, &st->seq, NULL, 0);
+}
+
+size_t ingest_feed_gaps(struct ingest_feed *f, struct ingest_gap *gaps, size_t max) {
+  return f->seq ? ingest_seq_read(f->seq, NULL, gaps, max) : 0;
+}
