@@ -65,6 +65,15 @@ void cli_reply_free(struct cli_reply *r);
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);
 
 /* ---- the daemon's feeds (feeds.c) ---- */
+/* Where the feeds' points go (forward.c): the store and the InfluxDB sink, if any. */
+struct cli_forward;
+struct tsdb;
+struct mt_registry;
+int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct mt_registry *reg,
+                     struct cli_forward **out, char *err, size_t errlen);
+struct ingest_sink cli_forward_sink(struct cli_forward *f);
+void cli_forward_close(struct cli_forward *f);
+
 struct cli_feeds;
 struct ingest_sink;
 struct mt_registry;

@@ -205,17 +205,6 @@ static int take_lock(const char *state_dir) {
   return fd;
 }
 
-/* Where feeds write: the store (thread-safe, so every feed's thread calls it), or, with
- * `store: {enabled: false}`, nowhere (points are counted and checksummed, then dropped).
- * The latest-value cache hook is for the monitor to fill. */
-static int store_write(void *arg, const struct tsdb_point *pts, size_t n, struct tsdb_write_result *res) {
-  return tsdb_write(arg, pts, n, res);
-}
-
-static struct ingest_sink store_sink(struct tsdb *store) {
-  return (struct ingest_sink){.write = store ? store_write : NULL, .write_arg = store};
-}
-
 static const char up_usage[] = "vigil up [-c FILE] [--log-format logfmt|json] [--log-level LVL]";
 static const char up_help[] =
     "Runs the stack described by the config in the foreground: starts every service once\n"
@@ -279,9 +268,16 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
                             .hooks = {.reload = do_reload, .down = do_down, .arg = &d}};
   api_init_metrics(&d.api);
   /* feeds before the listeners: a status or scrape sees them from the first request */
-  struct ingest_sink sink = store_sink(store);
-  if (cli_feeds_start(cfg, &sink, d.metrics, &d.feeds, err, sizeof err) < 0) {
+  struct cli_forward *fwd = NULL;
+  struct ingest_sink sink = {0};
+  int frc = cli_forward_open(cfg, store, d.metrics, &fwd, err, sizeof err);
+  if (frc == 0) {
+    sink = cli_forward_sink(fwd);
+    frc = cli_feeds_start(cfg, &sink, d.metrics, &d.feeds, err, sizeof err);
+  }
+  if (frc < 0) {
     fprintf(stderr, "vigil: %s\n", err);
+    cli_forward_close(fwd);
     sv_destroy(d.sv);
     tsdb_close(store);
     mt_registry_free(d.metrics);
@@ -306,6 +302,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     fprintf(stderr, "vigil: %s\n", err);
     if (failed == 2 && d.server) http_server_close(d.server);
     cli_feeds_stop(d.feeds);
+    cli_forward_close(fwd);
     sv_destroy(d.sv);
     tsdb_close(store);
     mt_registry_free(d.metrics);
@@ -338,6 +335,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   http_control_close(d.ctl);
   if (d.server) http_server_close(d.server);
   cli_feeds_stop(d.feeds); /* each writes what it has batched */
+  cli_forward_close(fwd);   /* then the InfluxDB sink sends or spools what it holds */
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);

@@ -4,7 +4,8 @@
  *   store_writer write DIR   open the store (sync: batch, a small head so it flushes and
  *                            compacts often), find the last batch already stored, then
  *                            write numbered batches forever, printing each batch number
- *                            once tsdb_write has returned (= synced)
+ *                            once tsdb_write has returned (= synced); first it prints
+ *                            "start B", B the last batch already in the store
  *   store_writer check DIR N every batch 1..N must be there, exactly; batch N+1 may be
  *                            there (it was in flight); nothing else may be
  *
@@ -57,6 +58,9 @@ static int do_write(const char *dir) {
   if (read_series(db, 0, &r) < 0) return 1;
   int64_t b = r.n_series && r.series[0].n ? (r.series[0].ts[r.series[0].n - 1] - BASE) / (60 * TSDB_NS_PER_SEC) : 0;
   tsdb_result_free(&r);
+  /* batch b is durable, though maybe never reported (killed before its line) */
+  printf("start %" PRId64 "\n", b);
+  fflush(stdout);
   char syms[SERIES][8];
   struct tsdb_tag tags[SERIES];
   struct tsdb_field fields[SERIES];
