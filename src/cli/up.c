@@ -286,6 +286,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
           VF_S("config", cfg->path), VF_S("state_dir", cfg->state_dir), VF_S("control", sock),
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
           VF_I("services", cfg->n_services));
+  if (cli_compute_schedule(d.loop, cli, cfg) < 0) VG_WARN("compute schedule not armed");
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);
@@ -296,6 +297,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);
   uv_loop_close(d.loop);
+  cli_compute_schedule_free();
   mt_registry_free(d.metrics);
   free(token_file);
   free(sock);
