@@ -78,6 +78,7 @@ struct run {
   size_t n_waits;
   struct calc_stats *cs;
   uint8_t *failed_once; /* per cell: counted in cells_failed */
+  uint8_t *cst;         /* per cell: enum cst */
   struct cp_run_stats st;
   bool stop;
   struct mt_registry *reg;
@@ -139,11 +140,42 @@ static void log_cell(struct run *r, size_t cell, const char *msg, const char *ou
          VF_S("date", d), VF_S("outcome", outcome), VF_S("detail", detail ? detail : ""), VF_END);
 }
 
+
+/* ---- a cell's life in a run: a table of state x event -> action ----
+ *
+ * state \ event  SETTLED  SLOT    OK       DATAERR  CRASH          OOM        RETRY_DUE  BREAKER  STOP
+ * wait           decide
+ * queued                  start                                                         hold
+ * running                         succeed  bury     fail           to_highmem                    interrupt
+ * retry                                                                       requeue    hold
+ * done, dead, blocked: final (blocked also covers impossible)
+ *
+ * decide: up to date -> done; blocked/impossible/dead -> final; else -> queued.
+ * fail: -> retry after backoff while retries last, else -> dead.
+ * A NULL entry means the event is ignored in that state. */
+enum cst { S_WAIT, S_QUEUED, S_RUNNING, S_RETRY, S_DONE, S_DEAD, S_BLOCKED, S_N };
+enum cev { E_SETTLED, E_SLOT, E_OK, E_DATAERR, E_CRASH, E_OOM, E_RETRY_DUE, E_BREAKER, E_STOP,
+           E_N };
+
+/* What an event carries: the slot class for SLOT, the ended attempt for the others. */
+struct ev {
+  int cls;
+  struct job *j;
+  double dur;
+  int64_t peak;
+  int exit_status;
+  const char *what; /* attempt status: crashed, timeout, memory, dataerr, interrupted */
+  uint8_t result[CP_HASH];
+};
+
+typedef void action_fn(struct run *r, size_t cell, struct ev *ev);
+
 /* Records a cell that cannot run (blocked, impossible, dead) and frees its dependents. */
 static void settle_failed(struct run *r, size_t cell, const char *detail_override) {
   struct cp__cell *x = &r->cells[cell];
   struct cp_engine *e = r->e;
   x->state = CP__FAILED;
+  r->cst[cell] = x->cls == CP_DEAD ? S_DEAD : S_BLOCKED;
   const char *outcome = x->cls == CP_IMPOSSIBLE ? "impossible" : x->cls == CP_DEAD ? "dead"
                                                                                    : "blocked";
   const char *detail = detail_override ? detail_override
@@ -159,12 +191,18 @@ static void settle_failed(struct run *r, size_t cell, const char *detail_overrid
   release(r, cell);
 }
 
-static void decide(struct run *r, size_t cell) {
+static void enqueue(struct run *r, size_t cell) {
+  r->cst[cell] = S_QUEUED;
+  fifo_push(&r->queue[r->cells[cell].highmem ? 1 : 0], cell);
+}
+
+static void a_decide(struct run *r, size_t cell, struct ev *ev) {
   struct cp__key k;
   size_t c = cell_calc(r, cell);
   cp__classify(r->e, r->cells, c, cell_date(r, cell), &k);
   struct cp__cell *x = &r->cells[cell];
   if (x->state == CP__KNOWN) {
+    r->cst[cell] = S_DONE;
     r->st.uptodate++;
     count(r, "uptodate");
     release(r, cell);
@@ -175,12 +213,14 @@ static void decide(struct run *r, size_t cell) {
     settle_failed(r, cell, "circuit breaker");
   } else {
     VG_ASSERT(x->state == CP__PENDING);
-    fifo_push(&r->queue[x->highmem ? 1 : 0], cell);
+    enqueue(r, cell);
   }
 }
 
-/* Starts one attempt of cell on a slot of class cls. */
-static void start(struct run *r, size_t cell, int cls) {
+/* Starts one attempt of cell on a slot of class ev->cls. */
+static void a_start(struct run *r, size_t cell, struct ev *ev) {
+  int cls = ev->cls;
+  r->cst[cell] = S_RUNNING;
   struct cp_engine *e = r->e;
   size_t c = cell_calc(r, cell);
   long d = cell_date(r, cell);
@@ -234,6 +274,11 @@ static void start(struct run *r, size_t cell, int cls) {
   j->pid = p.pid;
 }
 
+static void a_hold(struct run *r, size_t cell, struct ev *ev) {
+  r->cells[cell].cls = CP_BLOCKED;
+  settle_failed(r, cell, "circuit breaker");
+}
+
 static void route_highmem(struct run *r, size_t cell) {
   r->cells[cell].highmem = true;
   cp__ledger_route_highmem(r->e, cell_calc(r, cell), cell_date(r, cell));
@@ -253,105 +298,168 @@ static void breaker_check(struct run *r, size_t c) {
            VF_I("failing_cells", s->cells_failed), VF_I("cells", s->cells_tried));
 }
 
-static void ended(struct run *r, struct job *j, int status, const struct rusage *ru) {
+static void a_succeed(struct run *r, size_t cell, struct ev *ev) {
   struct cp_engine *e = r->e;
-  size_t cell = j->cell, c = cell_calc(r, cell);
+  size_t c = cell_calc(r, cell);
   long d = cell_date(r, cell);
   struct cp__cell *x = &r->cells[cell];
-  const struct cfg_calc *k = e->calcs[c].cfg;
-  double dur = (double)(vg_now_ns() - j->start_ns) / 1e9;
-  int64_t peak = ru ? (int64_t)ru->ru_maxrss * 1024 : 0;
-  const char *v[] = {k->name};
-  mt_observe(mt_get(r->f_dur, v), dur);
-  mt_set(mt_get(r->f_rss, v), (double)peak);
-  r->running[j->cls]--;
-  j->used = false;
-  bool ok = j->pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  int exit_status = j->pid < 0 ? 127 : WIFEXITED(status) ? WEXITSTATUS(status)
-                                                          : 128 + WTERMSIG(status);
-  uint8_t result[CP_HASH];
-  if (ok && cp__hash_tree(j->out, result) < 0) ok = false;
+  struct job *j = ev->j;
+  const struct cp__row *row = &e->rows[cell];
+  bool had = row->status != CP__S_NONE && row->attempt > 0;
+  bool stable = had && memcmp(row->result, ev->result, CP_HASH) == 0;
+  const char *outcome = stable ? "stable" : had ? "rerun" : "ran";
   cp__ledger_begin(e);
-  if (ok) {
-    const struct cp__row *row = &e->rows[cell];
-    bool had = row->status != CP__S_NONE && row->attempt > 0;
-    bool stable = had && memcmp(row->result, result, CP_HASH) == 0;
-    const char *outcome = stable ? "stable" : had ? "rerun" : "ran";
-    cp__ledger_attempt_end(e, j->attempt_id, "done", dur, peak, 0, result, j->log);
-    cp__ledger_cell_done(e, c, d, &j->key, result, j->attempt_id, x->highmem);
-    cp__ledger_outcome(e, r->id, c, d, outcome, NULL);
-    if (j->cls == 0 && peak > e->cp->memory[0]) {
-      route_highmem(r, cell);
-      VG_WARN("compute: cell above its slot's memory limit, routed to highmem",
-              VF_S("calc", k->name), VF_I("peak_rss", peak), VF_I("limit", e->cp->memory[0]));
-    }
-    cp__ledger_commit(e);
-    int64_t old = x->attempt;
-    if (old > 0 && old != j->attempt_id) {
-      char *od = cp__out_dir(e, c, d, old);
-      cp__remove_tree(od);
-      free(od);
-    }
-    x->attempt = j->attempt_id;
-    memcpy(x->result, result, CP_HASH);
-    x->state = CP__KNOWN;
-    r->st.ran++;
-    if (stable) r->st.stable++;
-    count(r, stable ? "stable" : "ran");
-    log_cell(r, cell, "compute cell done", outcome, NULL);
-    release(r, cell);
-    goto done;
-  }
-  cp__remove_tree(j->out);
-  bool oom = j->pid > 0 && !j->killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-  bool dataerr = j->pid < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == EX_DATAERR_CODE);
-  const char *what = j->killed && !r->stop ? "timeout" : oom ? "memory" : dataerr ? "dataerr"
-                     : r->stop ? "interrupted" : "crashed";
-  cp__ledger_attempt_end(e, j->attempt_id, what, dur, peak, exit_status, NULL, j->log);
-  if (r->stop) {
-    cp__ledger_commit(e);
-    goto done;
-  }
-  if (oom && j->cls == 0) {
-    /* not the calculation's fault: move it to a bigger slot without spending a retry */
+  cp__ledger_attempt_end(e, j->attempt_id, "done", ev->dur, ev->peak, 0, ev->result, j->log);
+  cp__ledger_cell_done(e, c, d, &j->key, ev->result, j->attempt_id, x->highmem);
+  cp__ledger_outcome(e, r->id, c, d, outcome, NULL);
+  if (j->cls == 0 && ev->peak > e->cp->memory[0]) {
     route_highmem(r, cell);
-    cp__ledger_commit(e);
-    x->attempts--;
-    VG_WARN("compute: cell killed for memory, retried on highmem", VF_S("calc", k->name),
-            VF_I("peak_rss", peak));
-    fifo_push(&r->queue[1], cell);
-    goto done;
+    VG_WARN("compute: cell above its slot's memory limit, routed to highmem",
+            VF_S("calc", e->calcs[c].cfg->name), VF_I("peak_rss", ev->peak),
+            VF_I("limit", e->cp->memory[0]));
   }
+  cp__ledger_commit(e);
+  /* the new output is current: the previous one can go */
+  if (x->attempt > 0 && x->attempt != j->attempt_id) {
+    char *od = cp__out_dir(e, c, d, x->attempt);
+    cp__remove_tree(od);
+    free(od);
+  }
+  x->attempt = j->attempt_id;
+  memcpy(x->result, ev->result, CP_HASH);
+  x->state = CP__KNOWN;
+  r->cst[cell] = S_DONE;
+  r->st.ran++;
+  if (stable) r->st.stable++;
+  count(r, stable ? "stable" : "ran");
+  log_cell(r, cell, "compute cell done", outcome, NULL);
+  release(r, cell);
+}
+
+/* Ends a failed attempt in the ledger (its partial output removed). */
+static void end_failed(struct run *r, size_t cell, struct ev *ev) {
+  cp__remove_tree(ev->j->out);
+  cp__ledger_attempt_end(r->e, ev->j->attempt_id, ev->what, ev->dur, ev->peak, ev->exit_status,
+                         NULL, ev->j->log);
+}
+
+static void count_failure(struct run *r, size_t cell) {
+  size_t c = cell_calc(r, cell);
   if (!r->failed_once[cell]) {
     r->failed_once[cell] = 1;
     r->cs[c].cells_failed++;
   }
   r->st.failed++;
   count(r, "failed");
-  if (!dataerr && x->attempts <= k->retries) {
-    cp__ledger_commit(e);
-    uint64_t delay = (uint64_t)e->cp->backoff_ms * 1000000ull << (x->attempts - 1 < 20 ? x->attempts - 1 : 20);
-    r->waits[r->n_waits++] = (struct wait_retry){cell, vg_now_ns() + delay};
-    r->st.retries++;
-    log_cell(r, cell, "compute cell failed, will retry", what, j->log);
-    breaker_check(r, c);
-    goto done;
-  }
-  char reason[96];
-  if (dataerr) snprintf(reason, sizeof reason, "data error (exit %d)", exit_status);
-  else snprintf(reason, sizeof reason, "%s %d times (last exit status %d)", what, x->attempts,
-                exit_status);
-  cp__ledger_cell_dead(e, c, d, &j->key, reason, x->attempt, x->highmem);
-  cp__ledger_commit(e);
-  x->cls = CP_DEAD;
-  breaker_check(r, c);
+}
+
+static void dead(struct run *r, size_t cell, struct ev *ev, const char *reason) {
+  struct cp_engine *e = r->e;
+  size_t c = cell_calc(r, cell);
+  struct cp__cell *x = &r->cells[cell];
   cp__ledger_begin(e);
+  end_failed(r, cell, ev);
+  cp__ledger_cell_dead(e, c, cell_date(r, cell), &ev->j->key, reason, x->attempt, x->highmem);
+  x->cls = CP_DEAD;
   settle_failed(r, cell, reason);
   cp__ledger_commit(e);
-done:
-  free(j->out);
-  free(j->log);
-  j->out = j->log = NULL;
+  breaker_check(r, c);
+}
+
+static void a_bury(struct run *r, size_t cell, struct ev *ev) {
+  char reason[96];
+  count_failure(r, cell);
+  snprintf(reason, sizeof reason, "data error (exit %d)", ev->exit_status);
+  dead(r, cell, ev, reason);
+}
+
+static void a_fail(struct run *r, size_t cell, struct ev *ev) {
+  struct cp__cell *x = &r->cells[cell];
+  count_failure(r, cell);
+  if (x->attempts > r->e->calcs[cell_calc(r, cell)].cfg->retries) {
+    char reason[96];
+    snprintf(reason, sizeof reason, "%s %d times (last exit status %d)", ev->what, x->attempts,
+             ev->exit_status);
+    dead(r, cell, ev, reason);
+    return;
+  }
+  cp__ledger_begin(r->e);
+  end_failed(r, cell, ev);
+  cp__ledger_commit(r->e);
+  unsigned shift = x->attempts - 1 < 20 ? x->attempts - 1 : 20;
+  uint64_t delay = ((uint64_t)r->e->cp->backoff_ms * 1000000ull) << shift;
+  r->waits[r->n_waits++] = (struct wait_retry){cell, vg_now_ns() + delay};
+  r->cst[cell] = S_RETRY;
+  r->st.retries++;
+  log_cell(r, cell, "compute cell failed, will retry", ev->what, ev->j->log);
+  breaker_check(r, cell_calc(r, cell));
+}
+
+/* Killed by a SIGKILL vigil did not send: the kernel's OOM killer. Not the calculation's
+ * fault, so it moves to a bigger slot without spending a retry. */
+static void a_to_highmem(struct run *r, size_t cell, struct ev *ev) {
+  cp__ledger_begin(r->e);
+  end_failed(r, cell, ev);
+  route_highmem(r, cell);
+  cp__ledger_commit(r->e);
+  r->cells[cell].attempts--;
+  VG_WARN("compute: cell killed for memory, retried on highmem",
+          VF_S("calc", r->e->calcs[cell_calc(r, cell)].cfg->name), VF_I("peak_rss", ev->peak));
+  enqueue(r, cell);
+}
+
+static void a_interrupt(struct run *r, size_t cell, struct ev *ev) {
+  cp__ledger_begin(r->e);
+  end_failed(r, cell, ev);
+  cp__ledger_commit(r->e);
+  r->cst[cell] = S_WAIT; /* picked up by the next run */
+}
+
+static void a_requeue(struct run *r, size_t cell, struct ev *ev) { enqueue(r, cell); }
+
+static action_fn *const actions[S_N][E_N] = {
+    [S_WAIT] = {[E_SETTLED] = a_decide},
+    [S_QUEUED] = {[E_SLOT] = a_start, [E_BREAKER] = a_hold},
+    [S_RUNNING] = {[E_OK] = a_succeed, [E_DATAERR] = a_bury, [E_CRASH] = a_fail,
+                   [E_OOM] = a_to_highmem, [E_STOP] = a_interrupt},
+    [S_RETRY] = {[E_RETRY_DUE] = a_requeue, [E_BREAKER] = a_hold},
+};
+
+static void fire(struct run *r, size_t cell, enum cev e, struct ev *ev) {
+  action_fn *a = actions[r->cst[cell]][e];
+  if (a) a(r, cell, ev);
+}
+
+/* An attempt ended (status from wait4; j->pid < 0: it never started): turn it into an
+ * event for its cell. */
+static void ended(struct run *r, struct job *j, int status, const struct rusage *ru) {
+  size_t cell = j->cell;
+  const struct cfg_calc *k = r->e->calcs[cell_calc(r, cell)].cfg;
+  struct ev ev = {.j = j, .cls = j->cls};
+  ev.dur = (double)(vg_now_ns() - j->start_ns) / 1e9;
+  ev.peak = ru ? (int64_t)ru->ru_maxrss * 1024 : 0;
+  const char *v[] = {k->name};
+  mt_observe(mt_get(r->f_dur, v), ev.dur);
+  mt_set(mt_get(r->f_rss, v), (double)ev.peak);
+  r->running[j->cls]--;
+  j->used = false;
+  bool started = j->pid > 0;
+  bool ok = started && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+            cp__hash_tree(j->out, ev.result) == 0;
+  ev.exit_status = !started ? 127 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  bool oom = started && !j->killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  /* cannot exec is as deterministic as a data error */
+  bool dataerr = !started || (WIFEXITED(status) && WEXITSTATUS(status) == EX_DATAERR_CODE);
+  enum cev e;
+  if (ok) e = E_OK, ev.what = "done";
+  else if (r->stop) e = E_STOP, ev.what = "interrupted";
+  else if (j->killed) e = E_CRASH, ev.what = "timeout";
+  else if (oom && j->cls == 0) e = E_OOM, ev.what = "memory";
+  else if (dataerr) e = E_DATAERR, ev.what = "dataerr";
+  else e = E_CRASH, ev.what = oom ? "memory" : "crashed";
+  fire(r, cell, e, &ev);
+  vg_freep(&j->out);
+  vg_freep(&j->log);
 }
 
 static struct job *job_of(struct run *r, int pid) {
@@ -378,14 +486,14 @@ static void dispatch(struct run *r) {
   for (int cls = 0; cls < 2; cls++) {
     while (r->queue[cls].n && r->running[cls] < (size_t)cp->slots[cls]) {
       size_t cell = fifo_pop(&r->queue[cls]);
+      struct ev ev = {.cls = cls};
       if (r->cs[cell_calc(r, cell)].tripped) {
-        r->cells[cell].cls = CP_BLOCKED;
         cp__ledger_begin(r->e);
-        settle_failed(r, cell, "circuit breaker");
+        fire(r, cell, E_BREAKER, &ev);
         cp__ledger_commit(r->e);
-        continue;
+      } else {
+        fire(r, cell, E_SLOT, &ev);
       }
-      start(r, cell, cls);
     }
   }
 }
@@ -429,7 +537,7 @@ static void wait_events(struct run *r, const sigset_t *set) {
     }
     size_t cell = r->waits[i].cell;
     r->waits[i] = r->waits[--r->n_waits];
-    fifo_push(&r->queue[r->cells[cell].highmem ? 1 : 0], cell);
+    fire(r, cell, E_RETRY_DUE, NULL);
   }
 }
 
@@ -519,6 +627,7 @@ int cp_run(struct cp_engine *e, const struct cp_options *o, struct cp_run_stats 
   r.waits = vg_calloc(r.n_cells + 1, sizeof *r.waits);
   r.cs = vg_calloc(e->n_calcs + 1, sizeof *r.cs);
   r.failed_once = vg_calloc(r.n_cells + 1, 1);
+  r.cst = vg_calloc(r.n_cells + 1, 1); /* S_WAIT */
   metrics_setup(&r);
   r.id = cp__ledger_run_begin(e, o);
   init_counts(&r);
@@ -532,7 +641,7 @@ int cp_run(struct cp_engine *e, const struct cp_options *o, struct cp_run_stats 
   for (;;) {
     if (r.ready.n && !r.stop) {
       cp__ledger_begin(e); /* the outcomes of many settled cells in one transaction */
-      while (r.ready.n) decide(&r, fifo_pop(&r.ready));
+      while (r.ready.n) fire(&r, fifo_pop(&r.ready), E_SETTLED, NULL);
       cp__ledger_commit(e);
     }
     if (!r.stop) dispatch(&r);
@@ -559,6 +668,7 @@ int cp_run(struct cp_engine *e, const struct cp_options *o, struct cp_run_stats 
   free(r.waits);
   free(r.cs);
   free(r.failed_once);
+  free(r.cst);
   close(e->lock_fd);
   e->lock_fd = -1;
   if (r.stop) return 1;

@@ -241,6 +241,21 @@ class ComputeTest(unittest.TestCase):
         self.assertEqual(d.attempts("crash", "done"), 1)
         self.assertEqual(d.attempts("after", "done"), 1)
 
+    def test_timeout_kills_the_process_group(self):
+        d = Desk(self, """\
+            slow: {cmd: [sh, -c, 'sleep 30 & echo $! > $0/../../../../child; wait', '{out}'], timeout: 300ms, retries: 1}
+            """, days=1)
+        r = d.run()
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(d.attempts("slow", "timeout"), 2)
+        dead = json.loads(d.vigil("compute", "dead", "--json").stdout)["dead"]
+        self.assertEqual(dead[0]["reason"], "timeout 2 times (last exit status 137)")
+        with open(os.path.join(d.dir, "state", "compute", "child")) as f:
+            pid = int(f.read())
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                 open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z",
+                 timeout=10, what="the attempt's child killed with its group")
+
     def test_circuit_breaker(self):
         d = Desk(self, """\
             flaky: {cmd: [sh, -c, 'exit 1'], retries: 0}
