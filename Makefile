@@ -33,6 +33,7 @@ bench: build
 	@bench/restart-latency/run.sh $(BUILD)
 	@bench/footprint/run.sh $(BUILD)
 	@bench/metrics/run.sh $(BUILD)
+	@bench/compute/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60
