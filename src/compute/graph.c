@@ -20,34 +20,30 @@ static int cmp_name(const void *a, const void *b) {
   return strcmp(((const struct name_ix *)a)->name, ((const struct name_ix *)b)->name);
 }
 
-static struct name_ix *g_ix; /* only during cp__graph_build; single-threaded */
-static size_t g_n;
-
 size_t cp__find_calc(const struct cp_engine *e, const char *name) {
   for (size_t i = 0; i < e->n_calcs; i++)
     if (strcmp(e->calcs[i].cfg->name, name) == 0) return i;
   return SIZE_MAX;
 }
 
-static size_t find_fast(const char *name) {
+static size_t find_fast(const struct name_ix *ix, size_t n, const char *name) {
   struct name_ix key = {.name = name};
-  struct name_ix *hit = bsearch(&key, g_ix, g_n, sizeof *g_ix, cmp_name);
+  const struct name_ix *hit = bsearch(&key, ix, n, sizeof *ix, cmp_name);
   return hit ? hit->i : SIZE_MAX;
 }
 
 int cp__graph_build(struct cp_engine *e, char *err, size_t errlen) {
   size_t n = e->n_calcs;
-  g_n = n;
-  g_ix = vg_calloc(n + 1, sizeof *g_ix);
-  for (size_t i = 0; i < n; i++) g_ix[i] = (struct name_ix){e->calcs[i].cfg->name, i};
-  qsort(g_ix, n, sizeof *g_ix, cmp_name);
+  struct name_ix *ix = vg_calloc(n + 1, sizeof *ix);
+  for (size_t i = 0; i < n; i++) ix[i] = (struct name_ix){e->calcs[i].cfg->name, i};
+  qsort(ix, n, sizeof *ix, cmp_name);
   size_t *nr = vg_calloc(n + 1, sizeof *nr);
   for (size_t i = 0; i < n; i++) {
     struct cp__calc *c = &e->calcs[i];
     size_t nd = vg_strv_len(c->cfg->deps);
     c->deps = vg_calloc(nd + 1, sizeof *c->deps);
     for (size_t j = 0; j < nd; j++) {
-      size_t d = find_fast(c->cfg->deps[j]);
+      size_t d = find_fast(ix, n, c->cfg->deps[j]);
       VG_ASSERT(d != SIZE_MAX); /* the config checked every name */
       c->deps[c->n_deps++] = d;
       nr[d]++;
@@ -75,8 +71,7 @@ int cp__graph_build(struct cp_engine *e, char *err, size_t errlen) {
     }
   }
   free(nr);
-  free(g_ix);
-  g_ix = NULL;
+  free(ix);
   if (tail != n) {
     snprintf(err, errlen, "the calculations hold a dependency cycle");
     return -EINVAL;
