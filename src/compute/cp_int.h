@@ -110,9 +110,11 @@ void cp__ledger_close(struct cp_engine *e);
 int cp__ledger_load(struct cp_engine *e);
 /* One cell outside the range (history before `from`): 0 and *row, or -ENOENT. */
 int cp__ledger_get(struct cp_engine *e, size_t calc, long date, struct cp__row *row);
-/* Marks attempts left 'running' by a vigil that died as 'abandoned', removing their
- * output directories. Returns how many. */
+/* Marks attempts left 'running' by a vigil that died as 'abandoned', killing what is
+ * left of their process groups and removing their output directories. Returns how many. */
 int cp__ledger_recover(struct cp_engine *e);
+/* Records the pid of a started attempt (for cp__ledger_recover). */
+void cp__ledger_attempt_pid(struct cp_engine *e, int64_t id, long pid);
 int64_t cp__ledger_attempt_begin(struct cp_engine *e, size_t calc, long date, int attempt,
                                  bool highmem, const struct cp__key *k, int64_t run_id);
 /* Ends an attempt; for status "done" also makes it the cell's current result, in the

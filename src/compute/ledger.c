@@ -5,8 +5,9 @@
  *             whose output is current, dead (with the hashes it died with), requeued,
  *             and whether memory failures routed it to highmem
  *   attempts  every attempt: status, slot, hashes, start, duration, peak RSS, exit status,
- *             log path; 'running' until it ends, so one left 'running' belonged to a vigil
- *             that died and is marked 'abandoned' by the next run
+ *             log path, pid; 'running' until it ends, so one left 'running' belonged to a
+ *             vigil that died and is marked 'abandoned' by the next run, which also kills
+ *             what is left of its process group
  *   runs, outcomes   each run and what it did per cell (the build report)
  *   code      per (calc, source hash): the fixture's output hash and the effective code
  *
@@ -18,6 +19,7 @@
 #include "compute/cp_int.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static const char schema[] =
     " PRIMARY KEY(calc, day)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS attempts(id INTEGER PRIMARY KEY, run INTEGER, calc TEXT,"
     " day INTEGER, n INTEGER, status TEXT, slot TEXT, composite BLOB, result BLOB,"
-    " start REAL, duration REAL, peak_rss INTEGER, exit_status INTEGER, log TEXT);"
+    " start REAL, duration REAL, peak_rss INTEGER, exit_status INTEGER, log TEXT, pid INTEGER);"
     "CREATE INDEX IF NOT EXISTS attempts_calc ON attempts(calc, id);"
     "CREATE INDEX IF NOT EXISTS attempts_running ON attempts(status) WHERE status='running';"
     "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, start REAL, end REAL,"
@@ -43,7 +45,7 @@ static const char schema[] =
 
 enum {
   S_LOAD, S_GET, S_ATT_BEGIN, S_ATT_END, S_CELL_DONE, S_CELL_DEAD, S_ROUTE, S_OUTCOME,
-  S_CODE_GET, S_CODE_PUT, S_LAST_CODE, S_N
+  S_CODE_GET, S_CODE_PUT, S_LAST_CODE, S_ATT_PID, S_N
 };
 
 static const char *const sql[S_N] = {
@@ -71,6 +73,7 @@ static const char *const sql[S_N] = {
     [S_OUTCOME] = "INSERT INTO outcomes(run, calc, day, outcome, detail) VALUES(?1,?2,?3,?4,?5)",
     [S_CODE_GET] = "SELECT sim, effective FROM code WHERE calc = ?1 AND source = ?2",
     [S_CODE_PUT] = "INSERT OR REPLACE INTO code(calc, source, sim, effective) VALUES(?1,?2,?3,?4)",
+    [S_ATT_PID] = "UPDATE attempts SET pid = ?2 WHERE id = ?1",
     [S_LAST_CODE] = "SELECT c.code FROM cells c JOIN attempts a ON a.id = c.attempt"
                     " WHERE c.calc = ?1 AND c.status = 1 ORDER BY a.id DESC LIMIT 1",
 };
@@ -208,12 +211,32 @@ char *cp__log_path(const struct cp_engine *e, size_t calc, long date, int64_t at
                      (long long)attempt);
 }
 
+/* The session of pid from /proc/PID/stat, or -1. An attempt is a session leader
+ * (setsid), so a live pid whose session is itself is still that attempt, not a reused pid
+ * (a recycled pid would have to be a session leader too). */
+static long session_of(long pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  char state;
+  long ppid, pgrp, sid;
+  if (!p || sscanf(p + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &sid) != 4) return -1;
+  return state == 'Z' ? -1 : sid;
+}
+
 int cp__ledger_recover(struct cp_engine *e) {
   sqlite3_stmt *s;
-  check(e, sqlite3_prepare_v2(e->db, "SELECT id, calc, day FROM attempts WHERE status = 'running'",
+  check(e, sqlite3_prepare_v2(e->db, "SELECT id, calc, day, pid FROM attempts WHERE status = 'running'",
                               -1, &s, NULL), "recover");
   int n = 0;
   while (sqlite3_step(s) == SQLITE_ROW) {
+    long pid = (long)sqlite3_column_int64(s, 3);
+    if (pid > 0 && session_of(pid) == pid) kill((pid_t)-pid, SIGKILL);
     char d[16];
     cp_format_date((long)sqlite3_column_int64(s, 2), d);
     char *dir = vg_asprintf("%s/out/%s/%s/%lld", e->root, (const char *)sqlite3_column_text(s, 1),
@@ -229,6 +252,14 @@ int cp__ledger_recover(struct cp_engine *e) {
     VG_WARN("compute: attempts of an interrupted run abandoned", VF_I("attempts", n));
   }
   return n;
+}
+
+void cp__ledger_attempt_pid(struct cp_engine *e, int64_t id, long pid) {
+  sqlite3_stmt *s = e->stmt[S_ATT_PID];
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, pid);
+  check(e, sqlite3_step(s), "attempt pid");
+  sqlite3_reset(s);
 }
 
 static void bind_hash(sqlite3_stmt *s, int i, const uint8_t *h) {

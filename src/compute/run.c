@@ -272,6 +272,7 @@ static void a_start(struct run *r, size_t cell, struct ev *ev) {
     return;
   }
   j->pid = p.pid;
+  cp__ledger_attempt_pid(e, j->attempt_id, p.pid);
 }
 
 static void a_hold(struct run *r, size_t cell, struct ev *ev) {

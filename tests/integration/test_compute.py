@@ -17,7 +17,7 @@ import textwrap
 import time
 import unittest
 
-from harness import VIGIL, wait_for
+from harness import VIGIL, pid_alive, wait_for
 
 SANITIZED = os.environ.get("VIGIL_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
 
@@ -334,8 +334,8 @@ class ComputeTest(unittest.TestCase):
         p.wait()
         with d.db() as c:
             done = c.execute("SELECT calc, day, attempt FROM cells WHERE status = 1").fetchall()
-            running = c.execute("SELECT COUNT(*) FROM attempts WHERE status = 'running'").fetchone()[0]
-        self.assertGreater(running, 0)
+            orphans = [r[0] for r in c.execute("SELECT pid FROM attempts WHERE status = 'running'")]
+        self.assertGreater(len(orphans), 0)
         for calc, day, att in done:  # no cell marked done without its complete result
             dd = [x for x in os.listdir(os.path.join(d.dir, "state/compute/out", calc))]
             outs = [os.path.join(d.dir, "state/compute/out", calc, x, str(att)) for x in dd]
@@ -344,10 +344,11 @@ class ComputeTest(unittest.TestCase):
             f = os.listdir(out[0])[0]
             with open(os.path.join(out[0], f)) as fh:
                 self.assertTrue(fh.read().endswith("done\n"))
-        time.sleep(0.6)  # let the orphaned attempts finish writing
-        r = d.run()
+        r = d.run()  # also kills the orphaned attempts still running
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("abandoned", r.stderr)
+        for pid in orphans:
+            wait_for(lambda: not pid_alive(pid), timeout=10, what=f"orphaned attempt {pid} killed")
         self.assertEqual(d.attempts(status="running"), 0)
         with d.db() as c:
             self.assertEqual(c.execute("SELECT COUNT(*) FROM cells WHERE status = 1").fetchone()[0], 2 * n)
