@@ -225,12 +225,18 @@ static void a_start(struct run *r, size_t cell, struct ev *ev) {
   size_t c = cell_calc(r, cell);
   long d = cell_date(r, cell);
   struct cp__cell *x = &r->cells[cell];
+  struct cp__key key;
+  /* decided before, but a root input may have vanished since (or a retry finds it back) */
+  if (!cp__classify(e, r->cells, c, d, &key)) {
+    settle_failed(r, cell, NULL);
+    return;
+  }
   struct job *j = NULL;
   for (size_t i = 0; i < r->n_jobs && !j; i++)
     if (!r->jobs[i].used) j = &r->jobs[i];
   VG_ASSERT(j);
   memset(j, 0, sizeof *j);
-  VG_ASSERT(cp__classify(e, r->cells, c, d, &j->key)); /* dependencies are all known */
+  j->key = key;
   j->used = true;
   j->cell = cell;
   j->cls = cls;

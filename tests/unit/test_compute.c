@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/core.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,18 @@ static void test_plan_selection(void **state) {
   fx_open(&f, graph, "src+");
   assert_int_equal(cp_plan(f.e, false, &out, n), 0);
   assert_non_null(strstr(out.data, ": 9 cells:"));
+  fx_close(&f);
+  vg_buf_reset(&out);
+  /* the range stays inside the calendar */
+  fx_open(&f, graph, NULL);
+  char err[128];
+  struct cp_options o = {.from = "2025-12-01", .to = "2026-02-01"};
+  assert_int_equal(cp_configure(f.e, &o, err, sizeof err), 0);
+  assert_int_equal(cp_plan(f.e, false, &out, n), 0);
+  assert_non_null(strstr(out.data, "2026-01-01..2026-01-03: 12 cells:"));
+  o = (struct cp_options){.from = "2026-1-1"};
+  assert_int_equal(cp_configure(f.e, &o, err, sizeof err), -EINVAL);
+  assert_string_equal(err, "bad --from date '2026-1-1': expected YYYY-MM-DD");
   fx_close(&f);
   vg_buf_reset(&out);
   /* a dependency outside the selection that was never computed blocks */
