@@ -35,6 +35,7 @@ bench: build
 	@bench/metrics/run.sh $(BUILD)
 	@bench/tsdb/run.sh $(BUILD)
 	@bench/ingest/run.sh $(BUILD)
+	@bench/compute/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60

@@ -27,6 +27,14 @@ int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
+int cmd_compute(struct cli *cli, int argc, char **argv); /* plan|run|dead|report|history */
+
+/* vigil up's compute.schedule (compute_sched.c): arms a timer on loop that starts
+ * `vigil compute run --quiet --notify`; no-op without a schedule. 0 or -1. The timer is
+ * closed with the loop's other handles; then cli_compute_schedule_free. */
+typedef struct uv_loop_s uv_loop_t;
+int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg_config *cfg);
+void cli_compute_schedule_free(void);
 
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
 struct vg_config *cli_load_config(const struct cli *cli);

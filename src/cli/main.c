@@ -21,6 +21,7 @@ static const struct verb {
     {"logs", cmd_logs, "print a service's output; -f follows it"},
     {"reload", cmd_reload, "re-read the config; restart only what changed"},
     {"down", cmd_down, "stop the whole stack and the daemon"},
+    {"compute", cmd_compute, "plan and run the daily calculations; dead, report, history"},
     {"export", cmd_export, "write Grafana dashboards, Prometheus alert rules and scrape config"},
     {"query", cmd_query, "read the store: a range, bucketed aggregates, or last values"},
     {"store", cmd_store, "the store: import line protocol, stats, compact, retention"},

@@ -328,6 +328,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
           VF_S("store", store ? cfg->store.dir : "off"),
           VF_I("services", cfg->n_services));
+  if (cli_compute_schedule(d.loop, cli, cfg) < 0) VG_WARN("compute schedule not armed");
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);
@@ -340,6 +341,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT);
   uv_loop_close(d.loop);
+  cli_compute_schedule_free();
   tsdb_close(store); /* after the listeners: no request can still use it */
   mt_registry_free(d.metrics);
   free(token_file);

@@ -198,6 +198,43 @@ struct cfg_sinks {
   struct cfg_influx_sink influx;
 };
 
+/* One calculation of the `compute` section (docs/compute.md). */
+struct cfg_calc {
+  char *name;
+  struct cfg_pos pos;     /* of its key */
+  char **argv;            /* NULL-terminated; may hold {date} {out} {prev} {in.NAME} */
+  char **deps;            /* NULL-terminated calculation names */
+  struct cfg_pos *deps_pos;
+  char **inputs;          /* NULL-terminated globs (relative to the config), may hold {date} */
+  char **code;            /* NULL-terminated absolute paths hashed as the calculation's code */
+  char **tags;            /* NULL-terminated */
+  int history;            /* needs its own results of the previous N dates */
+  int64_t timeout_ms;     /* per attempt; default 10m */
+  int retries;            /* crash retries after the first attempt; default 2 */
+  bool highmem;           /* resources: highmem */
+  char *fixture;          /* absolute directory of the behavioural fixture, or NULL */
+  char *fixture_date;     /* {date} of a fixture run; default 2000-01-01 */
+};
+
+struct cfg_compute {
+  struct cfg_pos pos;     /* of the section */
+  char *dir;              /* the config's directory: cwd of calculations, base of globs */
+  char *start;            /* calendar.start, YYYY-MM-DD */
+  char *end;              /* calendar.end or NULL (then yesterday, UTC) */
+  long long epoch;        /* bump to recompute everything; default 0 */
+  int slots[2];           /* worker slots of class standard, highmem; default 2, 1 */
+  int64_t memory[2];      /* memory limit of each class (bytes); default 1 GiB, 8 GiB */
+  int64_t backoff_ms;     /* first retry delay, doubled each time; default 1s */
+  int breaker_min;        /* attempts before the breaker may trip; default 10 */
+  double breaker_ratio;   /* share of failing cells that trips it; default 0.1 */
+  int schedule_at;        /* `vigil up` catch-up daily at this minute of the day (UTC,
+                           * "HH:MM"), or -1 */
+  int64_t schedule_every_ms; /* or every this long ("every 10m"); 0: not scheduled */
+  char *on_complete;      /* URL POSTed a JSON summary when a scheduled run ends, or NULL */
+  struct cfg_calc *calcs;
+  size_t n_calcs;
+};
+
 struct vg_config {
   char *path;           /* the file it came from */
   char *state_dir;      /* absolute path; default ./var/vigil */
@@ -208,6 +245,7 @@ struct vg_config {
   size_t n_services;
   struct cfg_feed *feeds;
   size_t n_feeds;
+  struct cfg_compute *compute; /* NULL without a compute section */
 };
 
 /* Loads and validates path. Returns the config, or NULL when the file cannot be read
@@ -225,6 +263,9 @@ void cfg_free(struct vg_config *cfg);
  * holds problems (the CLI finds a running daemon this way, whatever state the file is
  * in). NULL when the file or its state_dir cannot be read; diags say why. */
 char *cfg_load_state_dir(const char *path, struct cfg_diags *diags);
+
+/* A YYYY-MM-DD date as days since 1970-01-01; 0, or -1 when malformed. */
+int cfg_parse_date(const char *s, long *days);
 
 const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
 const struct cfg_feed *cfg_find_feed(const struct vg_config *cfg, const char *name);

@@ -137,6 +137,11 @@ void cfg__feed_free(struct cfg_feed *f);
 void cfg__graph_check(struct cfg__ctx *c, const struct vg_config *cfg);
 uint64_t cfg__fingerprint(const struct cfg_service *s);
 
+/* The compute section (compute.c); dir is the config's directory. */
+void cfg__compute_parse(struct cfg__ctx *c, struct cfg_compute *cp, const struct cfg__node *n,
+                        const char *dir);
+void cfg__compute_free(struct cfg_compute *cp);
+
 /* Sorts diags[from..] by position, keeping the order of equal positions. */
 void cfg__diags_sort(struct cfg_diags *d, size_t from);
 

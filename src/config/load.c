@@ -18,8 +18,9 @@
 /* A config is a few KiB; the cap keeps `vigil check /dev/zero` from eating memory. */
 #define MAX_FILE_SIZE (16 << 20)
 
-static const char *const top_keys[] = {"state_dir", "http", "services", "store", "sinks", "feeds"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_N };
+static const char *const top_keys[] = {"state_dir", "http",  "services", "store",
+                                       "sinks",     "feeds", "compute"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -121,6 +122,10 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
   if (f[K_FEEDS]) cfg__feeds_parse(c, cfg, f[K_FEEDS]->value);
   cfg__graph_check(c, cfg);
+  if (f[K_COMPUTE]) {
+    cfg->compute = vg_calloc(1, sizeof *cfg->compute);
+    cfg__compute_parse(c, cfg->compute, f[K_COMPUTE]->value, dir ? dir : "/");
+  }
   for (size_t i = 0; i < cfg->n_services; i++)
     cfg->services[i].fingerprint = cfg__fingerprint(&cfg->services[i]);
 }
@@ -249,6 +254,8 @@ void cfg_free(struct vg_config *cfg) {
   free(cfg->state_dir);
   cfg__http_free(&cfg->http);
   cfg__sinks_free(&cfg->sinks);
+  if (cfg->compute) cfg__compute_free(cfg->compute);
+  free(cfg->compute);
   free(cfg->path);
   free(cfg);
 }
