@@ -2,6 +2,7 @@
 #include "core/core.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void vg_buf_init(struct vg_buf *b) {
@@ -83,4 +84,13 @@ void vg_buf_consume(struct vg_buf *b, size_t n) {
   memmove(b->data, b->data + n, b->len - n);
   b->len -= n;
   b->data[b->len] = '\0';
+}
+
+void vg_buf_double(struct vg_buf *b, double v) {
+  char s[40];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(s, sizeof s, "%.*g", prec, v);
+    if (strtod(s, NULL) == v) break;
+  }
+  vg_buf_puts(b, s);
 }

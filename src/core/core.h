@@ -94,6 +94,8 @@ void vg_buf_vprintf(struct vg_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Appends s quoted as a JSON string (with the quotes). */
 void vg_buf_json_str(struct vg_buf *b, const char *s);
+/* The shortest decimal (%.15g to %.17g) that reads back as exactly v; v finite. */
+void vg_buf_double(struct vg_buf *b, double v);
 /* Removes the first n bytes. */
 void vg_buf_consume(struct vg_buf *b, size_t n);
 

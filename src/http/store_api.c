@@ -78,12 +78,7 @@ static void put_double(struct vg_buf *b, double v, bool json) {
                         : (isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"));
     return;
   }
-  char s[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(s, sizeof s, "%.*g", prec, v);
-    if (strtod(s, NULL) == v) break;
-  }
-  vg_buf_puts(b, s);
+  vg_buf_double(b, v);
 }
 
 static void put_value(struct vg_buf *b, const struct tsdb_value *v, bool json) {

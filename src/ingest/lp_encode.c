@@ -18,15 +18,6 @@ static void esc(struct vg_buf *b, const char *p, size_t n, const char *special) 
   vg_buf_append(b, p + start, n - start);
 }
 
-static void put_double(struct vg_buf *b, double v) {
-  char s[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(s, sizeof s, "%.*g", prec, v);
-    if (strtod(s, NULL) == v) break;
-  }
-  vg_buf_puts(b, s);
-}
-
 size_t ingest_lp_encode(struct vg_buf *out, const struct tsdb_point *pts, size_t n) {
   size_t lines = 0;
   for (size_t i = 0; i < n; i++) {
@@ -47,7 +38,7 @@ size_t ingest_lp_encode(struct vg_buf *out, const struct tsdb_point *pts, size_t
       esc(out, p->fields[f].key.p, p->fields[f].key.len, ",= ");
       vg_buf_putc(out, '=');
       switch (v->type) {
-      case TSDB_FLOAT: put_double(out, v->v.f); break;
+      case TSDB_FLOAT: vg_buf_double(out, v->v.f); break;
       case TSDB_INT: vg_buf_printf(out, "%lldi", (long long)v->v.i); break;
       case TSDB_UINT: vg_buf_printf(out, "%lluu", (unsigned long long)v->v.u); break;
       case TSDB_BOOL: vg_buf_putc(out, v->v.b ? 't' : 'f'); break;
