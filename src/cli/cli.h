@@ -3,6 +3,7 @@
 #define VIGIL_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "config/config.h"
@@ -52,6 +53,15 @@ int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const c
  * 0, or a negative errno after printing why (-EBUSY: a daemon has it). */
 struct tsdb;
 int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **out);
+
+/* Store inputs of the compute engine (store.c): fingerprints of a selector's points in a
+ * time range, read through the daemon or, without one, from the store opened for each
+ * call. cli_store_input is a cp_store_input_fn; the session borrows cfg. */
+struct cli_store_session;
+struct cli_store_session *cli_store_session_new(struct cli *cli, struct vg_config *cfg);
+int cli_store_input(void *arg, const char *selector, int64_t from_ns, int64_t to_ns,
+                    uint8_t out[16]);
+void cli_store_session_free(struct cli_store_session *ss);
 
 /* ---- talking to the daemon (client.c) ---- */
 struct cli_reply {

@@ -126,9 +126,12 @@ static int run_sub(struct cli *cli, const struct sub *sb, int argc, char **argv)
     cfg_free(cfg);
     return rc;
   }
+  struct cli_store_session *store_inputs = cli_store_session_new(cli, cfg);
+  cp_set_store_input(e, cli_store_input, store_inputs);
   if (cp_configure(e, &o.cp, err, sizeof err) < 0) {
     fprintf(stderr, "vigil compute %s: %s\n", sb->name, err);
     cp_close(e);
+    cli_store_session_free(store_inputs);
     cfg_free(cfg);
     return EXIT_USAGE;
   }
@@ -161,6 +164,7 @@ static int run_sub(struct cli *cli, const struct sub *sb, int argc, char **argv)
   }
   vg_buf_free(&out);
   cp_close(e);
+  cli_store_session_free(store_inputs);
   cfg_free(cfg);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <xxhash.h>
 
 #include "cli/cli.h"
 #include "core/core.h"
@@ -26,6 +27,7 @@ struct session {
   struct tsdb *local; /* opened when no daemon answers */
   bool checked;
   bool use_daemon;
+  bool borrowed_cfg;  /* cfg belongs to the caller */
 };
 
 static int cli_store_open_quiet(const struct vg_config *cfg, struct tsdb **out) {
@@ -43,7 +45,7 @@ static int cli_store_open_quiet(const struct vg_config *cfg, struct tsdb **out) 
 
 static void session_end(struct session *s) {
   tsdb_close(s->local);
-  cfg_free(s->cfg);
+  if (!s->borrowed_cfg) cfg_free(s->cfg);
 }
 
 /* Sends one request to the daemon or serves it in-process. -1 after printing why. */
@@ -384,4 +386,60 @@ int cmd_store(struct cli *cli, int argc, char **argv) {
   }
   session_end(&s);
   return code;
+}
+
+/* ---- store inputs of the compute engine ---- */
+struct cli_store_session {
+  struct session s;
+};
+
+struct cli_store_session *cli_store_session_new(struct cli *cli, struct vg_config *cfg) {
+  struct cli_store_session *ss = vg_calloc(1, sizeof *ss);
+  ss->s = (struct session){.cli = cli, .cfg = cfg, .borrowed_cfg = true};
+  return ss;
+}
+
+void cli_store_session_free(struct cli_store_session *ss) {
+  if (!ss) return;
+  session_end(&ss->s);
+  free(ss);
+}
+
+int cli_store_input(void *arg, const char *selector, int64_t from_ns, int64_t to_ns,
+                    uint8_t out[16]) {
+  struct cli_store_session *ss = arg;
+  struct vg_buf t;
+  vg_buf_init(&t);
+  vg_buf_puts(&t, "/api/v1/query");
+  url_put(&t, "q", selector);
+  char a[32], b[32];
+  snprintf(a, sizeof a, "%lld", (long long)(from_ns / 1000000000));
+  snprintf(b, sizeof b, "%lld", (long long)(to_ns / 1000000000));
+  url_put(&t, "from", a);
+  url_put(&t, "to", b);
+  url_put(&t, "format", "csv");
+  struct cli_reply r;
+  int rc = call(&ss->s, "GET", (char *)t.data, NULL, 0, &r);
+  vg_buf_free(&t);
+  /* without a daemon, do not keep the store: a calculation may want to read it too */
+  tsdb_close(ss->s.local);
+  ss->s.local = NULL;
+  if (rc < 0) return -EIO;
+  if (r.status != 200) {
+    fprintf(stderr, "vigil: store input %s: %.*s\n", selector, (int)r.len, r.body);
+    cli_reply_free(&r);
+    return -EIO;
+  }
+  const char *rows = memchr(r.body, '\n', r.len); /* past the header */
+  size_t n = rows ? r.len - (size_t)(rows + 1 - r.body) : 0;
+  if (n == 0) {
+    cli_reply_free(&r);
+    return -ENOENT;
+  }
+  /* the CSV of a day is deterministic: series sorted, exact values */
+  XXH128_canonical_t cn;
+  XXH128_canonicalFromHash(&cn, XXH3_128bits(rows + 1, n));
+  memcpy(out, cn.digest, 16);
+  cli_reply_free(&r);
+  return 0;
 }

@@ -47,6 +47,15 @@ struct cp_options {
 struct cp_engine *cp_open(const struct vg_config *cfg, char *err, size_t errlen);
 void cp_close(struct cp_engine *e);
 
+/* A root input "store:SELECTOR" (a measurement with tags, as `vigil query` takes it) is
+ * available for a date when the store holds points of it that day. The engine asks this
+ * hook: 0 with a fingerprint of that day's data in out, -ENOENT when there is none, or
+ * another -errno when the store cannot be asked. Without a hook, store inputs are
+ * missing. */
+typedef int cp_store_input_fn(void *arg, const char *selector, int64_t from_ns, int64_t to_ns,
+                              uint8_t out[16]);
+void cp_set_store_input(struct cp_engine *e, cp_store_input_fn *fn, void *arg);
+
 /* Restricts the engine to opts' range and selection. 0, or -EINVAL with the reason. */
 int cp_configure(struct cp_engine *e, const struct cp_options *opts, char *err, size_t errlen);
 

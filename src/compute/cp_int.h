@@ -60,6 +60,8 @@ struct cp_engine {
   long from, to;          /* the range (days), from >= start */
   size_t n_dates;         /* to - from + 1 */
   struct cp__row *rows;   /* n_calcs * n_dates, loaded by cp__ledger_load */
+  cp_store_input_fn *store_input; /* for "store:SELECTOR" inputs, or NULL */
+  void *store_arg;
 };
 
 #define CP_CELL(e, c, d) ((c) * (e)->n_dates + (size_t)((d) - (e)->from))

@@ -59,6 +59,20 @@ int cp__inputs_fingerprint(const struct cp_engine *e, size_t calc, long date,
   char *const *pats = e->calcs[calc].cfg->inputs;
   int rc = 0;
   for (size_t i = 0; pats && pats[i] && rc == 0; i++) {
+    if (strncmp(pats[i], "store:", 6) == 0) { /* points of a measurement that day */
+      uint8_t fp[CP_HASH];
+      int64_t day = (int64_t)date * 86400 * INT64_C(1000000000);
+      rc = e->store_input ? e->store_input(e->store_arg, pats[i] + 6, day,
+                                           day + 86400 * INT64_C(1000000000), fp)
+                          : -ENOENT;
+      if (rc == 0) {
+        XXH3_128bits_update(&st, pats[i], strlen(pats[i]) + 1);
+        XXH3_128bits_update(&st, fp, sizeof fp);
+      } else if (missing) {
+        *missing = vg_asprintf("%s on %s", pats[i], d);
+      }
+      continue;
+    }
     char *p = expand_pattern(e->cp->dir, pats[i], d);
     struct stat sb;
     if (!strpbrk(p, "*?[")) { /* a plain path: one stat, no directory scan */
@@ -160,3 +174,8 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 }
 
 void cp__remove_tree(const char *path) { nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+void cp_set_store_input(struct cp_engine *e, cp_store_input_fn *fn, void *arg) {
+  e->store_input = fn;
+  e->store_arg = arg;
+}

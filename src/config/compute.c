@@ -180,7 +180,7 @@ static void parse_calc(struct cfg__ctx *c, struct cfg_calc *k, const struct cfg_
   }
   if (f[C_DEPS]) parse_deps(c, k, f[C_DEPS]->value);
   if (f[C_CMD] && k->argv) check_placeholders(c, k, f[C_CMD]->value);
-  if (f[C_INPUTS]) k->inputs = cfg__strv(c, f[C_INPUTS]->value, "a list of file globs");
+  if (f[C_INPUTS]) k->inputs = cfg__strv(c, f[C_INPUTS]->value, "a list of file globs or store:SELECTOR");
   if (f[C_CODE]) k->code = paths_value(c, f[C_CODE]->value, dir);
   if (f[C_TAGS]) k->tags = cfg__strv(c, f[C_TAGS]->value, "a list of tags");
   if (f[C_TIMEOUT]) cfg__duration(c, f[C_TIMEOUT]->value, &k->timeout_ms);
