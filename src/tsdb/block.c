@@ -85,10 +85,9 @@ int tsdb__block_write(const char *path, int64_t wstart, int64_t wlen, uint64_t s
     free(tmp);
     return e;
   }
-  struct vg_buf data, index, hdr;
+  struct vg_buf data, index;
   vg_buf_init(&data);
   vg_buf_init(&index);
-  vg_buf_init(&hdr);
   uint8_t h[HDR] = {'V', 'G', 'B', 'L', 'K', '\n', VERSION, 0};
   put64(h + 8, (uint64_t)wstart);
   put64(h + 16, (uint64_t)wlen);
@@ -181,7 +180,6 @@ int tsdb__block_write(const char *path, int64_t wstart, int64_t wlen, uint64_t s
   }
   vg_buf_free(&data);
   vg_buf_free(&index);
-  vg_buf_free(&hdr);
   free(tmp);
   return rc;
 }

@@ -298,15 +298,12 @@ static int query_series(struct tsdb *db, const struct tsdb_query *q, struct tsdb
     if (aggregated) {
       rc = agg_rollup(db, s, rule, q->from, split, q->every_ns, g, d, &cap, err, errlen);
     } else {
-      struct tsdb__col c;
-      tsdb__col_init(&c, false);
       enum tsdb_agg pick = s->rollups[(size_t)rule * TSDB__AGG_N + TSDB_AGG_SUM] &&
                                    s->rollups[(size_t)rule * TSDB__AGG_N + TSDB_AGG_COUNT]
                                ? TSDB_AGG_MEAN
                                : TSDB_AGG_LAST;
       rc = agg_rollup(db, s, rule, q->from, split, db->rollups[rule].interval_ns, pick, d, &cap,
                       err, errlen);
-      tsdb__col_free(&c, TSDB_FLOAT);
       d->type = TSDB_FLOAT;
     }
   }
