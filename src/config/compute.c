@@ -196,17 +196,6 @@ static void parse_calc(struct cfg__ctx *c, struct cfg_calc *k, const struct cfg_
   if (f[C_FIXTURE]) parse_fixture(c, k, f[C_FIXTURE]->value, dir);
 }
 
-static bool valid_name(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 64) return false;
-  for (size_t i = 0; i < n; i++) {
-    char ch = s[i];
-    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (!alnum && (i == 0 || (ch != '_' && ch != '-'))) return false;
-  }
-  return true;
-}
-
 static size_t find_calc(const struct cfg_compute *cp, const char *name) {
   for (size_t i = 0; i < cp->n_calcs; i++)
     if (strcmp(cp->calcs[i].name, name) == 0) return i;
@@ -341,15 +330,7 @@ static void parse_calcs(struct cfg__ctx *c, struct cfg_compute *cp, const struct
   for (size_t i = 0; i < n->n; i++) {
     const struct cfg__pair *p = &n->pairs[i];
     if (p->duplicate) continue;
-    if (p->key->type != CFG__SCALAR) {
-      cfg__expected(c, p->key, "a calculation name");
-      continue;
-    }
-    if (!valid_name(p->key->text))
-      cfg_diag_add(c->diags, p->key->pos,
-                   "bad calculation name '%s': use up to 64 letters, digits, '_' or '-', "
-                   "starting with a letter or digit",
-                   p->key->text);
+    if (!cfg__entry_name(c, p, "calculation", false)) continue;
     struct cfg_calc *k = &cp->calcs[cp->n_calcs++];
     k->name = vg_strdup(p->key->text);
     k->pos = p->key->pos;

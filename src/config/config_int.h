@@ -83,6 +83,13 @@ bool cfg__size(struct cfg__ctx *c, const struct cfg__node *n, int64_t *bytes);
 bool cfg__number(struct cfg__ctx *c, const struct cfg__node *n, const char *what,
                  double min, double max, double *out);
 
+/* The key of entry p of a mapping of named things (services, feeds, calculations; what
+ * names them in messages). false when the key is not a scalar (reported). A name that
+ * is not 1-64 letters, digits, '_', '-' (and '.' when dots) starting with a letter or
+ * digit is reported, and true is still returned so the entry's body gets checked. */
+bool cfg__entry_name(struct cfg__ctx *c, const struct cfg__pair *p, const char *what, bool dots);
+bool cfg__valid_name(const char *s, bool dots);
+
 /* ---- pure scalar parsers (scalar.c) ---- */
 
 /* Decimal integer with an optional '-'; 0, or -1 when malformed or beyond long long. */

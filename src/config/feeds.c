@@ -39,17 +39,6 @@ static const char *const quarantine_keys[] = {"keep"};
 const char *cfg_feed_socket_name(enum cfg_feed_socket s) { return s == CFG_FEED_PULL ? "pull" : "sub"; }
 const char *cfg_feed_format_name(enum cfg_feed_format f) { return f == CFG_FEED_JSON ? "json" : "line"; }
 
-static bool valid_name(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 64) return false;
-  for (size_t i = 0; i < n; i++) {
-    char ch = s[i];
-    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-'))) return false;
-  }
-  return true;
-}
-
 /* A string or a list of strings, as a NULL-terminated vector; NULL after reporting. */
 static char **one_or_many(struct cfg__ctx *c, const struct cfg__node *n, const char *what) {
   if (n->type == CFG__SCALAR) {
@@ -211,15 +200,7 @@ void cfg__feeds_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   for (size_t i = 0; i < n->n; i++) {
     const struct cfg__pair *p = &n->pairs[i];
     if (p->duplicate) continue;
-    if (p->key->type != CFG__SCALAR) {
-      cfg__expected(c, p->key, "a feed name");
-      continue;
-    }
-    if (!valid_name(p->key->text))
-      cfg_diag_add(c->diags, p->key->pos,
-                   "bad feed name '%s': use up to 64 letters, digits, '_', '.' or '-', "
-                   "starting with a letter or digit",
-                   p->key->text);
+    if (!cfg__entry_name(c, p, "feed", true)) continue;
     struct cfg_feed *f = &cfg->feeds[cfg->n_feeds++];
     memset(f, 0, sizeof *f);
     f->name = vg_strdup(p->key->text);

@@ -46,17 +46,6 @@ char *cfg__join_path(const char *dir, const char *rel) {
   return out;
 }
 
-static bool valid_service_name(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 64) return false;
-  for (size_t i = 0; i < n; i++) {
-    char ch = s[i];
-    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-'))) return false;
-  }
-  return true;
-}
-
 static void parse_services(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n) {
   if (n->type != CFG__MAP) {
     cfg__expected(c, n, "a mapping of services");
@@ -66,15 +55,7 @@ static void parse_services(struct cfg__ctx *c, struct vg_config *cfg, const stru
   for (size_t i = 0; i < n->n; i++) {
     const struct cfg__pair *p = &n->pairs[i];
     if (p->duplicate) continue; /* reported by the YAML reader */
-    if (p->key->type != CFG__SCALAR) {
-      cfg__expected(c, p->key, "a service name");
-      continue;
-    }
-    if (!valid_service_name(p->key->text))
-      cfg_diag_add(c->diags, p->key->pos,
-                   "bad service name '%s': use up to 64 letters, digits, '_', '.' or '-', "
-                   "starting with a letter or digit",
-                   p->key->text);
+    if (!cfg__entry_name(c, p, "service", true)) continue;
     struct cfg_service *s = &cfg->services[cfg->n_services++];
     cfg__service_defaults(s);
     s->name = vg_strdup(p->key->text);

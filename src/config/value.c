@@ -205,3 +205,28 @@ bool cfg__number(struct cfg__ctx *c, const struct cfg__node *n, const char *what
   free(s);
   return ok;
 }
+
+bool cfg__valid_name(const char *s, bool dots) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum && (i == 0 || (ch != '_' && ch != '-' && !(dots && ch == '.')))) return false;
+  }
+  return true;
+}
+
+bool cfg__entry_name(struct cfg__ctx *c, const struct cfg__pair *p, const char *what, bool dots) {
+  if (p->key->type != CFG__SCALAR) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "a %s name", what);
+    cfg__expected(c, p->key, buf);
+    return false;
+  }
+  if (!cfg__valid_name(p->key->text, dots))
+    cfg_diag_add(c->diags, p->key->pos,
+                 "bad %s name '%s': use up to 64 letters, digits, %s or '-', starting with a "
+                 "letter or digit", what, p->key->text, dots ? "'_', '.'" : "'_'");
+  return true;
+}
