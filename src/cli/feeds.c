@@ -66,6 +66,7 @@ int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
         .quarantine_path = qpath,
         .quarantine_keep = (size_t)c->quarantine_keep,
         .batch_points = (size_t)c->batch,
+        .hwm = c->hwm,
     };
     o.ts_mult = ingest_precision(c->precision ? c->precision : "ns");
     int rc = ingest_feed_start(&o, sink, &fs->v[fs->n], err, errlen);

@@ -135,6 +135,7 @@ struct cfg_feed {
   long long max_gap;            /* missed messages `vigil validate` tolerates; default 0 */
   int quarantine_keep;          /* bad messages kept per reason; default 100 */
   int batch;                    /* points per store write; 0: the default (4096) */
+  int hwm;                      /* messages queued in ZeroMQ; 0: the default by socket */
 };
 
 enum cfg_sync { CFG_SYNC_BATCH, CFG_SYNC_INTERVAL, CFG_SYNC_NEVER };

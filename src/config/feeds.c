@@ -23,9 +23,10 @@
 #include <string.h>
 
 static const char *const keys[] = {"connect", "bind",   "socket", "topics",     "format",
-                                   "precision", "json", "expect", "quarantine", "batch"};
+                                   "precision", "json", "expect", "quarantine", "batch",
+                                   "hwm"};
 enum { K_CONNECT, K_BIND, K_SOCKET, K_TOPICS, K_FORMAT, K_PRECISION, K_JSON, K_EXPECT,
-       K_QUARANTINE, K_BATCH, K_N };
+       K_QUARANTINE, K_BATCH, K_HWM, K_N };
 
 static const char *const json_keys[] = {"measurement_key", "measurement", "time_key",
                                         "tags", "fields", "ints"};
@@ -189,6 +190,10 @@ static void parse_feed(struct cfg__ctx *c, struct cfg_feed *f, const struct cfg_
     long long v;
     if (cfg__int(c, k[K_BATCH]->value, "batch", 1, 1000000, &v)) f->batch = (int)v;
   }
+  if (k[K_HWM]) {
+    long long v;
+    if (cfg__int(c, k[K_HWM]->value, "hwm", 1, 100000000, &v)) f->hwm = (int)v;
+  }
 }
 
 void cfg__feeds_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n) {
@@ -248,7 +253,8 @@ bool cfg_feeds_equal(const struct vg_config *a, const struct vg_config *b) {
         !strv_eq(x->json_tags, y->json_tags) || !strv_eq(x->json_fields, y->json_fields) ||
         !strv_eq(x->json_ints, y->json_ints) || x->expect_rate != y->expect_rate ||
         !str_eq(x->seq_field, y->seq_field) || !strv_eq(x->seq_key, y->seq_key) ||
-        x->max_gap != y->max_gap || x->quarantine_keep != y->quarantine_keep || x->batch != y->batch)
+        x->max_gap != y->max_gap || x->quarantine_keep != y->quarantine_keep || x->batch != y->batch ||
+        x->hwm != y->hwm)
       return false;
   }
   return true;

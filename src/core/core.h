@@ -73,6 +73,10 @@ void vg_log(enum vg_log_level level, const char *msg, ...);
 /* Monotonic clock in milliseconds / nanoseconds. */
 uint64_t vg_now_ms(void);
 uint64_t vg_now_ns(void);
+/* The same clocks read from the kernel's last tick (resolution 1-4 ms, a few ns to
+ * read instead of 25 or more on a VM): for per-message bookkeeping on hot paths. */
+uint64_t vg_now_coarse_ns(void);
+int64_t vg_wall_coarse_ns(void);
 /* Wall clock in seconds since the epoch, with sub-second precision. */
 double vg_wall_seconds(void);
 
@@ -96,6 +100,11 @@ void vg_buf_vprintf(struct vg_buf *b, const char *fmt, va_list ap)
 void vg_buf_json_str(struct vg_buf *b, const char *s);
 /* The shortest decimal (%.15g to %.17g) that reads back as exactly v; v finite. */
 void vg_buf_double(struct vg_buf *b, double v);
+
+/* s[0..n) as a double when it is a plain decimal ([-]digits[.digits]) that one exact
+ * division converts (up to 19 significant digits, value <= 2^53, <= 22 decimals): the
+ * same double as strtod, several times faster. false: use strtod. */
+bool vg_decimal_fast(const char *s, size_t n, double *out);
 /* Removes the first n bytes. */
 void vg_buf_consume(struct vg_buf *b, size_t n);
 

@@ -1,6 +1,7 @@
 /* batch — decoded lines into tsdb points without copying strings (see batch.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
 #include "ingest/batch.h"
@@ -31,8 +32,15 @@ int64_t ingest_precision(const char *s) {
 static struct tsdb_str span(struct ingest_str s) { return (struct tsdb_str){s.p, s.len}; }
 
 int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *l) {
-  int64_t ts = b->default_ts;
-  if (l->has_ts) {
+  int64_t ts;
+  if (!l->has_ts) {
+    if (b->default_ts == INGEST_TS_CLOCK) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      b->default_ts = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    }
+    ts = b->default_ts;
+  } else {
     if (l->ts > INT64_MAX / b->ts_mult || l->ts < INT64_MIN / b->ts_mult) return -1;
     ts = l->ts * b->ts_mult;
   }

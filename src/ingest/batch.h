@@ -17,9 +17,14 @@ struct ingest_batch {
   size_t n_tags, cap_tags;
   struct tsdb_field *fields; /* every point's fields, back to back */
   size_t n_fields, cap_fields;
-  int64_t default_ts;        /* for lines without a timestamp */
+  int64_t default_ts;        /* for lines without a timestamp, or INGEST_TS_CLOCK */
   int64_t ts_mult;           /* precision: 1 (ns), 1000 (us), 1e6 (ms), 1e9 (s) */
 };
+
+/* default_ts: read the wall clock when the first line without a timestamp needs it (and
+ * keep that time for the next ones), so a feed whose lines carry timestamps never
+ * reads the clock per message. */
+#define INGEST_TS_CLOCK INT64_MIN
 
 void ingest_batch_init(struct ingest_batch *b, int64_t default_ts, int64_t ts_mult);
 void ingest_batch_reset(struct ingest_batch *b);

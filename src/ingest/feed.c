@@ -58,12 +58,6 @@ struct ingest_feed {
 static void add(_Atomic uint64_t *c, uint64_t v) { atomic_fetch_add_explicit(c, v, memory_order_relaxed); }
 static uint64_t get(_Atomic uint64_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
 
-static int64_t wall_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void refuse(struct ingest_feed *f, enum ingest_reason r, const char *why) {
   add(&f->errors[r], 1);
   if (f->msg_quarantined) return; /* one sample per message is enough */
@@ -132,7 +126,7 @@ static void on_line(void *arg, const struct ingest_line *line, const struct inge
     refuse(f, INGEST_R_TIMESTAMP, "timestamp out of range at this precision");
     return;
   }
-  if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_ns();
+  if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_coarse_ns();
   if (f->seq) {
     int64_t s;
     if (seq_of(line, f->seq_field, &s)) ingest_seq_note(f->seq, line, s, f->recv_wall_ns);
@@ -144,8 +138,11 @@ static void on_line(void *arg, const struct ingest_line *line, const struct inge
 static void decode(struct ingest_feed *f, char *p, size_t n) {
   f->msg_len = n;
   f->msg_quarantined = false;
-  f->recv_wall_ns = wall_ns();
-  f->batch.default_ts = f->recv_wall_ns; /* for lines without a timestamp */
+  /* per message, the clock the kernel keeps at each tick (ms resolution) is enough for
+   * "last message at" and for dating gaps; a line without a timestamp gets the
+   * precise time of its message from the batch (INGEST_TS_CLOCK) */
+  f->recv_wall_ns = vg_wall_coarse_ns();
+  f->batch.default_ts = INGEST_TS_CLOCK;
   add(&f->messages, 1);
   add(&f->bytes, n);
   atomic_store_explicit(&f->last_message_ns, f->recv_wall_ns, memory_order_relaxed);
@@ -194,7 +191,7 @@ static int receive(struct ingest_feed *f, int flags) {
     f->msg_quarantined = false;
     add(&f->messages, 1);
     add(&f->bytes, (size_t)n);
-    atomic_store_explicit(&f->last_message_ns, wall_ns(), memory_order_relaxed);
+    atomic_store_explicit(&f->last_message_ns, vg_wall_coarse_ns(), memory_order_relaxed);
     if (too_large) {
       char why[96];
       snprintf(why, sizeof why, "message of %d bytes, max %zu", n, f->max_msg);
@@ -226,16 +223,16 @@ static double load_rate(_Atomic uint64_t *bits) {
 
 static void *run(void *arg) {
   struct ingest_feed *f = arg;
-  uint64_t rate_at = vg_now_ns(), msgs0 = 0, pts0 = 0;
+  uint64_t rate_at = vg_now_coarse_ns(), msgs0 = 0, pts0 = 0;
   while (!atomic_load(&f->stop)) {
     /* with points waiting, do not block: a quiet socket means write them now */
     if (receive(f, f->batch.n ? ZMQ_DONTWAIT : 0) < 0) {
       flush(f);
       f->buf_used = 0;
-    } else if (f->batch.n && (int64_t)vg_now_ns() - f->batch_first_ns > FLUSH_AFTER_NS) {
+    } else if (f->batch.n && (int64_t)vg_now_coarse_ns() - f->batch_first_ns > FLUSH_AFTER_NS) {
       flush(f);
     }
-    uint64_t now = vg_now_ns();
+    uint64_t now = vg_now_coarse_ns();
     if (now - rate_at >= 1000000000ull) {
       double dt = (double)(now - rate_at) / 1e9;
       uint64_t m = get(&f->messages), p = get(&f->points);
@@ -319,7 +316,8 @@ int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_s
     snprintf(err, errlen, "feed %s: cannot create a ZeroMQ socket: %s", f->name, zmq_strerror(zmq_errno()));
     goto fail;
   }
-  int timeout = RECV_TIMEOUT_MS, hwm = 1000000, linger = 0, rcvbuf = 4 << 20;
+  int timeout = RECV_TIMEOUT_MS, linger = 0, rcvbuf = 4 << 20;
+  int hwm = opts->hwm > 0 ? opts->hwm : opts->socket == INGEST_SUB ? INGEST_HWM_SUB : INGEST_HWM_PULL;
   zmq_setsockopt(f->sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
   zmq_setsockopt(f->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
   zmq_setsockopt(f->sock, ZMQ_LINGER, &linger, sizeof linger);

@@ -240,7 +240,14 @@ struct ingest_feed_opts {
   size_t quarantine_keep;        /* per reason; 0: 100 */
   size_t batch_points;           /* points per tsdb_write; 0: 4096 */
   size_t buffer_bytes;           /* message bytes per batch; 0: 4 MiB */
+  int hwm;                       /* ZMQ_RCVHWM; 0: INGEST_HWM_PULL or INGEST_HWM_SUB */
 };
+
+/* How many messages ZeroMQ queues for a feed. PULL pushes back on the publisher when
+ * the queue is full, so a short queue loses nothing and keeps memory hot; SUB drops
+ * past it, so a SUB queue is long enough to ride out a burst of a few seconds. */
+#define INGEST_HWM_PULL 10000
+#define INGEST_HWM_SUB 1000000
 
 /* Where points go (from the feed's thread): the store's write, and the latest-value cache hook (either NULL). */
 typedef int ingest_write_fn(void *arg, const struct tsdb_point *pts, size_t n,

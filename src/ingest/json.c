@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "ingest/ingest.h"
 
 #define MAX_DEPTH 64
@@ -415,9 +416,11 @@ static int member(struct obj *o, struct ingest_str k, enum role role, int depth)
       if (p1 - p0 > INGEST_LP_MAX_NUMBER)
         return schema_fail(o, at, "number too long in field '%s' (max %d bytes)", quote(k).s,
                            INGEST_LP_MAX_NUMBER), 0;
-      memcpy(tmp, s->b + p0, p1 - p0);
-      tmp[p1 - p0] = '\0';
-      f.v.f = strtod(tmp, NULL);
+      if (!vg_decimal_fast(s->b + p0, p1 - p0, &f.v.f)) {
+        memcpy(tmp, s->b + p0, p1 - p0);
+        tmp[p1 - p0] = '\0';
+        f.v.f = strtod(tmp, NULL);
+      }
       if (isinf(f.v.f)) return schema_fail(o, at, "float out of range in field '%s'", quote(k).s), 0;
       f.type = INGEST_FLOAT;
     }

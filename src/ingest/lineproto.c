@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "ingest/ingest.h"
 
 /* Byte classes of the separators, for the escape and stop sets of scan_name. */
@@ -249,6 +250,8 @@ static int parse_number(struct lp *s, size_t p0, size_t p1, struct ingest_field 
   if (p1 - p0 > INGEST_LP_MAX_NUMBER)
     return fail(s, p0, "number too long in field '%s' (max %d bytes)", Q(f->key),
                 INGEST_LP_MAX_NUMBER);
+  f->type = INGEST_FLOAT;
+  if (vg_decimal_fast(b + p0, p1 - p0, &f->v.f)) return 0;
   char tmp[INGEST_LP_MAX_NUMBER + 1];
   memcpy(tmp, b + p0, p1 - p0);
   tmp[p1 - p0] = '\0';

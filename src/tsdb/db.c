@@ -228,6 +228,7 @@ int tsdb_open(struct tsdb **out, const char *dir, const struct tsdb_opts *opts, 
   pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
   pthread_rwlock_init(&db->map_lock, &ra);
   pthread_rwlock_init(&db->head_lock, &ra);
+  tsdb__segpool_init(&db->segs);
   pthread_rwlockattr_destroy(&ra);
   tsdb__map_init(&db->map);
   vg_buf_init(&db->wal_buf);
@@ -278,6 +279,7 @@ void tsdb_close(struct tsdb *db) {
   if (db->wal) (void)tsdb__wal_close(&db->wal);
   tsdb__blockset_unref(db->blocks);
   tsdb__map_free(&db->map);
+  tsdb__segpool_destroy(&db->segs);
   for (size_t i = 0; i < db->n_policies; i++) {
     struct tsdb__policy *p = &db->policies[i];
     free(p->name);

@@ -129,15 +129,6 @@ static int flush_next(void *arg, struct tsdb__block_input *in) {
   return 0;
 }
 
-static void copy_col(struct tsdb__col *dst, const struct tsdb__col *src, enum tsdb_type t) {
-  tsdb__col_init(dst, true);
-  struct tsdb_value v;
-  for (size_t i = 0; i < src->n; i++) {
-    tsdb__col_get(src, t, i, &v);
-    tsdb__col_push(dst, t, src->ts[i], &v);
-  }
-}
-
 static int write_policy_blocks(struct tsdb *db, uint16_t policy, struct frozen_series *fs,
                                size_t n, struct tsdb__block ***out, size_t *n_out, char *err,
                                size_t errlen) {
@@ -178,7 +169,7 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
     if (!s || s->head.n == 0) continue;
     /* frozen is empty here: flushes are serialised and each ends by clearing it */
     s->frozen = s->head;
-    tsdb__col_init(&s->head, true);
+    memset(&s->head, 0, sizeof s->head);
     if (nf == cap) {
       cap = cap ? cap * 2 : 256;
       fs = vg_realloc(fs, cap * sizeof *fs);
@@ -196,7 +187,8 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   if (nf) {
     /* queries read the frozen heads concurrently: sort copies, not the originals */
     for (size_t i = 0; i < nf; i++) {
-      copy_col(&fs[i].col, &fs[i].s->frozen, fs[i].s->type);
+      tsdb__col_init(&fs[i].col, true);
+      tsdb__head_to_col(&fs[i].col, &fs[i].s->frozen, fs[i].s->type);
       tsdb__sort_dedupe(&fs[i].col, fs[i].s->type);
     }
     struct frozen_series *byp = vg_malloc(nf * sizeof *byp);
@@ -211,7 +203,7 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   pthread_rwlock_wrlock(&db->head_lock);
   if (rc == 0) {
     publish(db, made, n_made, NULL, 0, false);
-    for (size_t i = 0; i < nf; i++) tsdb__col_free(&fs[i].s->frozen, fs[i].s->type);
+    for (size_t i = 0; i < nf; i++) tsdb__head_free(&db->segs, &fs[i].s->frozen, fs[i].s->type);
   } else {
     /* keep the data: put the frozen points back in front of the head */
     for (size_t i = 0; i < n_made; i++) {
@@ -220,15 +212,8 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
     }
     for (size_t i = 0; i < nf; i++) {
       struct tsdb__series *s = fs[i].s;
-      struct tsdb_value v;
-      for (size_t k = 0; k < s->head.n; k++) {
-        tsdb__col_get(&s->head, s->type, k, &v);
-        tsdb__col_push(&s->frozen, s->type, s->head.ts[k], &v);
-      }
-      tsdb__col_free(&s->head, s->type);
-      s->head = s->frozen;
-      tsdb__col_init(&s->frozen, true);
-      db->head_points += s->head.n;
+      db->head_points += s->frozen.n;
+      tsdb__head_prepend(&s->head, &s->frozen);
     }
   }
   pthread_rwlock_unlock(&db->head_lock);

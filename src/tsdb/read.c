@@ -18,11 +18,11 @@ struct tsdb__blockset *tsdb__blocks_get(struct tsdb *db) {
   return bs;
 }
 
-/* Appends the points of in within [from, to). A sorted column (chunks) is cut by binary
- * search and copied in bulk; strings are copied one by one (out may own them). */
+/* Appends the points of the sorted column in (a decoded chunk) within [from, to): cut
+ * by binary search and copied in bulk; strings one by one (out may own them). */
 static void copy_range(struct tsdb__col *out, const struct tsdb__col *in, enum tsdb_type t,
-                       int64_t from, int64_t to, bool sorted) {
-  if (sorted && t != TSDB_STRING) {
+                       int64_t from, int64_t to) {
+  if (t != TSDB_STRING) {
     size_t lo = 0, hi = in->n;
     while (lo < hi) { /* first ts >= from */
       size_t mid = (lo + hi) / 2;
@@ -96,8 +96,8 @@ int tsdb__read_series(struct tsdb *db, struct tsdb__blockset *bs_in, struct tsdb
   pthread_rwlock_rdlock(&db->head_lock);
   struct tsdb__blockset *bs = bs_in ? bs_in : db->blocks;
   atomic_fetch_add(&bs->refs, 1);
-  copy_range(&mem, &s->frozen, s->type, from, to, false);
-  copy_range(&mem, &s->head, s->type, from, to, false);
+  tsdb__head_copy_range(&mem, &s->frozen, s->type, from, to);
+  tsdb__head_copy_range(&mem, &s->head, s->type, from, to);
   pthread_rwlock_unlock(&db->head_lock);
 
   int rc = 0;
@@ -128,7 +128,7 @@ int tsdb__read_series(struct tsdb *db, struct tsdb__blockset *bs_in, struct tsdb
       }
       tmp.n = 0;
       rc = tsdb__block_read_chunk(b, bsr, c, &tmp, err, errlen);
-      if (rc == 0) copy_range(out, &tmp, s->type, from, to, true);
+      if (rc == 0) copy_range(out, &tmp, s->type, from, to);
     }
   }
   tsdb__col_free(&tmp, s->type);

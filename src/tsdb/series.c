@@ -115,8 +115,8 @@ void tsdb__series_free(struct tsdb__series *s) {
   free(s->tags);
   free(s->field);
   free(s->rollups);
-  tsdb__col_free(&s->head, s->type);
-  tsdb__col_free(&s->frozen, s->type);
+  tsdb__head_free(NULL, &s->head, s->type); /* pooled segments go with the pool */
+  tsdb__head_free(NULL, &s->frozen, s->type);
   if (s->has_last && s->last.type == TSDB_STRING) free((void *)s->last.v.s.p);
   free(s);
 }

@@ -86,8 +86,6 @@ struct tsdb__series *tsdb__series_get_or_create(struct tsdb *db, const char *key
   s->key = vg_strndup(key, len);
   s->keylen = len;
   s->type = type;
-  tsdb__col_init(&s->head, true);
-  tsdb__col_init(&s->frozen, true);
   if (tsdb__key_parse(s, key, len) < 0) {
     tsdb__series_free(s);
     return NULL;
@@ -154,7 +152,7 @@ static void set_last(struct tsdb__series *s, int64_t ts, const struct tsdb_value
 void tsdb__head_apply(struct tsdb *db, struct tsdb__series *s, int64_t ts,
                       const struct tsdb_value *v) {
   if (s->head.n == 0 || ts < s->head_min) s->head_min = ts;
-  tsdb__col_push(&s->head, s->type, ts, v);
+  tsdb__head_push(&db->segs, &s->head, s->type, ts, v);
   set_last(s, ts, v);
   db->head_points++;
 }
@@ -294,8 +292,6 @@ static int on_series(void *arg, uint64_t lsn, uint32_t type, const void *payload
   s->key = vg_strndup(key, klen);
   s->keylen = klen;
   s->type = t;
-  tsdb__col_init(&s->head, true);
-  tsdb__col_init(&s->frozen, true);
   if (tsdb__key_parse(s, key, klen) < 0) {
     tsdb__series_free(s);
     return 0;

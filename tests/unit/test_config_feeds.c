@@ -45,6 +45,7 @@ static void test_full_feed(void **state) {
       "    expect: {rate: 60/m, seq_field: seq, seq_key: sym, max_gap: 5}\n"
       "    quarantine: {keep: 7}\n"
       "    batch: 1000\n"
+      "    hwm: 50000\n"
       "  oanda:\n"
       "    bind: tcp://*:5560\n"
       "    socket: pull\n");
@@ -72,6 +73,7 @@ static void test_full_feed(void **state) {
   assert_int_equal(f->max_gap, 5);
   assert_int_equal(f->quarantine_keep, 7);
   assert_int_equal(f->batch, 1000);
+  assert_int_equal(f->hwm, 50000);
   f = cfg_find_feed(cfg, "oanda");
   assert_true(f->bind);
   assert_int_equal(f->socket, CFG_FEED_PULL);
@@ -134,6 +136,7 @@ static void test_bad_feeds(void **state) {
       {"feeds:\n  a: {connect: tcp://h:1, expect: {seq_fild: s}}\n", 2, 36,
        "unknown key 'seq_fild' (did you mean 'seq_field'?)"},
       {"feeds:\n  a: {connect: tcp://h:1, batch: 0}\n", 2, 34, "batch must be between 1 and 1000000, got '0'"},
+      {"feeds:\n  a: {connect: tcp://h:1, hwm: 0}\n", 2, 32, "hwm must be between 1 and 100000000, got '0'"},
       {"feeds:\n  a: {conect: tcp://h:1}\n", 2, 7, "unknown key 'conect' (did you mean 'connect'?)"},
   };
   int bad = 0;

@@ -69,11 +69,62 @@ static void strv_helpers(void **state) {
   vg_strv_free(v);
 }
 
+static void expect_same_as_strtod(const char *txt, bool fast) {
+  double got = 0;
+  bool took = vg_decimal_fast(txt, strlen(txt), &got);
+  if (took != fast) fail_msg("%s: fast path %s", txt, took ? "taken" : "declined");
+  if (!took) return;
+  double want = strtod(txt, NULL);
+  if (memcmp(&got, &want, sizeof got) != 0) fail_msg("%s: %.17g, strtod %.17g", txt, got, want);
+}
+
+/* The fast path gives strtod's double, bit for bit, or declines. */
+static void decimal_fast_path(void **state) {
+  (void)state;
+  expect_same_as_strtod("101.12345", true);
+  expect_same_as_strtod("-0", true);
+  expect_same_as_strtod("-0.0", true);
+  expect_same_as_strtod("0", true);
+  expect_same_as_strtod(".5", true);
+  expect_same_as_strtod("5.", true);
+  expect_same_as_strtod("0.000000000000000000001", true);
+  expect_same_as_strtod("9007199254740992", true);  /* 2^53 */
+  expect_same_as_strtod("9007199254740993", false); /* 2^53 + 1: not exact */
+  expect_same_as_strtod("1.00000000000000000000001", false);
+  expect_same_as_strtod("0.1e3", false);
+  expect_same_as_strtod("1e400", false);
+  expect_same_as_strtod("", false);
+  expect_same_as_strtod("-", false);
+  expect_same_as_strtod(".", false);
+  expect_same_as_strtod("1.2.3", false);
+  expect_same_as_strtod("12a", false);
+  /* random decimals of every shape a feed sends, against strtod */
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  char txt[64];
+  for (int i = 0; i < 2000000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int nint = (int)(x % 12), nfrac = (int)((x >> 8) % 20), n = 0;
+    if ((x >> 16) & 1) txt[n++] = '-';
+    uint64_t y = x * 0x2545f4914f6cdd1du;
+    for (int k = 0; k < nint; k++, y /= 10) txt[n++] = (char)('0' + y % 10);
+    if (nfrac || !nint) txt[n++] = '.';
+    for (int k = 0; k < nfrac; k++) {
+      y = y * 6364136223846793005u + 1442695040888963407u;
+      txt[n++] = (char)('0' + (y >> 33) % 10);
+    }
+    if (!nint && !nfrac) txt[n++] = '0';
+    txt[n] = 0;
+    double got, want = strtod(txt, NULL);
+    if (vg_decimal_fast(txt, (size_t)n, &got) && memcmp(&got, &want, sizeof got) != 0)
+      fail_msg("%s: %.17g, strtod %.17g", txt, got, want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buf_grows_and_consumes), cmocka_unit_test(json_strings_are_escaped),
       cmocka_unit_test(edit_distance), cmocka_unit_test(logfmt_and_json),
-      cmocka_unit_test(strv_helpers),
+      cmocka_unit_test(strv_helpers), cmocka_unit_test(decimal_fast_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
