@@ -103,14 +103,33 @@ static uint64_t rng(void) {
   return rng_state * 0x2545F4914F6CDD1Dull;
 }
 
-/* Appends v in decimal to p; returns the end. */
+/* Appends v in decimal to p, two digits at a time; returns the end. */
 static char *put_u64(char *p, uint64_t v) {
+  static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
   char tmp[24];
-  int n = 0;
-  do tmp[n++] = (char)('0' + v % 10), v /= 10;
-  while (v);
-  while (n) *p++ = tmp[--n];
-  return p;
+  int n = 24;
+  while (v >= 100) {
+    unsigned d = (unsigned)(v % 100) * 2;
+    v /= 100;
+    tmp[--n] = pairs[d + 1];
+    tmp[--n] = pairs[d];
+  }
+  if (v >= 10) {
+    tmp[--n] = pairs[v * 2 + 1];
+    tmp[--n] = pairs[v * 2];
+  } else {
+    tmp[--n] = (char)('0' + v);
+  }
+  memcpy(p, tmp + n, (size_t)(24 - n));
+  return p + (24 - n);
+}
+
+/* Appends v (< 100000) as exactly five digits. */
+static char *put_5digits(char *p, uint64_t v) {
+  for (int k = 4; k >= 0; k--, v /= 10) p[k] = (char)('0' + v % 10);
+  return p + 5;
 }
 
 struct sym {
@@ -320,9 +339,7 @@ int main(int argc, char **argv) {
         }
         p = put_u64(p, (uint64_t)(s->price / 100000));
         *p++ = '.';
-        char frac[8];
-        snprintf(frac, sizeof frac, "%05" PRId64, s->price % 100000);
-        memcpy(p, frac, 5), p += 5;
+        p = put_5digits(p, (uint64_t)(s->price % 100000));
         memcpy(p, json ? ",\"size\":" : ",size=", json ? 8 : 6), p += json ? 8 : 6;
         p = put_u64(p, size);
         if (json) memcpy(p, ",\"seq\":", 7), p += 7;

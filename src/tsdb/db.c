@@ -278,6 +278,7 @@ void tsdb_close(struct tsdb *db) {
   if (db->series_log) (void)tsdb__wal_close(&db->series_log);
   if (db->wal) (void)tsdb__wal_close(&db->wal);
   tsdb__blockset_unref(db->blocks);
+  tsdb__groups_free(&db->groups);
   tsdb__map_free(&db->map);
   tsdb__segpool_destroy(&db->segs);
   for (size_t i = 0; i < db->n_policies; i++) {

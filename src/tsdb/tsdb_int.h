@@ -117,6 +117,32 @@ void tsdb__key_build(struct vg_buf *b, struct tsdb_str measurement, const struct
 /* Parses a canonical key back into its parts (owned strings in s). 0 or -1. */
 int tsdb__key_parse(struct tsdb__series *s, const char *key, size_t len);
 
+/* The write path's cache from a point's prefix (escaped measurement and tags) to the
+ * series of its fields (group.c). Under write_mu. */
+struct tsdb__group_field {
+  char *name; /* the field name as points give it (unescaped), not NUL-terminated */
+  size_t len;
+  struct tsdb__series *s;
+};
+struct tsdb__group {
+  uint64_t hash;
+  char *prefix;
+  size_t len, n, cap;
+  struct tsdb__group_field *f;
+};
+struct tsdb__groups {
+  struct tsdb__group **slots;
+  size_t n, cap;
+};
+struct tsdb__group *tsdb__group_find(const struct tsdb__groups *gs, uint64_t hash,
+                                     const char *prefix, size_t len);
+/* The group of prefix, created empty when new. */
+struct tsdb__group *tsdb__group_get(struct tsdb__groups *gs, uint64_t hash, const char *prefix,
+                                    size_t len);
+struct tsdb__series *tsdb__group_field(const struct tsdb__group *g, const char *name, size_t len);
+void tsdb__group_add(struct tsdb__group *g, const char *name, size_t len, struct tsdb__series *s);
+void tsdb__groups_free(struct tsdb__groups *gs);
+
 struct tsdb__meas { /* the series of one measurement, newest first */
   char *name;
   uint64_t hash;
@@ -233,6 +259,7 @@ struct tsdb {
   pthread_rwlock_t map_lock, head_lock;
   struct tsdb__segpool segs; /* the heads' memory */
   struct tsdb__map map;
+  struct tsdb__groups groups; /* under write_mu */
   struct tsdb__wal *wal, *series_log;
   bool series_dirty; /* the series log has records not yet synced */
   struct tsdb__policy *policies;

@@ -180,31 +180,45 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
     vg_buf_reset(kb);
     tsdb__key_build(kb, p->measurement, p->tags, p->n_tags, (struct tsdb_str){"", 0});
     size_t prefix = kb->len - 1; /* without the '#' */
+    /* raw points find their field series through the prefix's group (group.c) */
+    uint64_t gh = rollup < 0 ? XXH3_64bits(kb->data, prefix) : 0;
+    struct tsdb__group *g =
+        rollup < 0 ? tsdb__group_find(&db->groups, gh, (char *)kb->data, prefix) : NULL;
     for (size_t f = 0; f < p->n_fields; f++) {
       const struct tsdb_field *fd = &p->fields[f];
-      kb->len = prefix;
-      vg_buf_putc(kb, '#');
-      tsdb__key_escape(kb, fd->key.p, fd->key.len, ", #");
-      if (rollup >= 0)
-        vg_buf_printf(kb, "\x1f%s.%s", db->rollups[rollup].name, tsdb_agg_name((enum tsdb_agg)agg));
-      if (fd->value.type == TSDB_STRING && fd->value.v.s.len > TSDB__STR_MAX) {
-        refuse(res, (char *)kb->data, kb->len, "string value longer than 4096 bytes", "", "");
-        continue;
-      }
-      if (p->measurement.len == 0 || fd->key.len == 0) {
-        refuse(res, (char *)kb->data, kb->len, "empty measurement or field name", "", "");
-        continue;
-      }
-      struct tsdb__series *s =
-          tsdb__series_get_or_create(db, (char *)kb->data, kb->len, fd->value.type, true);
-      if (!s) {
-        refuse(res, (char *)kb->data, kb->len, "bad series key", "", "");
-        continue;
-      }
-      if (s->type != fd->value.type) {
-        refuse(res, (char *)kb->data, kb->len, "field type conflict: the series holds ",
-               tsdb_type_name(s->type), tsdb_type_name(fd->value.type));
-        continue;
+      struct tsdb__series *s = g ? tsdb__group_field(g, fd->key.p, fd->key.len) : NULL;
+      if (!s || s->type != fd->value.type ||
+          (fd->value.type == TSDB_STRING && fd->value.v.s.len > TSDB__STR_MAX)) {
+        /* the full key: to create the series, or to name it in a refusal */
+        kb->len = prefix;
+        vg_buf_putc(kb, '#');
+        tsdb__key_escape(kb, fd->key.p, fd->key.len, ", #");
+        if (rollup >= 0)
+          vg_buf_printf(kb, "\x1f%s.%s", db->rollups[rollup].name, tsdb_agg_name((enum tsdb_agg)agg));
+        if (fd->value.type == TSDB_STRING && fd->value.v.s.len > TSDB__STR_MAX) {
+          refuse(res, (char *)kb->data, kb->len, "string value longer than 4096 bytes", "", "");
+          continue;
+        }
+        if (p->measurement.len == 0 || fd->key.len == 0) {
+          refuse(res, (char *)kb->data, kb->len, "empty measurement or field name", "", "");
+          continue;
+        }
+        if (!s) {
+          s = tsdb__series_get_or_create(db, (char *)kb->data, kb->len, fd->value.type, true);
+          if (!s) {
+            refuse(res, (char *)kb->data, kb->len, "bad series key", "", "");
+            continue;
+          }
+          if (rollup < 0) {
+            if (!g) g = tsdb__group_get(&db->groups, gh, (char *)kb->data, prefix);
+            tsdb__group_add(g, fd->key.p, fd->key.len, s);
+          }
+        }
+        if (s->type != fd->value.type) {
+          refuse(res, (char *)kb->data, kb->len, "field type conflict: the series holds ",
+                 tsdb_type_name(s->type), tsdb_type_name(fd->value.type));
+          continue;
+        }
       }
       if (db->n_pending == db->cap_pending) {
         db->cap_pending = db->cap_pending ? db->cap_pending * 2 : 1024;

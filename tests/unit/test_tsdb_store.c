@@ -128,6 +128,13 @@ static void every_type_round_trips(void **state) {
   assert_int_equal(res.points, 4);
   assert_int_equal(res.rejected, 1);
   assert_non_null(strstr(res.why, "field type conflict"));
+  /* again, now that the point's series are found through the write path's group */
+  p.ts++;
+  assert_int_equal(tsdb_write(db, &p, 1, &res), 0);
+  assert_int_equal(res.points, 4);
+  assert_int_equal(res.rejected, 1);
+  assert_non_null(strstr(res.why, "m\\#1"));
+  assert_non_null(strstr(res.why, "field type conflict"));
   tsdb_close(db);
   rm_rf(&dir);
 }
