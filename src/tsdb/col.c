@@ -29,6 +29,12 @@ void tsdb__col_free(struct tsdb__col *c, enum tsdb_type t) {
   tsdb__col_init(c, owns);
 }
 
+void tsdb__col_clear(struct tsdb__col *c, enum tsdb_type t) {
+  if (t == TSDB_STRING && c->owns_strings)
+    for (size_t i = 0; i < c->n; i++) free((void *)c->v.s[i].p);
+  c->n = 0;
+}
+
 void tsdb__col_reserve(struct tsdb__col *c, enum tsdb_type t, size_t extra) {
   if (c->n + extra <= c->cap) return;
   size_t cap = c->cap ? c->cap : 64;

@@ -187,8 +187,12 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   if (nf) {
     /* queries read the frozen heads concurrently: sort copies, not the originals */
     for (size_t i = 0; i < nf; i++) {
-      tsdb__col_init(&fs[i].col, true);
-      tsdb__head_to_col(&fs[i].col, &fs[i].s->frozen, fs[i].s->type);
+      struct tsdb__series *s = fs[i].s;
+      /* reuse last flush's arrays unless they are far larger than needed now */
+      if (s->frozen.n < s->flushed.cap / 4) tsdb__col_free(&s->flushed, s->type);
+      fs[i].col = s->flushed;
+      fs[i].col.owns_strings = true;
+      tsdb__head_to_col(&fs[i].col, &s->frozen, s->type);
       tsdb__sort_dedupe(&fs[i].col, fs[i].s->type);
     }
     struct frozen_series *byp = vg_malloc(nf * sizeof *byp);
@@ -217,7 +221,10 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
     }
   }
   pthread_rwlock_unlock(&db->head_lock);
-  for (size_t i = 0; i < nf; i++) tsdb__col_free(&fs[i].col, fs[i].s->type);
+  for (size_t i = 0; i < nf; i++) {
+    tsdb__col_clear(&fs[i].col, fs[i].s->type);
+    fs[i].s->flushed = fs[i].col;
+  }
   free(fs);
   free(made);
   if (rc == 0 && nf) {
@@ -268,9 +275,13 @@ static int merge_next(void *arg, struct tsdb__block_input *in) {
     vg_buf_reset(&it->key);
     vg_buf_append(&it->key, least->key, klen);
     enum tsdb_type type = least->type;
-    tsdb__col_free(&it->col, it->type);
-    tsdb__col_init(&it->col, false);
-    it->type = type;
+    if (type == it->type) { /* the same arrays serve the next series of a type */
+      tsdb__col_clear(&it->col, type);
+    } else {
+      tsdb__col_free(&it->col, it->type);
+      tsdb__col_init(&it->col, false);
+      it->type = type;
+    }
     for (size_t i = 0; i < it->n; i++) {
       if (it->pos[i] >= it->b[i]->n_series) continue;
       const struct tsdb__block_series *s = &it->b[i]->series[it->pos[i]];

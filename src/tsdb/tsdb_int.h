@@ -39,6 +39,8 @@ struct tsdb__col {
 };
 void tsdb__col_init(struct tsdb__col *c, bool owns_strings);
 void tsdb__col_free(struct tsdb__col *c, enum tsdb_type t);
+/* Empties c and keeps its arrays for the next values of the same type. */
+void tsdb__col_clear(struct tsdb__col *c, enum tsdb_type t);
 void tsdb__col_push(struct tsdb__col *c, enum tsdb_type t, int64_t ts, const struct tsdb_value *v);
 /* Makes room for extra more points (one allocation instead of a doubling series). */
 void tsdb__col_reserve(struct tsdb__col *c, enum tsdb_type t, size_t extra);
@@ -101,6 +103,9 @@ struct tsdb__series {
   struct tsdb__series **rollups; /* raw series: [n_rollups * TSDB__AGG_N], lazily */
   /* under head_lock */
   struct tsdb__head head, frozen;
+  /* the flush's sorted copy of frozen, kept between flushes so a store that ingests
+   * steadily reuses the memory instead of faulting fresh pages in (under flush_mu) */
+  struct tsdb__col flushed;
   bool has_last, last_checked;
   int64_t last_ts;
   struct tsdb_value last; /* a string value is an owned copy */
