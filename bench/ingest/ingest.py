@@ -8,7 +8,8 @@ each with 1 and 4 publishers. Method and figures: docs/BENCHMARKS.md ("Ingest").
 
     python3 bench/ingest/ingest.py BUILD_DIR
 
-Knobs (environment): BENCH_MESSAGES (per scenario, default 2,000,000),
+Knobs (environment): BENCH_MESSAGES (per scenario, default 6,000,000: enough for the
+store to flush its head twice, so a run has the cold start and the steady state),
 BENCH_LINES (points per message, default 1: ~70-byte messages), BENCH_INFLUX_POINTS
 (default 1,000,000), BENCH_SYNC (the store's sync policy for the run, default
 interval). Python standard library only.
@@ -29,7 +30,7 @@ BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 VIGIL = os.path.join(BUILD, "vigil")
 FEED = os.path.join(BUILD, "vigil-feed")
 SINK = os.path.join(BUILD, "bench_zmq_sink")
-MESSAGES = int(os.environ.get("BENCH_MESSAGES", "2000000"))
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "6000000"))
 LINES = int(os.environ.get("BENCH_LINES", "1"))
 INFLUX_POINTS = int(os.environ.get("BENCH_INFLUX_POINTS", "1000000"))
 SYNC = os.environ.get("BENCH_SYNC", "interval")
