@@ -250,7 +250,9 @@ int main(int argc, char **argv) {
 
   void *ctx = zmq_ctx_new();
   void *sock = zmq_socket(ctx, socket_type);
-  int hwm = 1000000, linger = 10000;
+  /* PUSH waits when its queue is full, so a short queue loses nothing and keeps the
+   * publisher's memory small and hot; PUB drops past it, so its queue is long */
+  int hwm = socket_type == ZMQ_PUSH ? 10000 : 1000000, linger = 10000;
   zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
   zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
   for (size_t i = 0; i < n_eps; i++) {
