@@ -566,6 +566,58 @@ static void truncated_state_file_loses_nothing(void **state) {
   rm_rf(&dir);
 }
 
+/* A flush that cannot write its block keeps the frozen head in front of the values
+ * written since (head segments are chained back), and the next flush writes them all,
+ * once. The blocks directory is replaced by a file, which fails even for root. */
+static void failed_flush_keeps_the_head(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  struct tsdb *db = open_db(dir, NULL);
+  int64_t base = tsdb__floor(tsdb__now(), DAY) - 3 * DAY;
+  double sum = 0;
+  for (int i = 0; i < 3000; i++) put(db, "A", base + i * SEC, i), sum += i;
+  char *blocks = vg_asprintf("%s/blocks", dir), *away = vg_asprintf("%s/blocks.away", dir);
+  assert_int_equal(rename(blocks, away), 0);
+  FILE *f = fopen(blocks, "w");
+  assert_non_null(f);
+  fclose(f);
+  char err[512];
+  assert_true(tsdb__flush(db, err, sizeof err) < 0);
+  for (int i = 3000; i < 3500; i++) put(db, "A", base + i * SEC, i), sum += i;
+  struct tsdb_stats st;
+  tsdb_stats(db, &st);
+  assert_int_equal(st.head_points, 3500);
+  tsdb_stats_free(&st);
+  for (int round = 0; round < 3; round++) {
+    struct tsdb_result r = q_raw(db, "A", base, base + DAY);
+    assert_int_equal(r.n_series, 1);
+    assert_int_equal(r.series[0].n, 3500);
+    double got = 0;
+    for (size_t i = 0; i < r.series[0].n; i++) {
+      assert_true(r.series[0].ts[i] == base + (int64_t)i * SEC);
+      got += r.series[0].values[i].v.f;
+    }
+    assert_true(got == sum);
+    tsdb_result_free(&r);
+    if (round == 0) { /* the directory back: this flush writes everything */
+      assert_int_equal(unlink(blocks), 0);
+      assert_int_equal(rename(away, blocks), 0);
+      assert_int_equal(tsdb__flush(db, err, sizeof err), 0);
+      tsdb_stats(db, &st);
+      assert_int_equal(st.head_points, 0);
+      assert_int_equal(st.block_points, 3500);
+      tsdb_stats_free(&st);
+    } else if (round == 1) {
+      tsdb_close(db);
+      db = open_db(dir, NULL);
+    }
+  }
+  free(blocks);
+  free(away);
+  tsdb_close(db);
+  rm_rf(&dir);
+}
+
 int main(void) {
   vg_log_setup(VG_LOG_LOGFMT, VG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -581,6 +633,7 @@ int main(void) {
       cmocka_unit_test(bad_options_are_refused),
       cmocka_unit_test(concurrent_writers_readers_and_flushes),
       cmocka_unit_test(truncated_state_file_loses_nothing),
+      cmocka_unit_test(failed_flush_keeps_the_head),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
