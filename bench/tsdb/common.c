@@ -13,11 +13,7 @@
 
 #include "core/core.h"
 
-uint64_t bench_now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
+uint64_t bench_now_ns(void) { return vg_now_ns(); }
 
 uint64_t bench_cpu_ns(void) {
   struct timespec t;
