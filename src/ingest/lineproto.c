@@ -18,12 +18,13 @@
 #include "core/core.h"
 #include "ingest/ingest.h"
 
-/* Byte classes of the separators, for the escape and stop sets of scan_name. */
-enum { C_COMMA = 1, C_EQ = 2, C_SPACE = 4, C_ALL = 7 };
+/* Byte classes of the separators, for the escape and stop sets of scan_name, and of the
+ * backslash, which ends scan_name's fast path. */
+enum { C_COMMA = 1, C_EQ = 2, C_SPACE = 4, C_ALL = 7, C_BSLASH = 8 };
+static const uint8_t byte_class[256] = {[','] = C_COMMA, ['='] = C_EQ, [' '] = C_SPACE,
+                                        ['\\'] = C_BSLASH};
 
-static unsigned cls(char c) {
-  return c == ',' ? C_COMMA : c == '=' ? C_EQ : c == ' ' ? C_SPACE : 0;
-}
+static unsigned cls(char c) { return byte_class[(unsigned char)c] & C_ALL; }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -84,6 +85,13 @@ static struct quoted char_at(const struct lp *s, size_t i) {
 static size_t check_bytes(const unsigned char *p, size_t n, const char **why) {
   size_t i = 0;
   while (i < n) {
+    /* eight bytes at a time while all are printable ASCII: a byte below 0x20 borrows
+     * into its top bit, a byte from 0x80 has it set (either ends the fast path) */
+    for (uint64_t w; n - i >= 8; i += 8) {
+      memcpy(&w, p + i, 8);
+      if (((w - 0x2020202020202020u) | w) & 0x8080808080808080u) break;
+    }
+    if (i == n) break;
     unsigned c = p[i], lo = 0x80, hi = 0xBF;
     size_t k;
     if (c < 0x80) {
@@ -128,7 +136,10 @@ bad:
  * stop byte. -1 on a backslash that ends the line. */
 static int scan_name(struct lp *s, unsigned esc, unsigned stop, struct ingest_str *out) {
   char *b = s->b;
-  size_t i = s->pos, o = s->pos;
+  size_t i = s->pos;
+  /* up to the first stop byte or backslash nothing moves */
+  while (i < s->len && !(byte_class[(unsigned char)b[i]] & (stop | C_BSLASH))) i++;
+  size_t o = i;
   while (i < s->len) {
     if (b[i] == '\\') {
       if (i + 1 == s->len) return fail(s, i, "backslash at end of line");
@@ -179,9 +190,45 @@ static int parse_tag(struct lp *s, struct ingest_line *out) {
   return 0;
 }
 
+/* Whether the 8 bytes at p are all ASCII digits; *w gets them (first byte lowest).
+ * A digit has high nibble 3, and adding 6 to it does not carry into that nibble. */
+static bool eight_digits(const char *p, uint64_t *w) {
+  memcpy(w, p, 8);
+  return ((*w & 0xF0F0F0F0F0F0F0F0u) |
+          (((*w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) == 0x3333333333333333u;
+}
+
+/* The value of eight ASCII digits read by eight_digits, in three multiplications: each
+ * byte k becomes 10*d[k] + d[k+1] (the even ones are the four pairs), then the pairs
+ * at bytes 0 and 4, and at 2 and 6, are scaled and summed in the upper 32 bits. */
+static uint64_t eight_value(uint64_t w) {
+  w -= 0x3030303030303030u;
+  w = w * 10 + (w >> 8);
+  return (((w & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
+          (((w >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >> 32;
+}
+
+/* The end of the run of digits that starts at b[i], at most n. */
+static size_t digits_end(const char *b, size_t i, size_t n) {
+  uint64_t w;
+  while (n - i >= 8 && eight_digits(b + i, &w)) i += 8;
+  while (i < n && is_digit(b[i])) i++;
+  return i;
+}
+
 /* Digits b[p..q) (at least one) as a magnitude; -1 above max. */
 static int parse_mag(const char *b, size_t p, size_t q, uint64_t max, uint64_t *v) {
-  uint64_t x = 0;
+  uint64_t x = 0, w;
+  if (q - p <= 19) { /* below 10^19 < 2^64: no overflow on the way */
+    for (; q - p >= 8; p += 8) {
+      memcpy(&w, b + p, 8);
+      x = x * 100000000 + eight_value(w);
+    }
+    for (; p < q; p++) x = x * 10 + (uint64_t)(b[p] - '0');
+    if (x > max) return -1;
+    *v = x;
+    return 0;
+  }
   for (; p < q; p++) {
     unsigned d = (unsigned)(b[p] - '0');
     if (x > (max - d) / 10) return -1;
@@ -296,39 +343,41 @@ static int parse_string(struct lp *s, struct ingest_field *f) {
 
 static int parse_field(struct lp *s, struct ingest_line *out) {
   size_t k0 = s->pos, v0, v1;
-  struct ingest_field f;
-  if (scan_name(s, C_ALL, C_ALL, &f.key)) return -1;
-  if (f.key.len == 0) return fail(s, k0, "empty field key");
+  /* decoded straight into the next slot (a copy of a half-written local costs a stall),
+   * or into a spare when the line has all its fields already */
+  struct ingest_field spare,
+      *f = out->n_fields < INGEST_MAX_FIELDS ? &out->fields[out->n_fields] : &spare;
+  if (scan_name(s, C_ALL, C_ALL, &f->key)) return -1;
+  if (f->key.len == 0) return fail(s, k0, "empty field key");
   if (s->pos == s->len || s->b[s->pos] != '=')
-    return fail(s, s->pos, "expected '=' after field key '%s'", Q(f.key));
+    return fail(s, s->pos, "expected '=' after field key '%s'", Q(f->key));
   v0 = ++s->pos;
   if (v0 == s->len || s->b[v0] == ',' || s->b[v0] == ' ')
-    return fail(s, v0, "missing value for field '%s'", Q(f.key));
+    return fail(s, v0, "missing value for field '%s'", Q(f->key));
   if (s->b[v0] == '"') {
-    if (parse_string(s, &f)) return -1;
+    if (parse_string(s, f)) return -1;
   } else {
     char c = s->b[v0];
     for (v1 = v0; v1 < s->len && s->b[v1] != ',' && s->b[v1] != ' ';) v1++;
     s->pos = v1;
     if (c == '-' || c == '.' || is_digit(c)) {
-      if (parse_number(s, v0, v1, &f)) return -1;
-    } else if (parse_bool(s->b + v0, v1 - v0, &f.v.b) == 0) {
-      f.type = INGEST_BOOL;
+      if (parse_number(s, v0, v1, f)) return -1;
+    } else if (parse_bool(s->b + v0, v1 - v0, &f->v.b) == 0) {
+      f->type = INGEST_BOOL;
     } else if (c == '+') {
-      return fail(s, v0, "leading '+' not allowed in field '%s'", Q(f.key));
+      return fail(s, v0, "leading '+' not allowed in field '%s'", Q(f->key));
     } else {
       return fail(s, v0, "invalid value '%s' in field '%s' (expected a number, bool or string)",
-                  quote(s->b + v0, v1 - v0).s, Q(f.key));
+                  quote(s->b + v0, v1 - v0).s, Q(f->key));
     }
   }
   for (size_t i = 0; i < out->n_fields; i++)
-    if (same(out->fields[i].key, f.key)) {
-      out->fields[i] = f; /* the last value wins, as in InfluxDB */
+    if (same(out->fields[i].key, f->key)) {
+      out->fields[i] = *f; /* the last value wins, as in InfluxDB */
       return 0;
     }
-  if (out->n_fields == INGEST_MAX_FIELDS)
-    return fail(s, k0, "too many fields (max %d)", INGEST_MAX_FIELDS);
-  out->fields[out->n_fields++] = f;
+  if (f == &spare) return fail(s, k0, "too many fields (max %d)", INGEST_MAX_FIELDS);
+  out->n_fields++;
   return 0;
 }
 
@@ -337,7 +386,7 @@ static int parse_timestamp(struct lp *s, struct ingest_line *out) {
   size_t t0 = s->pos, i = t0, d0;
   bool neg = false;
   if (b[i] == '-') neg = true, i++;
-  for (d0 = i; i < s->len && is_digit(b[i]);) i++;
+  i = digits_end(b, d0 = i, s->len);
   if (i == d0) return fail(s, i, "invalid timestamp: expected a digit");
   if (i < s->len && b[i] != ' ')
     return fail(s, i, "invalid timestamp: unexpected '%s'", char_at(s, i).s);
