@@ -7,9 +7,9 @@
  *
  *   sent=MESSAGES points=POINTS bad=MALFORMED gaps=GAPS missed=MISSED checksum=0x...
  *
- * The checksum is the sum (mod 2^64) over every field value sent of XXH3-64 of the
- * canonical text "measurement,tag=value#field ts value" (ingest_point_checksum, in
- * src/ingest/point.c): vigil-feed decodes each message it builds with vigil's own
+ * The checksum is the sum (mod 2^64) over every field value sent of XXH3-64 of its
+ * canonical bytes, seeded with its series' (ingest_point_checksum, defined in
+ * src/ingest/ingest.h): vigil-feed decodes each message it builds with vigil's own
  * decoder and adds up the checksums of the points, so the number is the one a feed
  * reports for what it wrote (`vigil status --json`: feeds[].checksum) and the one a
  * query of the store recomputes (every field of every series of the measurement,

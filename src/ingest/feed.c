@@ -40,6 +40,7 @@ struct ingest_feed {
   size_t buf_cap, buf_used, max_msg;
   struct ingest_batch batch; /* grows to its largest size once, then is reused */
   size_t batch_points;
+  uint64_t batch_sum; /* checksum of the batch's points, added when the sink takes them */
   int64_t batch_first_ns; /* monotonic, of the batch's first point */
   struct ingest_seq *seq;
   struct ingest_quarantine *q;
@@ -78,9 +79,7 @@ static void flush(struct ingest_feed *f) {
     VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", b->n),
              VF_S("error", strerror(-rc)));
   } else {
-    uint64_t sum = 0;
-    for (size_t i = 0; i < b->n; i++) sum += ingest_point_checksum(&pts[i]);
-    add(&f->checksum, sum);
+    add(&f->checksum, f->batch_sum);
     add(&f->points, b->n);
     if (res.rejected) {
       add(&f->errors[INGEST_R_STORE], res.rejected);
@@ -90,6 +89,7 @@ static void flush(struct ingest_feed *f) {
   }
   add(&f->batches, 1);
   ingest_batch_reset(b);
+  f->batch_sum = 0;
 }
 
 static bool seq_of(const struct ingest_line *l, const char *field, int64_t *seq) {
@@ -126,6 +126,7 @@ static void on_line(void *arg, const struct ingest_line *line, const struct inge
     refuse(f, INGEST_R_TIMESTAMP, "timestamp out of range at this precision");
     return;
   }
+  f->batch_sum += ingest_batch_last_checksum(&f->batch);
   if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_coarse_ns();
   if (f->seq) {
     int64_t s;

@@ -139,12 +139,15 @@ size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *ma
 /* ---- point checksums (point.c); batches of points are in batch.h ---- */
 
 /*
- * The checksum of a point: the sum (mod 2^64) over its fields of XXH3-64 of the
- * canonical bytes of one value:
- *   measurement 00 (tag-key 00 tag-value 00)... field 00 ts type value
- * with tags sorted, no escaping, ts as 8 little-endian bytes, type one byte (enum
- * tsdb_type), the value as 8 little-endian bytes (float: its IEEE-754 bits; int,
- * uint), one byte 0/1 (bool) or its bytes (string). A sum, so the checksum of a set
+ * The checksum of a point: the sum (mod 2^64) over its fields of a 64-bit hash of the
+ * value, built from XXH3-64 (H, with H_s seeded by s) over the parts where they lie:
+ *   series seed  s = H(measurement), then for each tag (sorted by key, unescaped)
+ *                s = H_s(key), s = H_s(value)
+ *   field seed   k = H_s(field name)
+ *   value hash   H_(k + type)(ts || v): 16 bytes, both little-endian, with type the
+ *                enum tsdb_type and v a float's IEEE-754 bits, an int or uint, 0/1 for
+ *                a bool, or H(bytes) of a string.
+ * The series is hashed once per point, not once per field. A sum, so the checksum of a set
  * of points does not depend on their order: vigil-feed prints the sum over what it
  * sent, a feed keeps the sum over what it wrote, and a query of the store can
  * recompute it (ingest_value_checksum over every value of every series).
