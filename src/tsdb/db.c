@@ -281,6 +281,7 @@ void tsdb_close(struct tsdb *db) {
   tsdb__groups_free(&db->groups);
   tsdb__map_free(&db->map);
   tsdb__segpool_destroy(&db->segs);
+  for (int t = 0; t <= TSDB_STRING; t++) tsdb__col_free(&db->flush_cols[t], (enum tsdb_type)t);
   for (size_t i = 0; i < db->n_policies; i++) {
     struct tsdb__policy *p = &db->policies[i];
     free(p->name);

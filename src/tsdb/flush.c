@@ -95,11 +95,15 @@ static void publish(struct tsdb *db, struct tsdb__block **add, size_t n_add,
   tsdb__blockset_unref(old);
 }
 
-/* ---- flush ---- */
+/* ---- flush ----
+ * The frozen heads are written one series at a time, in key order, each copied into
+ * the store's scratch column of its type, sorted and deduplicated there, and encoded
+ * before the next one is copied: the flush needs memory for its largest series, not a
+ * second copy of the whole head. A series whose values fall in several windows (late
+ * data, or a flush across a window's end) is visited once per window. */
 struct frozen_series {
   struct tsdb__series *s;
-  struct tsdb__col col; /* sorted, deduplicated copy of the frozen head */
-  size_t pos;           /* where the current window starts */
+  int64_t wstart; /* the window of its next values to write; TSDB_TIME_MAX when done */
 };
 
 static int cmp_frozen_key(const void *a, const void *b) {
@@ -110,42 +114,55 @@ static int cmp_frozen_key(const void *a, const void *b) {
 }
 
 struct flush_iter {
+  struct tsdb *db;
   struct frozen_series *fs;
   size_t n, i;
-  int64_t wend;
+  int64_t wstart, wend;
+  size_t most[TSDB_STRING + 1]; /* the largest series of each type, for the shrink */
 };
 
 static int flush_next(void *arg, struct tsdb__block_input *in) {
   struct flush_iter *it = arg;
   while (it->i < it->n) {
     struct frozen_series *f = &it->fs[it->i++];
-    size_t end = f->pos;
-    while (end < f->col.n && f->col.ts[end] < it->wend) end++;
-    if (end == f->pos) continue;
-    *in = (struct tsdb__block_input){f->s->key, f->s->keylen, f->s->type, &f->col, f->pos, end};
-    f->pos = end;
+    if (f->wstart != it->wstart) continue;
+    const struct tsdb__head *h = &f->s->frozen;
+    enum tsdb_type t = f->s->type;
+    struct tsdb__col *col = &it->db->flush_cols[t];
+    tsdb__col_clear(col, t);
+    if (h->min >= it->wstart && h->max < it->wend) {
+      tsdb__head_to_col(col, h, t); /* all of it: bulk copies */
+      f->wstart = TSDB_TIME_MAX;
+    } else {
+      tsdb__head_copy_range(col, h, t, it->wstart, it->wend);
+      int64_t next = h->max < it->wend ? TSDB_TIME_MAX : tsdb__head_next_ts(h, it->wend);
+      f->wstart = next == TSDB_TIME_MAX ? next : tsdb__floor(next, it->db->opts.block_ns);
+    }
+    tsdb__sort_dedupe(col, t);
+    if (col->n > it->most[t]) it->most[t] = col->n;
+    *in = (struct tsdb__block_input){f->s->key, f->s->keylen, t, col, 0, col->n};
     return 1;
   }
   return 0;
 }
 
 static int write_policy_blocks(struct tsdb *db, uint16_t policy, struct frozen_series *fs,
-                               size_t n, struct tsdb__block ***out, size_t *n_out, char *err,
-                               size_t errlen) {
+                               size_t n, size_t most[], struct tsdb__block ***out,
+                               size_t *n_out, char *err, size_t errlen) {
   if (!n) return 0;
   qsort(fs, n, sizeof *fs, cmp_frozen_key);
   int rc = 0;
   for (;;) {
-    /* the earliest window any series still has data in */
-    int64_t next = TSDB_TIME_MAX;
+    int64_t wstart = TSDB_TIME_MAX; /* the earliest window any series still has data in */
     for (size_t i = 0; i < n; i++)
-      if (fs[i].pos < fs[i].col.n && fs[i].col.ts[fs[i].pos] < next) next = fs[i].col.ts[fs[i].pos];
-    if (next == TSDB_TIME_MAX) break;
-    int64_t wstart = tsdb__floor(next, db->opts.block_ns);
-    struct flush_iter it = {fs, n, 0, wstart + db->opts.block_ns};
+      if (fs[i].wstart < wstart) wstart = fs[i].wstart;
+    if (wstart == TSDB_TIME_MAX) break;
+    struct flush_iter it = {db, fs, n, 0, wstart, wstart + db->opts.block_ns, {0}};
     uint64_t seq = db->next_seq++;
     char *path = tsdb__block_path(db, policy, wstart, db->opts.block_ns, seq);
     rc = tsdb__block_write(path, wstart, db->opts.block_ns, seq, flush_next, &it, err, errlen);
+    for (int t = 0; t <= TSDB_STRING; t++)
+      if (it.most[t] > most[t]) most[t] = it.most[t];
     struct tsdb__block *b = NULL;
     if (rc == 0) rc = tsdb__block_open(path, &b, err, errlen);
     free(path);
@@ -174,7 +191,7 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
       cap = cap ? cap * 2 : 256;
       fs = vg_realloc(fs, cap * sizeof *fs);
     }
-    fs[nf++] = (struct frozen_series){.s = s};
+    fs[nf++] = (struct frozen_series){s, tsdb__floor(s->frozen.min, db->opts.block_ns)};
   }
   uint64_t ckpt = tsdb__wal_next_lsn(db->wal);
   db->head_points = 0;
@@ -184,25 +201,24 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   int rc = 0;
   struct tsdb__block **made = NULL;
   size_t n_made = 0;
+  size_t most[TSDB_STRING + 1] = {0};
   if (nf) {
-    /* queries read the frozen heads concurrently: sort copies, not the originals */
-    for (size_t i = 0; i < nf; i++) {
-      struct tsdb__series *s = fs[i].s;
-      /* reuse last flush's arrays unless they are far larger than needed now */
-      if (s->frozen.n < s->flushed.cap / 4) tsdb__col_free(&s->flushed, s->type);
-      fs[i].col = s->flushed;
-      fs[i].col.owns_strings = true;
-      tsdb__head_to_col(&fs[i].col, &s->frozen, s->type);
-      tsdb__sort_dedupe(&fs[i].col, fs[i].s->type);
-    }
+    /* queries read the frozen heads concurrently: the flush sorts copies (whose
+     * strings point into the frozen heads, which outlive them) */
     struct frozen_series *byp = vg_malloc(nf * sizeof *byp);
     for (uint16_t p = 0; p < db->n_policies && rc == 0; p++) {
       size_t m = 0;
       for (size_t i = 0; i < nf; i++)
         if (fs[i].s->policy == p) byp[m++] = fs[i];
-      rc = write_policy_blocks(db, p, byp, m, &made, &n_made, err, errlen);
+      rc = write_policy_blocks(db, p, byp, m, most, &made, &n_made, err, errlen);
     }
     free(byp);
+  }
+  for (int t = 0; t <= TSDB_STRING; t++) {
+    struct tsdb__col *col = &db->flush_cols[t];
+    tsdb__col_clear(col, (enum tsdb_type)t);
+    /* keep the arrays for the next flush unless they are far larger than needed */
+    if (col->cap > 4 * most[t] + 1024) tsdb__col_free(col, (enum tsdb_type)t);
   }
   pthread_rwlock_wrlock(&db->head_lock);
   if (rc == 0) {
@@ -221,10 +237,6 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
     }
   }
   pthread_rwlock_unlock(&db->head_lock);
-  for (size_t i = 0; i < nf; i++) {
-    tsdb__col_clear(&fs[i].col, fs[i].s->type);
-    fs[i].s->flushed = fs[i].col;
-  }
   free(fs);
   free(made);
   if (rc == 0 && nf) {

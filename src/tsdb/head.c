@@ -124,6 +124,8 @@ void tsdb__head_push(struct tsdb__segpool *p, struct tsdb__head *h, enum tsdb_ty
     break;
   }
   }
+  if (h->n == 0 || ts < h->min) h->min = ts;
+  if (h->n == 0 || ts > h->max) h->max = ts;
   h->n++;
 }
 
@@ -186,11 +188,21 @@ void tsdb__head_to_col(struct tsdb__col *out, const struct tsdb__head *h, enum t
   }
 }
 
+int64_t tsdb__head_next_ts(const struct tsdb__head *h, int64_t from) {
+  int64_t best = TSDB_TIME_MAX;
+  for (const struct tsdb__seg *s = h->first; s; s = s->next)
+    for (uint32_t i = 0; i < s->n; i++)
+      if (s->ts[i] >= from && s->ts[i] < best) best = s->ts[i];
+  return best;
+}
+
 void tsdb__head_prepend(struct tsdb__head *h, struct tsdb__head *front) {
   if (!front->first) return;
   front->last->next = h->first;
   if (!h->first) h->last = front->last;
   h->first = front->first;
+  if (h->n == 0 || front->min < h->min) h->min = front->min;
+  if (h->n == 0 || front->max > h->max) h->max = front->max;
   h->n += front->n;
   memset(front, 0, sizeof *front);
 }

@@ -117,7 +117,6 @@ void tsdb__series_free(struct tsdb__series *s) {
   free(s->rollups);
   tsdb__head_free(NULL, &s->head, s->type); /* pooled segments go with the pool */
   tsdb__head_free(NULL, &s->frozen, s->type);
-  tsdb__col_free(&s->flushed, s->type);
   if (s->has_last && s->last.type == TSDB_STRING) free((void *)s->last.v.s.p);
   free(s);
 }

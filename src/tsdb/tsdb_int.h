@@ -62,6 +62,7 @@ struct tsdb__seg {
 struct tsdb__head {
   struct tsdb__seg *first, *last;
   size_t n;
+  int64_t min, max; /* the smallest and largest ts (when n > 0) */
 };
 struct tsdb__segpool {
   pthread_mutex_t mu;
@@ -82,6 +83,8 @@ void tsdb__head_copy_range(struct tsdb__col *out, const struct tsdb__head *h, en
                            int64_t from, int64_t to);
 /* Appends every value of h to out (bulk copies; out reserved once). */
 void tsdb__head_to_col(struct tsdb__col *out, const struct tsdb__head *h, enum tsdb_type t);
+/* The smallest ts >= from in h; TSDB_TIME_MAX when there is none. */
+int64_t tsdb__head_next_ts(const struct tsdb__head *h, int64_t from);
 /* Puts the whole of front before h (front is left empty). */
 void tsdb__head_prepend(struct tsdb__head *h, struct tsdb__head *front);
 
@@ -103,13 +106,9 @@ struct tsdb__series {
   struct tsdb__series **rollups; /* raw series: [n_rollups * TSDB__AGG_N], lazily */
   /* under head_lock */
   struct tsdb__head head, frozen;
-  /* the flush's sorted copy of frozen, kept between flushes so a store that ingests
-   * steadily reuses the memory instead of faulting fresh pages in (under flush_mu) */
-  struct tsdb__col flushed;
   bool has_last, last_checked;
   int64_t last_ts;
   struct tsdb_value last; /* a string value is an owned copy */
-  int64_t head_min;       /* smallest ts in head (valid when head.n > 0) */
   struct tsdb__series *next_in_measurement;
 };
 
@@ -276,6 +275,10 @@ struct tsdb {
   uint64_t checkpoint_lsn;
   uint64_t head_points; /* under head_lock */
   uint64_t last_flush_ms;
+  /* the flush's sorted copy of one series at a time, one per type, kept between
+   * flushes so steady ingest reuses the memory instead of faulting pages in (under
+   * flush_mu) */
+  struct tsdb__col flush_cols[TSDB_STRING + 1];
   /* scratch of the writer (under write_mu) */
   struct vg_buf wal_buf, key_buf;
   struct tsdb__pending *pending;

@@ -151,7 +151,6 @@ static void set_last(struct tsdb__series *s, int64_t ts, const struct tsdb_value
 /* Under head_lock (write) or during open. */
 void tsdb__head_apply(struct tsdb *db, struct tsdb__series *s, int64_t ts,
                       const struct tsdb_value *v) {
-  if (s->head.n == 0 || ts < s->head_min) s->head_min = ts;
   tsdb__head_push(&db->segs, &s->head, s->type, ts, v);
   set_last(s, ts, v);
   db->head_points++;

@@ -179,6 +179,61 @@ static size_t count_blocks(const char *dir, const char *policy) {
   return n;
 }
 
+/* A flush writes one block per window its values fall in, each series copied, sorted
+ * and deduplicated one at a time: values shuffled over three windows with gaps, rewrites
+ * of the same timestamps, a sorted series in one window and a string series in two. */
+static void flush_writes_each_window_once(void **state) {
+  char *dir = make_tmpdir();
+  struct tsdb *db = open_db(dir, NULL);
+  int64_t day = tsdb__floor(tsdb__now(), DAY) - 5 * DAY, w = 2 * HOUR;
+  int64_t windows[3] = {day, day + 2 * w, day + 5 * w};
+  /* A: 30 values per window, written in a scrambled order, each written twice (the
+   * second write wins) */
+  for (int rep = 0; rep < 2; rep++)
+    for (int k = 0; k < 90; k++) {
+      int j = (k * 37) % 90; /* 37 is prime to 90: a permutation */
+      put(db, "A", windows[j / 30] + (j % 30) * SEC, rep * 1000 + j);
+    }
+  for (int k = 0; k < 50; k++) put(db, "B", windows[1] + k * SEC, k); /* one window, sorted */
+  for (int k = 0; k < 2; k++) {
+    struct tsdb_tag tag = {S("sym"), S("C")};
+    char text[16];
+    snprintf(text, sizeof text, "note %d", k);
+    struct tsdb_field f = {S("note"), {.type = TSDB_STRING, .v.s = {text, strlen(text)}}};
+    struct tsdb_point p = {S("tick"), &tag, 1, &f, 1, windows[2 * k] + 7 * SEC};
+    assert_int_equal(tsdb_write(db, &p, 1, NULL), 0);
+  }
+  char err[256];
+  for (int round = 0; round < 2; round++) {
+    assert_int_equal(tsdb__flush(db, err, sizeof err), 0);
+    assert_int_equal(count_blocks(dir, "default"), 3 * (size_t)(round + 1));
+    struct tsdb_result r = q_raw(db, "A", day, day + DAY);
+    assert_int_equal(r.n_series, 1);
+    assert_int_equal(r.series[0].n, 90);
+    for (size_t i = 0; i < 90; i++) {
+      assert_true(r.series[0].ts[i] == windows[i / 30] + (int64_t)(i % 30) * SEC);
+      assert_true(r.series[0].values[i].v.f == (round ? 2000 : 1000) + (double)i);
+    }
+    tsdb_result_free(&r);
+    r = q_raw(db, "B", day, day + DAY);
+    assert_int_equal(r.series[0].n, 50);
+    assert_true(r.series[0].values[49].v.f == 49);
+    tsdb_result_free(&r);
+    struct tsdb_tag tag = {S("sym"), S("C")};
+    struct tsdb_query q = {.measurement = "tick", .tags = &tag, .n_tags = 1, .field = "note",
+                           .from = day, .to = day + DAY};
+    assert_int_equal(tsdb_query(db, &q, &r, err, sizeof err), 0);
+    assert_int_equal(r.series[0].n, 2);
+    assert_true(r.series[0].values[1].v.s.len == 6 &&
+                memcmp(r.series[0].values[1].v.s.p, "note 1", 6) == 0);
+    tsdb_result_free(&r);
+    /* the second round rewrites A in the same windows: the scratch columns are reused */
+    for (int k = 0; k < 90; k++) put(db, "A", windows[k / 30] + (k % 30) * SEC, 2000 + k);
+  }
+  tsdb_close(db);
+  rm_rf(&dir);
+}
+
 static void compaction_merges_windows_and_days(void **state) {
   char *dir = make_tmpdir();
   struct tsdb *db = open_db(dir, NULL);
@@ -623,6 +678,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_type_round_trips),
       cmocka_unit_test(duplicates_and_disorder),
+      cmocka_unit_test(flush_writes_each_window_once),
       cmocka_unit_test(compaction_merges_windows_and_days),
       cmocka_unit_test(retention_drops_exactly_the_expired_blocks),
       cmocka_unit_test(rollups_are_seamless),
