@@ -53,17 +53,9 @@ static void bitw_drain(struct tsdb__bitw *w) {
   vg_buf_append(w->b, tmp, k);
 }
 
-void tsdb__bitw_put(struct tsdb__bitw *w, uint64_t v, unsigned nbits) {
-  VG_ASSERT(nbits <= 64);
-  if (nbits > 32) {
-    tsdb__bitw_put(w, v >> 32, nbits - 32);
-    nbits = 32;
-  }
-  v &= (1ull << nbits) - 1; /* nbits <= 32 here, so the shift is defined */
-  /* nacc <= 31 on entry, so acc never holds more than 63 bits */
-  w->acc = (w->acc << nbits) | v;
-  w->nacc += nbits;
-  if (w->nacc >= 32) bitw_drain(w);
+void tsdb__bitw_spill_grow(struct tsdb__bitw *w) {
+  vg_buf_reserve(w->b, 4096);
+  tsdb__bitw_spill(w);
 }
 
 void tsdb__bitw_flush(struct tsdb__bitw *w) {

@@ -35,8 +35,41 @@ struct tsdb__bitw {
   unsigned nacc; /* 0..31 between calls */
 };
 void tsdb__bitw_init(struct tsdb__bitw *w, struct vg_buf *b);
-/* Appends the low nbits (0..64) of v. */
-void tsdb__bitw_put(struct tsdb__bitw *w, uint64_t v, unsigned nbits);
+/* Writes out the top 32 of the nacc (32..63) bits held; inline while the buffer has
+ * room, bits.c grows it. */
+void tsdb__bitw_spill_grow(struct tsdb__bitw *w);
+static inline void tsdb__bitw_spill(struct tsdb__bitw *w) {
+  struct vg_buf *b = w->b;
+  if (b->cap - b->len < 5) { /* 4 bytes and vg_buf's terminating NUL */
+    tsdb__bitw_spill_grow(w);
+    return;
+  }
+  w->nacc -= 32;
+  uint32_t x = (uint32_t)(w->acc >> w->nacc);
+  uint8_t *o = (uint8_t *)b->data + b->len;
+  o[0] = (uint8_t)(x >> 24), o[1] = (uint8_t)(x >> 16), o[2] = (uint8_t)(x >> 8), o[3] = (uint8_t)x;
+  o[4] = 0;
+  b->len += 4;
+  w->acc &= (1ull << w->nacc) - 1;
+}
+/* Appends the low nbits (0..64) of v. Inline: the encoders call it once or twice per
+ * value, and a call cost as much as the work. */
+static inline void tsdb__bitw_put(struct tsdb__bitw *w, uint64_t v, unsigned nbits) {
+  VG_ASSERT(nbits <= 64);
+  if (nbits > 32) {
+    uint64_t hi = v >> 32;
+    unsigned n = nbits - 32;
+    /* nacc <= 31 on entry, so acc never holds more than 63 bits */
+    w->acc = (w->acc << n) | (hi & ((1ull << n) - 1));
+    w->nacc += n;
+    if (w->nacc >= 32) tsdb__bitw_spill(w);
+    nbits = 32;
+  }
+  v &= (1ull << nbits) - 1; /* nbits <= 32 here, so the shift is defined */
+  w->acc = (w->acc << nbits) | v;
+  w->nacc += nbits;
+  if (w->nacc >= 32) tsdb__bitw_spill(w);
+}
 /* Pads the last byte with zero bits and writes it. */
 void tsdb__bitw_flush(struct tsdb__bitw *w);
 

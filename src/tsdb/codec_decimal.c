@@ -31,13 +31,24 @@
 static const double pow10_tab[TSDB__DECIMAL_MAX_SCALE + 1] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 
+/* The integer nearest x (|x| < 2^63), ties either way: below 2^52 adding and taking
+ * away 1.5 * 2^52 leaves x rounded to an integer, and from 2^52 up a double is one.
+ * Inline arithmetic where llround is a call into libm, and fits() runs per value. */
+static long long nearest(double x) {
+  const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+  if (x > -4503599627370496.0 && x < 4503599627370496.0) {
+    return (long long)((x + magic) - magic); /* IEEE arithmetic: not folded back to x */
+  }
+  return (long long)x;
+}
+
 /* Whether v is exactly (double)r / 10^s for an int64 r, returned in *r. */
 static int fits(double v, int s, long long *r) {
   if (!isfinite(v) || (v == 0 && signbit(v))) return 0;
   double p = pow10_tab[s];
   double x = v * p;
   if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0)) return 0;
-  long long q = llround(x);
+  long long q = nearest(x);
   if ((double)q / p == v) {
     *r = q;
     return 1;
@@ -46,7 +57,7 @@ static int fits(double v, int s, long long *r) {
    * ...591.5, which llround takes to ...592. x + e is the exact product; the nearest
    * integer to it is the one that divides back to v if any does. */
   double e = fma(v, p, -x);
-  long long base = q, adj = llround(e);
+  long long base = q, adj = nearest(e);
   if (__builtin_add_overflow(base, adj, &base)) return 0;
   for (long long d = -1; d <= 1; d++) {
     long long c;
@@ -76,14 +87,25 @@ int tsdb__decimal_scale(const double *v, size_t n) {
 }
 
 int tsdb__decimal_encode(struct vg_buf *out, const double *v, size_t n) {
-  int s = tsdb__decimal_scale(v, n);
-  if (s < 0) return -1;
+  long long r;
+  int s = 0;
+  /* No scale below the largest per-value minimum can fit every value; the values are
+   * converted at that scale, and only if one does not fit there is a larger one tried. */
+  for (size_t i = 0; i < n; i++) {
+    while (s <= TSDB__DECIMAL_MAX_SCALE && !fits(v[i], s, &r)) s++;
+    if (s > TSDB__DECIMAL_MAX_SCALE) return -1;
+  }
   int64_t *q = vg_malloc((n ? n : 1) * sizeof *q);
   for (size_t i = 0; i < n; i++) {
-    long long r = 0;
-    int ok = fits(v[i], s, &r);
-    VG_ASSERT(ok);
-    q[i] = r;
+    if (fits(v[i], s, &r)) {
+      q[i] = r;
+      continue;
+    }
+    if (++s > TSDB__DECIMAL_MAX_SCALE) {
+      free(q);
+      return -1;
+    }
+    i = (size_t)-1; /* start again at the larger scale */
   }
   vg_buf_putc(out, (char)s);
   tsdb__int_encode(out, q, n);
