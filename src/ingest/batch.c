@@ -84,13 +84,6 @@ int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *l) {
   return 0;
 }
 
-uint64_t ingest_batch_last_checksum(const struct ingest_batch *b) {
-  struct tsdb_point p = b->points[b->n - 1];
-  p.tags = b->tags + (uintptr_t)p.tags;
-  p.fields = b->fields + (uintptr_t)p.fields;
-  return ingest_point_checksum(&p);
-}
-
 const struct tsdb_point *ingest_batch_points(struct ingest_batch *b) {
   for (size_t i = 0; i < b->n; i++) {
     struct tsdb_point *p = &b->points[i];

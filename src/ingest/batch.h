@@ -31,9 +31,6 @@ void ingest_batch_reset(struct ingest_batch *b);
 void ingest_batch_free(struct ingest_batch *b);
 /* Adds a decoded line. -1 (nothing added) when its timestamp overflows at the precision. */
 int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *l);
-/* ingest_point_checksum of the point the last ingest_batch_add added; a feed sums them
- * as it goes, while the line's bytes are still in cache. */
-uint64_t ingest_batch_last_checksum(const struct ingest_batch *b);
 /* The batch's points with their tag and field pointers in place, for a caller that
  * writes them itself (a feed hands them to its sink). Only ingest_batch_reset may
  * follow. */

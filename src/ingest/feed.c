@@ -1,10 +1,17 @@
 /*
- * feed — one ZeroMQ socket and the thread that owns it. The thread receives each
- * message straight into a batch buffer (zmq_recv copies once, nothing is allocated per
- * message), decodes it in place, turns every line or object into a store point that
- * points into the buffer, and hands a few thousand points at a time to the sink (the
- * store's tsdb_write, then the latest-value cache hook). A batch is also written when
- * the socket goes quiet or 50 ms after its first point, so a slow feed is not delayed.
+ * feed — one ZeroMQ socket and the two threads that serve it. The feed thread receives
+ * each message straight into a message buffer (zmq_recv copies once, nothing is
+ * allocated per message), decodes it in place, turns every line or object into a store
+ * point that points into the buffer, and hands a few thousand points at a time to the
+ * writer thread, which gives them to the sink (the store's tsdb_write, then the
+ * latest-value cache hook) while the feed thread decodes the next ones. A batch is also
+ * handed over when the socket goes quiet or 50 ms after its first point, so a slow feed
+ * is not delayed.
+ *
+ * The hand-over is one slot: the feed thread waits while the writer still has a batch,
+ * so at most two batches are in flight. There are two message buffers, used in turn: a
+ * batch handed over points into the buffer being filled, so when that one is full the
+ * feed thread moves to the other, which no batch still being written can point into.
  *
  * Bad messages never stop a feed: each refusal is counted by reason and sampled into
  * the quarantine file. Counters are atomics read by other threads (status, metrics).
@@ -35,8 +42,9 @@ struct ingest_feed {
   pthread_t thread;
   atomic_bool stop;
 
-  /* the thread's own */
-  char *buf, *raw; /* raw: the message before decoding rewrote it */
+  /* the feed thread's own */
+  char *bufs[2], *buf, *raw; /* buf: bufs[cur]; raw: the message before decoding rewrote it */
+  int cur;
   size_t buf_cap, buf_used, max_msg;
   struct ingest_batch batch; /* grows to its largest size once, then is reused */
   size_t batch_points;
@@ -49,6 +57,14 @@ struct ingest_feed {
   bool msg_quarantined;
   int64_t recv_wall_ns;
 
+  /* the hand-over to the writer thread (under wmu) */
+  pthread_t writer;
+  bool writer_started, writer_stop, has_pending;
+  pthread_mutex_t wmu, qmu; /* qmu: the quarantine, which both threads add to */
+  pthread_cond_t work, idle;
+  struct ingest_batch pending;
+  uint64_t pending_sum;
+
   /* shared counters */
   _Atomic uint64_t messages, points, bytes, errors[INGEST_R_N], quarantined, batches,
       store_failures, checksum;
@@ -59,16 +75,22 @@ struct ingest_feed {
 static void add(_Atomic uint64_t *c, uint64_t v) { atomic_fetch_add_explicit(c, v, memory_order_relaxed); }
 static uint64_t get(_Atomic uint64_t *c) { return atomic_load_explicit(c, memory_order_relaxed); }
 
+static void quarantine(struct ingest_feed *f, enum ingest_reason r, const char *why,
+                       const char *msg, size_t len) {
+  pthread_mutex_lock(&f->qmu);
+  if (ingest_quarantine_add(f->q, r, why, msg, len)) add(&f->quarantined, 1);
+  pthread_mutex_unlock(&f->qmu);
+}
+
 static void refuse(struct ingest_feed *f, enum ingest_reason r, const char *why) {
   add(&f->errors[r], 1);
   if (f->msg_quarantined) return; /* one sample per message is enough */
   f->msg_quarantined = true;
-  if (ingest_quarantine_add(f->q, r, why, f->msg, f->msg_len)) add(&f->quarantined, 1);
+  quarantine(f, r, why, f->msg, f->msg_len);
 }
 
-static void flush(struct ingest_feed *f) {
-  struct ingest_batch *b = &f->batch;
-  if (b->n == 0) return;
+/* Writer thread: one batch into the sink, and the counters. */
+static void write_batch(struct ingest_feed *f, struct ingest_batch *b, uint64_t sum) {
   const struct tsdb_point *pts = ingest_batch_points(b);
   struct tsdb_write_result res = {0};
   int rc = 0;
@@ -79,17 +101,56 @@ static void flush(struct ingest_feed *f) {
     VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", b->n),
              VF_S("error", strerror(-rc)));
   } else {
-    add(&f->checksum, f->batch_sum);
+    add(&f->checksum, sum);
     add(&f->points, b->n);
     if (res.rejected) {
       add(&f->errors[INGEST_R_STORE], res.rejected);
-      if (ingest_quarantine_add(f->q, INGEST_R_STORE, res.why, "", 0)) add(&f->quarantined, 1);
+      quarantine(f, INGEST_R_STORE, res.why, "", 0);
     }
     if (f->sink.cache) f->sink.cache(f->sink.cache_arg, pts, b->n);
   }
   add(&f->batches, 1);
   ingest_batch_reset(b);
+}
+
+static void *writer_run(void *arg) {
+  struct ingest_feed *f = arg;
+  pthread_mutex_lock(&f->wmu);
+  for (;;) {
+    while (!f->has_pending && !f->writer_stop) pthread_cond_wait(&f->work, &f->wmu);
+    if (!f->has_pending) break; /* stopping, and nothing left */
+    pthread_mutex_unlock(&f->wmu);
+    write_batch(f, &f->pending, f->pending_sum);
+    pthread_mutex_lock(&f->wmu);
+    f->has_pending = false;
+    pthread_cond_signal(&f->idle);
+  }
+  pthread_mutex_unlock(&f->wmu);
+  return NULL;
+}
+
+/* Feed thread: hands the batch to the writer (waiting while it still has the last one)
+ * and goes on with the writer's emptied batch. */
+static void flush(struct ingest_feed *f) {
+  if (f->batch.n == 0) return;
+  pthread_mutex_lock(&f->wmu);
+  while (f->has_pending) pthread_cond_wait(&f->idle, &f->wmu);
+  struct ingest_batch empty = f->pending;
+  f->pending = f->batch;
+  f->pending_sum = f->batch_sum;
+  f->has_pending = true;
+  pthread_cond_signal(&f->work);
+  pthread_mutex_unlock(&f->wmu);
+  f->batch = empty;
   f->batch_sum = 0;
+}
+
+/* Hands the batch over and starts filling the other message buffer (see the top). */
+static void flush_and_rewind(struct ingest_feed *f) {
+  flush(f);
+  f->cur ^= 1;
+  f->buf = f->bufs[f->cur];
+  f->buf_used = 0;
 }
 
 static bool seq_of(const struct ingest_line *l, const char *field, int64_t *seq) {
@@ -126,7 +187,8 @@ static void on_line(void *arg, const struct ingest_line *line, const struct inge
     refuse(f, INGEST_R_TIMESTAMP, "timestamp out of range at this precision");
     return;
   }
-  f->batch_sum += ingest_batch_last_checksum(&f->batch);
+  /* summed per line, while the decoded line is at hand */
+  f->batch_sum += ingest_line_checksum(line, f->batch.points[f->batch.n - 1].ts);
   if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_coarse_ns();
   if (f->seq) {
     int64_t s;
@@ -168,10 +230,7 @@ static bool more_frames(void *sock) {
 /* Receives one message (single frame, or [topic, payload]) into the buffer and decodes
  * it. Returns 0, or -1 when nothing came (EAGAIN / interrupted). */
 static int receive(struct ingest_feed *f, int flags) {
-  if (f->buf_cap - f->buf_used < f->max_msg) {
-    flush(f);
-    f->buf_used = 0;
-  }
+  if (f->buf_cap - f->buf_used < f->max_msg) flush_and_rewind(f);
   char *p = f->buf + f->buf_used;
   size_t room = f->buf_cap - f->buf_used;
   int n = zmq_recv(f->sock, p, room, flags);
@@ -228,8 +287,7 @@ static void *run(void *arg) {
   while (!atomic_load(&f->stop)) {
     /* with points waiting, do not block: a quiet socket means write them now */
     if (receive(f, f->batch.n ? ZMQ_DONTWAIT : 0) < 0) {
-      flush(f);
-      f->buf_used = 0;
+      if (f->batch.n) flush_and_rewind(f);
     } else if (f->batch.n && (int64_t)vg_now_coarse_ns() - f->batch_first_ns > FLUSH_AFTER_NS) {
       flush(f);
     }
@@ -254,7 +312,19 @@ static char **copy_strv(const char *const *v, size_t n) {
 
 static char *dup_or_null(const char *s) { return s ? vg_strdup(s) : NULL; }
 
+/* Writes what the writer still has, then stops it. */
+static void stop_writer(struct ingest_feed *f) {
+  if (!f->writer_started) return;
+  pthread_mutex_lock(&f->wmu);
+  f->writer_stop = true;
+  pthread_cond_signal(&f->work);
+  pthread_mutex_unlock(&f->wmu);
+  pthread_join(f->writer, NULL);
+  f->writer_started = false;
+}
+
 static void feed_free(struct ingest_feed *f) {
+  stop_writer(f);
   if (f->sock) zmq_close(f->sock);
   if (f->ctx) zmq_ctx_term(f->ctx);
   vg_strv_free(f->endpoints);
@@ -269,9 +339,15 @@ static void feed_free(struct ingest_feed *f) {
   free(f->json_measurement);
   free(f->json_time_key);
   free(f->name);
-  free(f->buf);
+  free(f->bufs[0]);
+  free(f->bufs[1]);
   free(f->raw);
   ingest_batch_free(&f->batch);
+  ingest_batch_free(&f->pending);
+  pthread_mutex_destroy(&f->wmu);
+  pthread_mutex_destroy(&f->qmu);
+  pthread_cond_destroy(&f->work);
+  pthread_cond_destroy(&f->idle);
   ingest_seq_free(f->seq);
   ingest_quarantine_close(f->q);
   free(f);
@@ -304,9 +380,15 @@ int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_s
 
   f->buf_cap = opts->buffer_bytes ? opts->buffer_bytes : (size_t)4 << 20;
   f->max_msg = f->buf_cap / 4;
-  f->buf = vg_malloc(f->buf_cap);
+  f->buf = f->bufs[0] = vg_malloc(f->buf_cap);
+  f->bufs[1] = vg_malloc(f->buf_cap);
   f->raw = vg_malloc(f->max_msg);
   ingest_batch_init(&f->batch, 0, opts->ts_mult ? opts->ts_mult : 1);
+  ingest_batch_init(&f->pending, 0, opts->ts_mult ? opts->ts_mult : 1);
+  pthread_mutex_init(&f->wmu, NULL);
+  pthread_mutex_init(&f->qmu, NULL);
+  pthread_cond_init(&f->work, NULL);
+  pthread_cond_init(&f->idle, NULL);
   f->batch_points = opts->batch_points ? opts->batch_points : 4096;
   if (f->seq_field) f->seq = ingest_seq_new(opts->seq_key, opts->n_seq_key);
   f->q = ingest_quarantine_open(f->quarantine_path, opts->quarantine_keep, 0);
@@ -336,14 +418,23 @@ int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_s
       goto fail;
     }
   }
-  int rc = pthread_create(&f->thread, NULL, run, f);
+  int rc = pthread_create(&f->writer, NULL, writer_run, f);
+  if (rc) {
+    snprintf(err, errlen, "feed %s: cannot start its writer thread: %s", f->name, strerror(rc));
+    goto fail;
+  }
+  f->writer_started = true;
+  rc = pthread_create(&f->thread, NULL, run, f);
   if (rc) {
     snprintf(err, errlen, "feed %s: cannot start its thread: %s", f->name, strerror(rc));
     goto fail;
   }
+  /* thread names: at most 15 bytes, so the feed's name is cut */
   char tname[16];
   snprintf(tname, sizeof tname, "feed-%s", f->name);
   pthread_setname_np(f->thread, tname);
+  snprintf(tname, sizeof tname, "fwrite-%s", f->name);
+  pthread_setname_np(f->writer, tname);
   *out = f;
   return 0;
 fail:
@@ -354,8 +445,8 @@ fail:
 void ingest_feed_stop(struct ingest_feed *f) {
   if (!f) return;
   atomic_store(&f->stop, true);
-  pthread_join(f->thread, NULL);
-  feed_free(f);
+  pthread_join(f->thread, NULL); /* its last batch is handed over */
+  feed_free(f);                  /* which the writer writes before it stops */
 }
 
 const char *ingest_feed_name(const struct ingest_feed *f) { return f->name; }

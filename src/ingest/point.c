@@ -32,10 +32,21 @@ static uint64_t series_seed(const char *m, size_t mlen, const struct tsdb_tag *t
   return h;
 }
 
-/* The hash of one value of the series whose seed is given (see ingest.h). */
+/* The hash of one value of the series whose seed is given (see ingest.h); x is the
+ * value as 64 bits (a string's: the hash of its bytes). */
+static uint64_t value_hash_bits(uint64_t seed, const char *field, size_t flen, int64_t ts,
+                                enum tsdb_type type, uint64_t x) {
+  uint64_t k = XXH3_64bits_withSeed(field, flen, seed);
+  uint64_t tv[2] = {(uint64_t)ts, x};
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+  tv[0] = __builtin_bswap64(tv[0]), tv[1] = __builtin_bswap64(tv[1]);
+#endif
+  return XXH3_64bits_withSeed(tv, sizeof tv, k + (uint64_t)type);
+}
+
 static uint64_t value_hash(uint64_t seed, const char *field, size_t flen, int64_t ts,
                            const struct tsdb_value *v) {
-  uint64_t k = XXH3_64bits_withSeed(field, flen, seed), x = 0;
+  uint64_t x = 0;
   switch (v->type) {
   case TSDB_FLOAT: memcpy(&x, &v->v.f, 8); break;
   case TSDB_INT: x = (uint64_t)v->v.i; break;
@@ -43,11 +54,7 @@ static uint64_t value_hash(uint64_t seed, const char *field, size_t flen, int64_
   case TSDB_BOOL: x = v->v.b ? 1 : 0; break;
   case TSDB_STRING: x = XXH3_64bits(v->v.s.p, v->v.s.len); break;
   }
-  uint64_t tv[2] = {(uint64_t)ts, x};
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-  tv[0] = __builtin_bswap64(tv[0]), tv[1] = __builtin_bswap64(tv[1]);
-#endif
-  return XXH3_64bits_withSeed(tv, sizeof tv, k + (uint64_t)v->type);
+  return value_hash_bits(seed, field, flen, ts, v->type, x);
 }
 
 uint64_t ingest_value_checksum(const char *measurement, size_t mlen, const struct tsdb_tag *tags,
@@ -65,27 +72,27 @@ uint64_t ingest_point_checksum(const struct tsdb_point *p) {
   return sum;
 }
 
-static struct tsdb_value value_of(const struct ingest_field *f) {
-  struct tsdb_value v = {.type = (enum tsdb_type)f->type};
-  switch (f->type) {
-  case INGEST_FLOAT: v.v.f = f->v.f; break;
-  case INGEST_INT: v.v.i = f->v.i; break;
-  case INGEST_UINT: v.v.u = f->v.u; break;
-  case INGEST_BOOL: v.v.b = f->v.b; break;
-  case INGEST_STRING: v.v.s = (struct tsdb_str){f->v.s.p, f->v.s.len}; break;
-  }
-  return v;
-}
-
+/* The same for a decoded line, read where the decoder left it: a feed sums it per
+ * line, and copying the line into a point first would cost more than the hashing. */
 uint64_t ingest_line_checksum(const struct ingest_line *l, int64_t ts) {
-  struct tsdb_tag tags[INGEST_MAX_TAGS];
-  struct tsdb_field fields[INGEST_MAX_FIELDS];
-  for (size_t i = 0; i < l->n_tags; i++)
-    tags[i] = (struct tsdb_tag){{l->tags[i].key.p, l->tags[i].key.len}, {l->tags[i].value.p, l->tags[i].value.len}};
-  for (size_t i = 0; i < l->n_fields; i++)
-    fields[i] = (struct tsdb_field){{l->fields[i].key.p, l->fields[i].key.len}, value_of(&l->fields[i])};
-  struct tsdb_point p = {{l->measurement.p, l->measurement.len}, tags, l->n_tags, fields, l->n_fields, ts};
-  return ingest_point_checksum(&p);
+  uint64_t seed = XXH3_64bits(l->measurement.p, l->measurement.len), sum = 0;
+  for (size_t i = 0; i < l->n_tags; i++) {
+    seed = XXH3_64bits_withSeed(l->tags[i].key.p, l->tags[i].key.len, seed);
+    seed = XXH3_64bits_withSeed(l->tags[i].value.p, l->tags[i].value.len, seed);
+  }
+  for (size_t i = 0; i < l->n_fields; i++) {
+    const struct ingest_field *f = &l->fields[i];
+    uint64_t x = 0;
+    switch (f->type) {
+    case INGEST_FLOAT: memcpy(&x, &f->v.f, 8); break;
+    case INGEST_INT: x = (uint64_t)f->v.i; break;
+    case INGEST_UINT: x = f->v.u; break;
+    case INGEST_BOOL: x = f->v.b ? 1 : 0; break;
+    case INGEST_STRING: x = XXH3_64bits(f->v.s.p, f->v.s.len); break;
+    }
+    sum += value_hash_bits(seed, f->key.p, f->key.len, ts, (enum tsdb_type)f->type, x);
+  }
+  return sum;
 }
 
 static const char *const reason_names[INGEST_R_N] = {
