@@ -301,6 +301,65 @@ static void test_feed(void **state) {
   rmdir(dir);
 }
 
+/* A sink slower than the feed: the feed thread fills its small message buffers many
+ * times over while the writer still holds a batch pointing into one. Every point must
+ * reach the sink as it was sent (the checksum over the sent lines). */
+static int slow_sink_write(void *arg, const struct tsdb_point *pts, size_t n,
+                           struct tsdb_write_result *res) {
+  usleep(2000);
+  return sink_write(arg, pts, n, res);
+}
+
+static void test_feed_slow_sink(void **state) {
+  char dir[] = "/tmp/vigil-feed-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char ep[128];
+  snprintf(ep, sizeof ep, "ipc://%s/sock", dir);
+  const char *eps[] = {ep};
+  struct ingest_feed_opts o = {.name = "slow", .socket = INGEST_PULL, .bind = true,
+                               .endpoints = eps, .n_endpoints = 1, .batch_points = 64,
+                               .buffer_bytes = 4096};
+  struct sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  struct ingest_sink sink = {slow_sink_write, &s, NULL, NULL};
+  struct ingest_feed *f;
+  char err[256];
+  assert_int_equal(ingest_feed_start(&o, &sink, &f, err, sizeof err), 0);
+  void *ctx = zmq_ctx_new(), *push = zmq_socket(ctx, ZMQ_PUSH);
+  assert_int_equal(zmq_connect(push, ep), 0);
+  uint64_t want_sum = 0;
+  const int n = 5000;
+  for (int i = 0; i < n; i++) {
+    char msg[128], copy[128];
+    int len = snprintf(msg, sizeof msg, "t,sym=S%d px=%d.25,seq=%di %d", i % 7, i, i, 1000 + i);
+    memcpy(copy, msg, (size_t)len);
+    struct ingest_line l;
+    struct ingest_error e;
+    assert_int_equal(ingest_lp_parse_line(copy, (size_t)len, &l, &e), 0);
+    want_sum += ingest_line_checksum(&l, l.ts);
+    assert_int_equal(zmq_send(push, msg, (size_t)len, 0), len);
+  }
+  struct ingest_feed_stats st;
+  for (int i = 0; i < 1000; i++) {
+    ingest_feed_stats(f, &st);
+    if (st.points >= (uint64_t)n) break;
+    usleep(10000);
+  }
+  assert_int_equal(st.points, n);
+  assert_true(st.checksum == want_sum);
+  pthread_mutex_lock(&s.mu);
+  assert_int_equal(s.points, n);
+  assert_true(s.checksum == want_sum);
+  assert_true(s.writes >= (size_t)n / 64);
+  pthread_mutex_unlock(&s.mu);
+  zmq_close(push);
+  zmq_ctx_term(ctx);
+  ingest_feed_stop(f);
+  char p[160];
+  snprintf(p, sizeof p, "%s/sock", dir);
+  unlink(p);
+  rmdir(dir);
+}
+
 static void test_feed_bad_endpoint(void **state) {
   const char *eps[] = {"tcp://nonsense"};
   struct ingest_feed_opts o = {.name = "x", .socket = INGEST_SUB, .endpoints = eps, .n_endpoints = 1, .bind = true};
@@ -314,7 +373,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seq),        cmocka_unit_test(test_seq_many_keys),
       cmocka_unit_test(test_quarantine), cmocka_unit_test(test_checksum),
-      cmocka_unit_test(test_feed),       cmocka_unit_test(test_feed_bad_endpoint),
+      cmocka_unit_test(test_feed),       cmocka_unit_test(test_feed_slow_sink),
+      cmocka_unit_test(test_feed_bad_endpoint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
