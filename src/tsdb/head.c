@@ -2,10 +2,13 @@
  * head — the in-memory values of a series since the last flush, as a chain of
  * segments, and the pool the segments come from (see tsdb_int.h for why).
  *
- * The pool maps slabs of SLAB_BYTES with MAP_POPULATE and cuts them into segments of
- * SEG_BYTES; it never gives memory back before the store closes, so its size is the
- * largest head (plus the frozen head of a flush) the store has held. Under
- * AddressSanitizer the free segments are poisoned, so a use after a flush is caught.
+ * The pool maps slabs of SLAB_BYTES and cuts them into segments of SEG_BYTES; it never
+ * gives memory back before the store closes, so its size is the largest head (plus the
+ * frozen head of a flush) the store has held. Slabs are aligned to 2 MiB and asked for
+ * transparent huge pages: a store that grows its head at a million points a second
+ * takes two page faults per slab instead of a thousand, and on a virtual machine a
+ * first touch of a page costs 8-17 us. Under AddressSanitizer the free segments are
+ * poisoned, so a use after a flush is caught.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -24,6 +27,7 @@
 #define SEG_BYTES ((size_t)16 << 10)    /* about 1000 numeric values */
 #define SMALL_SEG_BYTES ((size_t)1 << 10) /* a series' first segment: about 60 */
 #define SLAB_BYTES ((size_t)4 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
 
 void tsdb__segpool_init(struct tsdb__segpool *p) {
   memset(p, 0, sizeof *p);
@@ -46,13 +50,28 @@ static uint32_t seg_cap(size_t bytes, enum tsdb_type t) {
 
 static void *seg_vals(const struct tsdb__seg *s) { return (void *)(s->ts + s->cap); }
 
+/* A slab aligned to HUGE_PAGE (mapped larger, the ends given back), advised for huge
+ * pages where the kernel takes the advice (THP "madvise" or "always"). */
+static void *map_slab(void) {
+  char *p = mmap(NULL, SLAB_BYTES + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+  if (a > p) munmap(p, (size_t)(a - p));
+  size_t tail = (size_t)(p + SLAB_BYTES + HUGE_PAGE - (a + SLAB_BYTES));
+  if (tail) munmap(a + SLAB_BYTES, tail);
+#ifdef MADV_HUGEPAGE
+  (void)madvise(a, SLAB_BYTES, MADV_HUGEPAGE); /* advice only: small pages also work */
+#endif
+  return a;
+}
+
 /* A segment from the pool; NULL when no slab can be mapped (the caller mallocs). */
 static struct tsdb__seg *pool_take(struct tsdb__segpool *p) {
   pthread_mutex_lock(&p->mu);
   if (!p->free) {
-    void *slab = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (slab == MAP_FAILED) {
+    void *slab = map_slab();
+    if (!slab) {
       pthread_mutex_unlock(&p->mu);
       return NULL;
     }
