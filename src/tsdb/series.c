@@ -34,17 +34,42 @@ void tsdb__key_escape(struct vg_buf *b, const char *p, size_t n, const char *spe
   }
 }
 
+/* Appends p[0..n) escaped at o, which has room for 4 bytes per input byte; returns the
+ * new end. */
+static char *escape_into(char *o, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (!needs_escape[c]) {
+      *o++ = (char)c;
+    } else if (needs_escape[c] == 2) {
+      static const char hex[] = "0123456789abcdef";
+      *o++ = '\\', *o++ = 'x', *o++ = hex[c >> 4], *o++ = hex[c & 15];
+    } else {
+      *o++ = '\\', *o++ = (char)c;
+    }
+  }
+  return o;
+}
+
+/* The write path builds a key per point: one reserve for the worst case (\xNN, four
+ * bytes per byte), then bytes written in place, rather than an append per component. */
 void tsdb__key_build(struct vg_buf *b, struct tsdb_str measurement, const struct tsdb_tag *tags,
                      size_t n_tags, struct tsdb_str field) {
-  tsdb__key_escape(b, measurement.p, measurement.len, ", #");
+  size_t most = measurement.len + field.len + 1;
+  for (size_t i = 0; i < n_tags; i++) most += tags[i].key.len + tags[i].value.len + 2;
+  vg_buf_reserve(b, 4 * most);
+  char *start = b->data + b->len, *o = start;
+  o = escape_into(o, measurement.p, measurement.len);
   for (size_t i = 0; i < n_tags; i++) {
-    vg_buf_putc(b, ',');
-    tsdb__key_escape(b, tags[i].key.p, tags[i].key.len, ",= #");
-    vg_buf_putc(b, '=');
-    tsdb__key_escape(b, tags[i].value.p, tags[i].value.len, ",= #");
+    *o++ = ',';
+    o = escape_into(o, tags[i].key.p, tags[i].key.len);
+    *o++ = '=';
+    o = escape_into(o, tags[i].value.p, tags[i].value.len);
   }
-  vg_buf_putc(b, '#');
-  tsdb__key_escape(b, field.p, field.len, ", #");
+  *o++ = '#';
+  o = escape_into(o, field.p, field.len);
+  b->len += (size_t)(o - start);
+  b->data[b->len] = '\0';
 }
 
 /* Reads one component up to an unescaped byte of stop (or end); returns an owned copy. */

@@ -118,9 +118,10 @@ static size_t uvarint(uint8_t *o, uint64_t v) {
   return n;
 }
 
-/* One sample of a SAMPLES record, appended in one go (the write path's hot loop). */
+/* One sample of a SAMPLES record, written in place (the write path's hot loop). */
 static void put_sample(struct vg_buf *b, uint32_t id, int64_t dts, const struct tsdb_value *v) {
-  uint8_t o[40];
+  vg_buf_reserve(b, 40 + (v->type == TSDB_STRING ? v->v.s.len : 0));
+  uint8_t *o = (uint8_t *)b->data + b->len;
   size_t n = uvarint(o, id);
   n += uvarint(o + n, tsdb__zigzag((uint64_t)dts));
   switch (v->type) {
@@ -133,10 +134,14 @@ static void put_sample(struct vg_buf *b, uint32_t id, int64_t dts, const struct 
   case TSDB_INT: n += uvarint(o + n, tsdb__zigzag((uint64_t)v->v.i)); break;
   case TSDB_UINT: n += uvarint(o + n, v->v.u); break;
   case TSDB_BOOL: o[n++] = v->v.b ? 1 : 0; break;
-  case TSDB_STRING: n += uvarint(o + n, v->v.s.len); break;
+  case TSDB_STRING:
+    n += uvarint(o + n, v->v.s.len);
+    memcpy(o + n, v->v.s.p, v->v.s.len);
+    n += v->v.s.len;
+    break;
   }
-  vg_buf_append(b, o, n);
-  if (v->type == TSDB_STRING) vg_buf_append(b, v->v.s.p, v->v.s.len);
+  b->len += n;
+  b->data[b->len] = '\0';
 }
 
 static void set_last(struct tsdb__series *s, int64_t ts, const struct tsdb_value *v) {
