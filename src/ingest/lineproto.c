@@ -173,20 +173,22 @@ static int cmp_str(struct ingest_str a, struct ingest_str b) {
 
 static int parse_tag(struct lp *s, struct ingest_line *out) {
   size_t k0 = s->pos, v0;
-  struct ingest_tag t;
-  if (scan_name(s, C_ALL, C_ALL, &t.key)) return -1;
-  if (t.key.len == 0) return fail(s, k0, "empty tag key");
+  /* decoded straight into the next slot, as fields are (see parse_field) */
+  struct ingest_tag spare,
+      *t = out->n_tags < INGEST_MAX_TAGS ? &out->tags[out->n_tags] : &spare;
+  if (scan_name(s, C_ALL, C_ALL, &t->key)) return -1;
+  if (t->key.len == 0) return fail(s, k0, "empty tag key");
   if (s->pos == s->len || s->b[s->pos] != '=')
-    return fail(s, s->pos, "expected '=' after tag key '%s'", Q(t.key));
+    return fail(s, s->pos, "expected '=' after tag key '%s'", Q(t->key));
   v0 = ++s->pos;
-  if (scan_name(s, C_ALL, C_ALL, &t.value)) return -1;
+  if (scan_name(s, C_ALL, C_ALL, &t->value)) return -1;
   if (s->pos < s->len && s->b[s->pos] == '=')
-    return fail(s, s->pos, "unescaped '=' in value of tag '%s'", Q(t.key));
-  if (t.value.len == 0) return fail(s, v0, "empty value for tag '%s'", Q(t.key));
+    return fail(s, s->pos, "unescaped '=' in value of tag '%s'", Q(t->key));
+  if (t->value.len == 0) return fail(s, v0, "empty value for tag '%s'", Q(t->key));
   for (size_t i = 0; i < out->n_tags; i++)
-    if (same(out->tags[i].key, t.key)) return fail(s, k0, "duplicate tag key '%s'", Q(t.key));
-  if (out->n_tags == INGEST_MAX_TAGS) return fail(s, k0, "too many tags (max %d)", INGEST_MAX_TAGS);
-  out->tags[out->n_tags++] = t;
+    if (same(out->tags[i].key, t->key)) return fail(s, k0, "duplicate tag key '%s'", Q(t->key));
+  if (t == &spare) return fail(s, k0, "too many tags (max %d)", INGEST_MAX_TAGS);
+  out->n_tags++;
   return 0;
 }
 
@@ -343,8 +345,9 @@ static int parse_string(struct lp *s, struct ingest_field *f) {
 
 static int parse_field(struct lp *s, struct ingest_line *out) {
   size_t k0 = s->pos, v0, v1;
-  /* decoded straight into the next slot (a copy of a half-written local costs a stall),
-   * or into a spare when the line has all its fields already */
+  /* decoded straight into the next slot, or into a spare when the line has all its
+   * fields already: copying a local whose parts were just stored one by one makes the
+   * copy's wide loads wait for those stores (store forwarding fails) */
   struct ingest_field spare,
       *f = out->n_fields < INGEST_MAX_FIELDS ? &out->fields[out->n_fields] : &spare;
   if (scan_name(s, C_ALL, C_ALL, &f->key)) return -1;
