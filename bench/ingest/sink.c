@@ -3,9 +3,10 @@
  * receives COUNT messages and does nothing with them, then prints how fast they came:
  *
  *   bench_zmq_sink pull|sub ENDPOINT COUNT     (binds ENDPOINT)
- *   -> messages=N bytes=N seconds=S rate=N
+ *   -> messages=N bytes=N seconds=S rate=N rate1=N rate2=N
  *
- * The clock starts at the first message, so start-up does not count.
+ * The clock starts at the first message, so start-up does not count; rate1 and rate2
+ * are the rates of the first and the second half of the messages.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,17 +39,20 @@ int main(int argc, char **argv) {
   printf("ready\n");
   fflush(stdout);
   static char buf[1 << 20];
-  long long n = 0, bytes = 0;
-  double t0 = 0;
+  long long n = 0, bytes = 0, half = count / 2;
+  double t0 = 0, th = 0;
   while (n < count) {
     int r = zmq_recv(s, buf, sizeof buf, 0);
     if (r < 0) continue;
     if (n == 0) t0 = now();
     n++;
+    if (n == half) th = now();
     bytes += r;
   }
-  double secs = now() - t0;
-  printf("messages=%lld bytes=%lld seconds=%.3f rate=%.0f\n", n, bytes, secs, (double)(n - 1) / secs);
+  double t1 = now(), secs = t1 - t0;
+  printf("messages=%lld bytes=%lld seconds=%.3f rate=%.0f rate1=%.0f rate2=%.0f\n", n, bytes,
+         secs, (double)(n - 1) / secs, (double)(half - 1) / (th - t0),
+         (double)(n - half) / (t1 - th));
   zmq_close(s);
   zmq_ctx_term(ctx);
   return 0;

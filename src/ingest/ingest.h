@@ -4,7 +4,7 @@
  * line-protocol decoder (lineproto.c), the JSON decoder (json.c), the conversion of
  * decoded lines into store points with their checksum (point.c), sequence-gap tracking
  * (seq.c), the quarantine of bad messages (quarantine.c) and the feeds themselves: one
- * thread per ZeroMQ socket (feed.c).
+ * feed thread and one writer thread per ZeroMQ socket (feed.c).
  *
  * Line protocol, one point per line:
  *
@@ -276,11 +276,12 @@ struct ingest_feed_stats {
 
 struct ingest_feed;
 /* Creates the socket (binding or connecting every endpoint) and starts the feed's
- * thread. 0, or -1 with a message in err (nothing started). The opts strings are
- * copied. */
+ * threads (the feed thread, which receives and decodes, and its writer, which hands
+ * batches to the sink). 0, or -1 with a message in err (nothing started). The opts
+ * strings are copied. */
 int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_sink *sink,
                       struct ingest_feed **out, char *err, size_t errlen);
-/* Stops the thread (within ~50 ms), writes what is batched, closes the socket, frees. */
+/* Stops the threads (within ~50 ms), writes what is batched, closes the socket, frees. */
 void ingest_feed_stop(struct ingest_feed *f);
 const char *ingest_feed_name(const struct ingest_feed *f);
 /* A snapshot of the counters; safe from any thread. */
