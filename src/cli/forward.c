@@ -2,7 +2,7 @@
  * forward — where the feeds' points go under `vigil up`: into the store, and, when
  * `sinks.influx` is configured, to InfluxDB as line protocol with explicit timestamps
  * (so the sink's retries cannot duplicate a point). Both are thread-safe: every feed's
- * thread calls forward_write. The latest-value cache hook is for the monitor to fill.
+ * writer thread calls forward_write. The latest-value cache hook is for the monitor to fill.
  */
 #include <stdio.h>
 #include <stdlib.h>

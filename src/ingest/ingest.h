@@ -252,7 +252,7 @@ struct ingest_feed_opts {
 #define INGEST_HWM_PULL 10000
 #define INGEST_HWM_SUB 1000000
 
-/* Where points go (from the feed's thread): the store's write, and the latest-value cache hook (either NULL). */
+/* Where points go (from the feed's writer thread): the store's write, and the latest-value cache hook (either NULL). */
 typedef int ingest_write_fn(void *arg, const struct tsdb_point *pts, size_t n,
                             struct tsdb_write_result *res);
 typedef void ingest_cache_fn(void *arg, const struct tsdb_point *pts, size_t n);
