@@ -113,7 +113,7 @@ printf '[{"sym":"S0002","venue":7,"price":-1.5e-3,"size":12,"seq":5,"ts":5},{"me
 
 # fuzz_store_query: times, durations and selectors, one per line
 printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n1700000000.5\n1h30m\ntick,sym=BTC\\,X,venue=a\\=b\n' >"$seeds/query.txt"
-# committed binary seeds (a real block file for fuzz_block)
+# committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
 
 # FUZZ_ONLY="lineproto json" runs only those targets.
