@@ -11,7 +11,8 @@
  * The hand-over is one slot: the feed thread waits while the writer still has a batch,
  * so at most two batches are in flight. There are two message buffers, used in turn: a
  * batch handed over points into the buffer being filled, so when that one is full the
- * feed thread moves to the other, which no batch still being written can point into.
+ * feed thread moves to the other, after waiting for the writer if its batch points
+ * there.
  *
  * Bad messages never stop a feed: each refusal is counted by reason and sampled into
  * the quarantine file. Counters are atomics read by other threads (status, metrics).
@@ -64,6 +65,7 @@ struct ingest_feed {
   pthread_cond_t work, idle;
   struct ingest_batch pending;
   uint64_t pending_sum;
+  int pending_buf; /* the message buffer the pending batch points into */
 
   /* shared counters */
   _Atomic uint64_t messages, points, bytes, errors[INGEST_R_N], quarantined, batches,
@@ -138,6 +140,7 @@ static void flush(struct ingest_feed *f) {
   struct ingest_batch empty = f->pending;
   f->pending = f->batch;
   f->pending_sum = f->batch_sum;
+  f->pending_buf = f->cur;
   f->has_pending = true;
   pthread_cond_signal(&f->work);
   pthread_mutex_unlock(&f->wmu);
@@ -145,9 +148,15 @@ static void flush(struct ingest_feed *f) {
   f->batch_sum = 0;
 }
 
-/* Hands the batch over and starts filling the other message buffer (see the top). */
+/* Hands the batch over and starts filling the other message buffer (see the top),
+ * once the writer is done with any batch that points into that one: when the buffer
+ * now full made no points (comments, refusals), the batch handed over before it may
+ * still be in the writer's hands. */
 static void flush_and_rewind(struct ingest_feed *f) {
   flush(f);
+  pthread_mutex_lock(&f->wmu);
+  while (f->has_pending && f->pending_buf != f->cur) pthread_cond_wait(&f->idle, &f->wmu);
+  pthread_mutex_unlock(&f->wmu);
   f->cur ^= 1;
   f->buf = f->bufs[f->cur];
   f->buf_used = 0;

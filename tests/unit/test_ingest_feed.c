@@ -302,8 +302,9 @@ static void test_feed(void **state) {
 }
 
 /* A sink slower than the feed: the feed thread fills its small message buffers many
- * times over while the writer still holds a batch pointing into one. Every point must
- * reach the sink as it was sent (the checksum over the sent lines). */
+ * times over while the writer still holds a batch pointing into one, also with
+ * messages that make no points. Every point must reach the sink as it was sent (the
+ * checksum over the sent lines). */
 static int slow_sink_write(void *arg, const struct tsdb_point *pts, size_t n,
                            struct tsdb_write_result *res) {
   usleep(2000);
@@ -337,6 +338,14 @@ static void test_feed_slow_sink(void **state) {
     assert_int_equal(ingest_lp_parse_line(copy, (size_t)len, &l, &e), 0);
     want_sum += ingest_line_checksum(&l, l.ts);
     assert_int_equal(zmq_send(push, msg, (size_t)len, 0), len);
+    if (i % 500 == 499) {
+      /* messages without points (comments) fill whole buffers while the writer still
+       * holds the last batch: the feed thread must not go back to that batch's buffer */
+      char comment[200];
+      memset(comment, 'c', sizeof comment);
+      comment[0] = '#';
+      for (int k = 0; k < 60; k++) assert_int_equal(zmq_send(push, comment, sizeof comment, 0), 200);
+    }
   }
   struct ingest_feed_stats st;
   for (int i = 0; i < 1000; i++) {
