@@ -146,6 +146,9 @@ def vigil_e2e(n, workdir, store=True):
         t1 = time.monotonic()
         for p in pubs:
             p.wait(60)
+        if th - t0 < 0.05 or want - at_half < total * LINES // 4:
+            raise SystemExit("bench: the stream is too short to time its halves at 10 ms "
+                             "polls; raise BENCH_MESSAGES")
         return (at_half - base) / (th - t0), (want - at_half) / (t1 - th), want - base, f["store"]
     finally:
         v.stop()
