@@ -70,47 +70,39 @@ static int fits(double v, int s, long long *r) {
   return 0;
 }
 
-int tsdb__decimal_scale(const double *v, size_t n) {
-  long long r;
-  int lo = 0;
-  /* No scale below the largest per-value minimum can fit every value. */
-  for (size_t i = 0; i < n; i++) {
-    while (lo <= TSDB__DECIMAL_MAX_SCALE && !fits(v[i], lo, &r)) lo++;
-    if (lo > TSDB__DECIMAL_MAX_SCALE) return -1;
-  }
-  for (int s = lo; s <= TSDB__DECIMAL_MAX_SCALE; s++) {
-    size_t i = 0;
-    while (i < n && fits(v[i], s, &r)) i++;
-    if (i == n) return s;
-  }
-  return -1;
-}
-
-int tsdb__decimal_encode(struct vg_buf *out, const double *v, size_t n) {
+/* The smallest scale at which every value fits, with the values at that scale in q
+ * (when q is not NULL); -1 when none does. No scale below the largest per-value minimum
+ * can fit every value; the values are converted at that scale, and only if one does
+ * not fit there is a larger one tried. */
+static int scale_and_convert(const double *v, size_t n, int64_t *q) {
   long long r;
   int s = 0;
-  /* No scale below the largest per-value minimum can fit every value; the values are
-   * converted at that scale, and only if one does not fit there is a larger one tried. */
   for (size_t i = 0; i < n; i++) {
     while (s <= TSDB__DECIMAL_MAX_SCALE && !fits(v[i], s, &r)) s++;
     if (s > TSDB__DECIMAL_MAX_SCALE) return -1;
   }
-  int64_t *q = vg_malloc((n ? n : 1) * sizeof *q);
   for (size_t i = 0; i < n; i++) {
     if (fits(v[i], s, &r)) {
-      q[i] = r;
+      if (q) q[i] = r;
       continue;
     }
-    if (++s > TSDB__DECIMAL_MAX_SCALE) {
-      free(q);
-      return -1;
-    }
+    if (++s > TSDB__DECIMAL_MAX_SCALE) return -1;
     i = (size_t)-1; /* start again at the larger scale */
   }
-  vg_buf_putc(out, (char)s);
-  tsdb__int_encode(out, q, n);
+  return s;
+}
+
+int tsdb__decimal_scale(const double *v, size_t n) { return scale_and_convert(v, n, NULL); }
+
+int tsdb__decimal_encode(struct vg_buf *out, const double *v, size_t n) {
+  int64_t *q = vg_malloc((n ? n : 1) * sizeof *q);
+  int s = scale_and_convert(v, n, q);
+  if (s >= 0) {
+    vg_buf_putc(out, (char)s);
+    tsdb__int_encode(out, q, n);
+  }
   free(q);
-  return 0;
+  return s < 0 ? -1 : 0;
 }
 
 int tsdb__decimal_decode(const void *p, size_t len, double *out, size_t cap, size_t *n) {
