@@ -11,9 +11,9 @@ all: build
 deps:
 	@scripts/deps.sh
 
+# Quiet builds (one line, or the errors in full); V=1 shows everything.
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@JOBS=$(JOBS) scripts/build.sh $(BUILD) RelWithDebInfo
 
 run: build
 	@examples/demo/run.sh $(BUILD) $(DEMO)
@@ -24,8 +24,7 @@ test-plain: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-san: deps
-	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON >/dev/null
-	@cmake --build $(BUILD_SAN) -j $(JOBS)
+	@JOBS=$(JOBS) scripts/build.sh $(BUILD_SAN) Debug -DVIGIL_SANITIZE=ON
 	@cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
