@@ -23,19 +23,22 @@ struct ctx {
   const char *fixed; /* the map's fixed measurement, which lies outside b */
 };
 
-static void check_str(const struct ctx *c, struct ingest_str s) {
+static void check_str(const struct ctx *c, struct tsdb_str s) {
   check(s.p >= c->b && s.len <= c->n && s.p + s.len <= c->b + c->n);
 }
 
-static void on_point(void *arg, const struct ingest_line *l, const struct ingest_error *err) {
+static void on_point(void *arg, struct ingest_batch *bt, const struct tsdb_point *l,
+                     const struct ingest_error *err) {
   struct ctx *c = arg;
   check((l == NULL) != (err == NULL));
   if (err) {
     check(err->line >= 1 && err->line <= c->lines && err->col >= 1 && err->col <= c->n + 1);
     check(err->msg[0] != '\0' && memchr(err->msg, '\0', sizeof err->msg) != NULL);
     c->bad++;
+    if (ingest_batch_full(bt)) ingest_batch_reset(bt);
     return;
   }
+  check(l == &bt->points[bt->n - 1]);
   check(l->measurement.len > 0);
   if (l->measurement.p != c->fixed) check_str(c, l->measurement);
   check(l->n_tags <= INGEST_MAX_TAGS);
@@ -45,20 +48,21 @@ static void on_point(void *arg, const struct ingest_line *l, const struct ingest
     check_str(c, l->tags[i].key);
     check_str(c, l->tags[i].value);
     if (i) {
-      struct ingest_str a = l->tags[i - 1].key, b = l->tags[i].key;
+      struct tsdb_str a = l->tags[i - 1].key, b = l->tags[i].key;
       int r = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
       check(r < 0 || (r == 0 && a.len < b.len));
     }
   }
   for (size_t i = 0; i < l->n_fields; i++) {
-    const struct ingest_field *f = &l->fields[i];
+    const struct tsdb_field *f = &l->fields[i];
     check(f->key.len > 0);
     check_str(c, f->key);
-    check(f->type <= INGEST_STRING);
-    if (f->type == INGEST_STRING) check_str(c, f->v.s);
-    if (f->type == INGEST_FLOAT) check(f->v.f - f->v.f == 0);
+    check(f->value.type <= TSDB_STRING);
+    if (f->value.type == TSDB_STRING) check_str(c, f->value.v.s);
+    if (f->value.type == TSDB_FLOAT) check(f->value.v.f - f->value.v.f == 0);
   }
   c->ok++;
+  if (ingest_batch_full(bt)) ingest_batch_reset(bt);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -78,7 +82,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(b, data, size);
     struct ctx c = {b, size, 0, 0, lines, fixed};
     size_t rejected;
-    size_t ok = ingest_json_parse(b, size, &maps[m], on_point, &c, &rejected);
+    struct ingest_batch bt; /* small, and at a precision that can overflow (ms) */
+    ingest_batch_init(&bt, 3, 0, m ? 1000000 : 1);
+    size_t ok = ingest_json_parse(b, size, &maps[m], &bt, on_point, &c, &rejected);
+    ingest_batch_free(&bt);
     check(ok == c.ok && rejected == c.bad);
   }
   free(b);

@@ -56,6 +56,8 @@ static const char usage[] =
     "  --pause DUR           (default 1s)\n"
     "  --burst-every N       every Nth message starts a burst of --burst messages\n"
     "  --burst N             sent as fast as possible, whatever --rate (default 1000)\n"
+    "  --note-bytes N        every point also has a string field note of N bytes\n"
+    "                        (over 4096 the store refuses it)\n"
     "others:\n"
     "  --wait DUR            pub: how long to wait for a subscriber (default 30s)\n"
     "  --no-checksum         skip the checksum (the benchmarks' publishers)\n"
@@ -143,11 +145,14 @@ struct sum {
   uint64_t points, checksum;
 };
 
-static void on_point(void *arg, const struct ingest_line *line, const struct ingest_error *err) {
+static void on_point(void *arg, struct ingest_batch *b, const struct tsdb_point *p,
+                     const struct ingest_error *err) {
   struct sum *s = arg;
-  if (!line) return;
-  s->points++;
-  s->checksum += ingest_line_checksum(line, line->ts);
+  if (p) {
+    s->points++;
+    s->checksum += ingest_point_checksum(p);
+  }
+  if (ingest_batch_full(b)) ingest_batch_reset(b);
 }
 
 static const char *const bad_kinds[] = {
@@ -166,13 +171,13 @@ int main(int argc, char **argv) {
   const char *topic = NULL, *measurement = "ticks", *prefix = "S";
   double rate = 1000;
   long long count = 0, symbols = 10, lines = 1, gap_every = 0, gap_size = 1, bad_every = 0,
-            pause_every = 0, burst_every = 0, burst = 1000;
+            pause_every = 0, burst_every = 0, burst = 1000, note_bytes = 0;
   int64_t pause_ns = 1000000000, wait_ns = 30000000000LL, duration_ns = 0, start_ts = -1;
   bool json = false, checksum = true, quiet = false;
   enum {
     O_BIND = 256, O_CONNECT, O_SOCKET, O_TOPIC, O_RATE, O_COUNT, O_DURATION, O_SYMBOLS, O_PREFIX,
     O_MEAS, O_FORMAT, O_LINES, O_START, O_SEED, O_GAP_EVERY, O_GAP_SIZE, O_BAD_EVERY,
-    O_PAUSE_EVERY, O_PAUSE, O_BURST_EVERY, O_BURST, O_WAIT, O_NO_SUM, O_QUIET, O_HELP
+    O_PAUSE_EVERY, O_PAUSE, O_BURST_EVERY, O_BURST, O_WAIT, O_NO_SUM, O_QUIET, O_NOTE, O_HELP
   };
   static const struct option opts[] = {
       {"bind", required_argument, 0, O_BIND},        {"connect", required_argument, 0, O_CONNECT},
@@ -187,6 +192,7 @@ int main(int argc, char **argv) {
       {"pause", required_argument, 0, O_PAUSE},      {"burst-every", required_argument, 0, O_BURST_EVERY},
       {"burst", required_argument, 0, O_BURST},      {"wait", required_argument, 0, O_WAIT},
       {"no-checksum", no_argument, 0, O_NO_SUM},     {"quiet", no_argument, 0, O_QUIET},
+      {"note-bytes", required_argument, 0, O_NOTE},
       {"help", no_argument, 0, O_HELP},              {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -235,6 +241,7 @@ int main(int argc, char **argv) {
     case O_WAIT: wait_ns = dur_ns(optarg); break;
     case O_NO_SUM: checksum = false; break;
     case O_QUIET: quiet = true; break;
+    case O_NOTE: note_bytes = num(optarg, "--note-bytes"); break;
     case O_HELP:
     case 'h': fputs(usage, stdout); return 0;
     default: fputs(usage, stderr); return 2;
@@ -283,10 +290,12 @@ int main(int argc, char **argv) {
     syms[i].price = 10000000 + (int64_t)(rng() % 1000000);
     syms[i].seq = 0;
   }
-  size_t mlen = strlen(measurement), cap = (size_t)lines * (mlen + 128) + 64;
+  size_t mlen = strlen(measurement), cap = (size_t)lines * (mlen + 128 + (size_t)note_bytes) + 64;
   char *msg = malloc(cap), *copy = malloc(cap);
   int64_t ts = start_ts >= 0 ? start_ts : (int64_t)(now_ns(CLOCK_REALTIME) / 1000 * 1000);
   struct sum sum = {0, 0};
+  struct ingest_batch batch; /* what the checksum decodes into; its points are not kept */
+  ingest_batch_init(&batch, 0, 0, 1);
   uint64_t sent = 0, bad = 0, gaps = 0, missed = 0, next_sym = 0, burst_left = 0;
   uint64_t start = now_ns(CLOCK_MONOTONIC), t0 = start, paced = 0; /* paced: against the rate */
   struct ingest_json_map map = {.tag_keys = (const char *const[]){"sym"}, .n_tag_keys = 1,
@@ -347,16 +356,23 @@ int main(int argc, char **argv) {
         if (json) memcpy(p, ",\"seq\":", 7), p += 7;
         else memcpy(p, "i,seq=", 6), p += 6;
         p = put_u64(p, (uint64_t)s->seq);
+        if (!json) *p++ = 'i';
+        if (note_bytes) {
+          memcpy(p, json ? ",\"note\":\"" : ",note=\"", json ? 9 : 7), p += json ? 9 : 7;
+          memset(p, 'n', (size_t)note_bytes), p += note_bytes;
+          *p++ = '"';
+        }
         if (json) memcpy(p, ",\"time\":", 8), p += 8;
-        else memcpy(p, "i ", 2), p += 2;
+        else *p++ = ' ';
         p = put_u64(p, (uint64_t)ts);
         if (json) *p++ = '}';
         len = (size_t)(p - msg);
       }
       if (checksum) {
         memcpy(copy, msg, len);
-        if (json) ingest_json_parse(copy, len, &map, on_point, &sum, NULL);
-        else ingest_lp_parse_batch(copy, len, on_point, &sum, NULL);
+        if (json) ingest_json_parse(copy, len, &map, &batch, on_point, &sum, NULL);
+        else ingest_lp_parse_batch(copy, len, &batch, on_point, &sum, NULL);
+        ingest_batch_reset(&batch);
       } else {
         sum.points += (uint64_t)lines;
       }
@@ -392,5 +408,6 @@ int main(int argc, char **argv) {
   free(syms);
   free(msg);
   free(copy);
+  ingest_batch_free(&batch);
   return 0;
 }

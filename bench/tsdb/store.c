@@ -51,9 +51,9 @@ static void write_batch(struct tsdb *db, const struct tsdb_point *pts, size_t n,
                         size_t values) {
   struct tsdb_write_result res;
   int rc = tsdb_write(db, pts, n, &res);
-  if (rc != 0 || res.rejected != 0 || res.points != values) {
+  if (rc != 0 || res.refused != 0 || res.values != values) {
     fprintf(stderr, "bench_tsdb_store: tsdb_write: rc %d, %zu accepted, %zu refused: %s\n", rc,
-            res.points, res.rejected, res.rejected ? res.why : "");
+            res.values, res.refused, res.refused ? res.why : "");
     exit(1);
   }
 }

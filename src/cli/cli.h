@@ -83,21 +83,23 @@ void cli_reply_free(struct cli_reply *r);
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);
 
 /* ---- the daemon's feeds (feeds.c) ---- */
-/* Where the feeds' points go (forward.c): the store and the InfluxDB sink, if any. */
+/* Where ingested points go (forward.c): the store and the InfluxDB sink, if any, as
+ * the ingest pipeline's target. */
 struct cli_forward;
+struct ingest_target;
 struct tsdb;
 struct mt_registry;
 int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct mt_registry *reg,
                      struct cli_forward **out, char *err, size_t errlen);
-struct ingest_sink cli_forward_sink(struct cli_forward *f);
+struct ingest_target cli_forward_target(struct cli_forward *f);
 void cli_forward_close(struct cli_forward *f);
 
 struct cli_feeds;
-struct ingest_sink;
+struct ingest_target;
 struct mt_registry;
-/* Starts every feed of cfg, writing into sink, and registers their metrics in reg.
- * 0, or -1 with a message in err (then no feed runs). */
-int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
+/* Starts every feed of cfg, writing through target, and registers their metrics in
+ * reg. 0, or -1 with a message in err (then no feed runs). */
+int cli_feeds_start(const struct vg_config *cfg, const struct ingest_target *target,
                     struct mt_registry *reg, struct cli_feeds **out, char *err, size_t errlen);
 /* Stops every feed (each writes what it has batched) and frees fs; the registry must
  * render no more (its collector reads the feeds). NULL is fine. */

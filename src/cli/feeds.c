@@ -13,7 +13,6 @@
 
 #include "cli/cli.h"
 #include "core/core.h"
-#include "ingest/batch.h"
 #include "ingest/ingest.h"
 
 struct cli_feeds {
@@ -25,7 +24,7 @@ struct cli_feeds {
     char *socket, *format, *seq_field, **endpoints;
     bool bind;
     double expect_rate;
-    long long max_gap;
+    long long max_gap, max_series;
     char *quarantine;
   } *info;
   bool store;
@@ -33,12 +32,12 @@ struct cli_feeds {
 
 static size_t strv_len(char **v) { return v ? vg_strv_len(v) : 0; }
 
-int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
+int cli_feeds_start(const struct vg_config *cfg, const struct ingest_target *target,
                     struct mt_registry *reg, struct cli_feeds **out, char *err, size_t errlen) {
   struct cli_feeds *fs = vg_calloc(1, sizeof *fs);
   fs->v = vg_calloc(cfg->n_feeds + 1, sizeof *fs->v);
   fs->info = vg_calloc(cfg->n_feeds + 1, sizeof *fs->info);
-  fs->store = sink && sink->write;
+  fs->store = target && target->store;
   for (size_t i = 0; i < cfg->n_feeds; i++) {
     const struct cfg_feed *c = &cfg->feeds[i];
     char *qpath = vg_asprintf("%s/quarantine/%s.log", cfg->state_dir, c->name);
@@ -66,10 +65,11 @@ int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
         .quarantine_path = qpath,
         .quarantine_keep = (size_t)c->quarantine_keep,
         .batch_points = (size_t)c->batch,
+        .max_series = (size_t)c->max_series,
         .hwm = c->hwm,
     };
     o.ts_mult = ingest_precision(c->precision ? c->precision : "ns");
-    int rc = ingest_feed_start(&o, sink, &fs->v[fs->n], err, errlen);
+    int rc = ingest_feed_start(&o, target, &fs->v[fs->n], err, errlen);
     if (rc < 0) {
       free(qpath);
       cli_feeds_stop(fs);
@@ -83,6 +83,7 @@ int cli_feeds_start(const struct vg_config *cfg, const struct ingest_sink *sink,
     in->bind = c->bind;
     in->expect_rate = c->expect_rate;
     in->max_gap = c->max_gap;
+    in->max_series = c->max_series;
     in->quarantine = qpath;
     VG_INFO("feed started", VF_S("feed", c->name), VF_S("socket", in->socket),
             VF_S(c->bind ? "bind" : "connect", c->endpoints[0]), VF_S("format", in->format));
@@ -132,6 +133,9 @@ static json_t *feed_json(struct ingest_feed *f, const struct feed_info *in, bool
   json_object_set_new(o, "format", json_string(in->format));
   json_object_set_new(o, "messages", json_integer((json_int_t)st.messages));
   json_object_set_new(o, "points", json_integer((json_int_t)st.points));
+  json_object_set_new(o, "values", json_integer((json_int_t)st.values));
+  json_object_set_new(o, "series", json_integer((json_int_t)st.series));
+  json_object_set_new(o, "max_series", in->max_series ? json_integer(in->max_series) : json_null());
   json_object_set_new(o, "bytes", json_integer((json_int_t)st.bytes));
   json_t *errs = json_object();
   uint64_t total = 0;

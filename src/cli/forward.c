@@ -1,8 +1,9 @@
 /*
- * forward — where the feeds' points go under `vigil up`: into the store, and, when
- * `sinks.influx` is configured, to InfluxDB as line protocol with explicit timestamps
- * (so the sink's retries cannot duplicate a point). Both are thread-safe: every feed's
- * writer thread calls forward_write. The latest-value cache hook is for the monitor to fill.
+ * forward — where ingested points go under `vigil up`: the ingest pipeline's target
+ * (ingest.h): the store, and, when `sinks.influx` is configured, InfluxDB, which the
+ * sink is given as points and encodes as line protocol with explicit timestamps (so
+ * its retries cannot duplicate a point). Both are thread-safe: every feed's writer
+ * thread writes through it. The latest-value cache hook is for the monitor to fill.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include "cli/cli.h"
 #include "core/core.h"
 #include "ingest/ingest.h"
-#include "ingest/lp_encode.h"
 #include "sink/sink.h"
 #include "tsdb/tsdb.h"
 
@@ -20,24 +20,9 @@ struct cli_forward {
   struct sink_influx *influx;
 };
 
-static int forward_write(void *arg, const struct tsdb_point *pts, size_t n,
-                         struct tsdb_write_result *res) {
+static void to_influx(void *arg, const struct tsdb_point *pts, size_t n) {
   struct cli_forward *f = arg;
-  int rc = 0;
-  if (f->store) {
-    rc = tsdb_write(f->store, pts, n, res);
-  } else if (res) {
-    memset(res, 0, sizeof *res);
-    for (size_t i = 0; i < n; i++) res->points += pts[i].n_fields;
-  }
-  if (f->influx) {
-    struct vg_buf b;
-    vg_buf_init(&b);
-    ingest_lp_encode(&b, pts, n);
-    if (b.len) (void)sink_influx_write(f->influx, (const char *)b.data, b.len); /* counted there */
-    vg_buf_free(&b);
-  }
-  return rc;
+  (void)sink_influx_write_points(f->influx, pts, n); /* counted there */
 }
 
 int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct mt_registry *reg,
@@ -53,9 +38,11 @@ int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct mt_
   return 0;
 }
 
-struct ingest_sink cli_forward_sink(struct cli_forward *f) {
-  bool any = f && (f->store || f->influx);
-  return (struct ingest_sink){.write = any ? forward_write : NULL, .write_arg = f};
+struct ingest_target cli_forward_target(struct cli_forward *f) {
+  if (!f) return (struct ingest_target){0};
+  return (struct ingest_target){.store = f->store,
+                                .sinks = f->influx ? to_influx : NULL,
+                                .sinks_arg = f};
 }
 
 void cli_forward_close(struct cli_forward *f) {

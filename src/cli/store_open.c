@@ -40,6 +40,7 @@ int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **o
       .sync_interval_ms = (uint32_t)s->sync_interval_ms,
       .block_ns = s->block_ms * MS_NS,
       .head_max_points = s->head_max_points,
+      .max_series = s->max_series,
       .background = background,
       .policies = pol,
       .n_policies = s->n_policies,

@@ -269,11 +269,11 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   api_init_metrics(&d.api);
   /* feeds before the listeners: a status or scrape sees them from the first request */
   struct cli_forward *fwd = NULL;
-  struct ingest_sink sink = {0};
+  struct ingest_target target = {0};
   int frc = cli_forward_open(cfg, store, d.metrics, &fwd, err, sizeof err);
   if (frc == 0) {
-    sink = cli_forward_sink(fwd);
-    frc = cli_feeds_start(cfg, &sink, d.metrics, &d.feeds, err, sizeof err);
+    target = cli_forward_target(fwd);
+    frc = cli_feeds_start(cfg, &target, d.metrics, &d.feeds, err, sizeof err);
   }
   if (frc < 0) {
     fprintf(stderr, "vigil: %s\n", err);

@@ -136,6 +136,7 @@ struct cfg_feed {
   int quarantine_keep;          /* bad messages kept per reason; default 100 */
   int batch;                    /* points per store write; 0: the default (4096) */
   int hwm;                      /* messages queued in ZeroMQ; 0: the default by socket */
+  long long max_series;         /* new series the feed may make; 0: no limit; default 100000 */
 };
 
 enum cfg_sync { CFG_SYNC_BATCH, CFG_SYNC_INTERVAL, CFG_SYNC_NEVER };
@@ -162,6 +163,7 @@ struct cfg_store {
   int64_t sync_interval_ms; /* default 100ms */
   int64_t block_ms;       /* default 2h */
   uint64_t head_max_points; /* default 8M */
+  uint64_t max_series;    /* series the store may hold; 0: no limit; default 1M */
   struct cfg_store_policy *policies;
   size_t n_policies;
   struct cfg_store_rollup *rollups;

@@ -14,6 +14,7 @@
  *       json: {measurement: ticks, tags: [sym], ints: [seq]}
  *       expect: {rate: 1000/s, seq_field: seq, seq_key: [sym], max_gap: 0}
  *       quarantine: {keep: 100}
+ *       max_series: 100000                  # new series it may make; 0: no limit
  */
 #include "config/config_int.h"
 #include "core/core.h"
@@ -24,9 +25,9 @@
 
 static const char *const keys[] = {"connect", "bind",   "socket", "topics",     "format",
                                    "precision", "json", "expect", "quarantine", "batch",
-                                   "hwm"};
+                                   "hwm", "max_series"};
 enum { K_CONNECT, K_BIND, K_SOCKET, K_TOPICS, K_FORMAT, K_PRECISION, K_JSON, K_EXPECT,
-       K_QUARANTINE, K_BATCH, K_HWM, K_N };
+       K_QUARANTINE, K_BATCH, K_HWM, K_MAX_SERIES, K_N };
 
 static const char *const json_keys[] = {"measurement_key", "measurement", "time_key",
                                         "tags", "fields", "ints"};
@@ -194,6 +195,10 @@ static void parse_feed(struct cfg__ctx *c, struct cfg_feed *f, const struct cfg_
     long long v;
     if (cfg__int(c, k[K_HWM]->value, "hwm", 1, 100000000, &v)) f->hwm = (int)v;
   }
+  if (k[K_MAX_SERIES]) {
+    long long v;
+    if (cfg__int(c, k[K_MAX_SERIES]->value, "max_series", 0, 1000000000LL, &v)) f->max_series = v;
+  }
 }
 
 void cfg__feeds_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n) {
@@ -212,6 +217,7 @@ void cfg__feeds_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
     f->pos = p->key->pos;
     f->precision = vg_strdup("ns");
     f->quarantine_keep = 100;
+    f->max_series = 100000;
     parse_feed(c, f, p->value);
   }
 }
@@ -254,7 +260,7 @@ bool cfg_feeds_equal(const struct vg_config *a, const struct vg_config *b) {
         !strv_eq(x->json_ints, y->json_ints) || x->expect_rate != y->expect_rate ||
         !str_eq(x->seq_field, y->seq_field) || !strv_eq(x->seq_key, y->seq_key) ||
         x->max_gap != y->max_gap || x->quarantine_keep != y->quarantine_keep || x->batch != y->batch ||
-        x->hwm != y->hwm)
+        x->hwm != y->hwm || x->max_series != y->max_series)
       return false;
   }
   return true;

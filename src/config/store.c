@@ -7,6 +7,7 @@
  *     sync_interval: 100ms
  *     block: 2h                 # head window flushed to one block; divides a day
  *     head_max_points: 8000000
+ *     max_series: 1000000       # new series past it are refused (cardinality); 0: none
  *     retention:
  *       - {name: ticks, duration: 7d, measurement: "tick*", tags: {venue: "kraken*"}}
  *     rollups:
@@ -20,8 +21,9 @@
 #include <string.h>
 
 static const char *const keys[] = {"enabled", "dir", "sync", "sync_interval", "block",
-                                   "head_max_points", "retention", "rollups"};
-enum { K_ENABLED, K_DIR, K_SYNC, K_SYNC_INTERVAL, K_BLOCK, K_HEAD_MAX, K_RETENTION, K_ROLLUPS, K_N };
+                                   "head_max_points", "max_series", "retention", "rollups"};
+enum { K_ENABLED, K_DIR, K_SYNC, K_SYNC_INTERVAL, K_BLOCK, K_HEAD_MAX, K_MAX_SERIES, K_RETENTION,
+       K_ROLLUPS, K_N };
 
 static const char *const pol_keys[] = {"name", "duration", "measurement", "tags"};
 enum { P_NAME, P_DURATION, P_MEASUREMENT, P_TAGS, P_N };
@@ -39,6 +41,7 @@ void cfg__store_defaults(struct cfg_store *s, const char *state_dir) {
   s->sync_interval_ms = 100;
   s->block_ms = 2 * 3600 * 1000;
   s->head_max_points = 8000000;
+  s->max_series = 1000000;
 }
 
 void cfg__store_free(struct cfg_store *s) {
@@ -225,6 +228,11 @@ void cfg__store_parse(struct cfg__ctx *c, struct cfg_store *s, const struct cfg_
     long long v;
     if (cfg__int(c, f[K_HEAD_MAX]->value, "head_max_points", 1000, 1000000000LL, &v))
       s->head_max_points = (uint64_t)v;
+  }
+  if (f[K_MAX_SERIES]) {
+    long long v;
+    if (cfg__int(c, f[K_MAX_SERIES]->value, "max_series", 0, 1000000000LL, &v))
+      s->max_series = (uint64_t)v;
   }
   if (f[K_RETENTION]) {
     const struct cfg__node *l = f[K_RETENTION]->value;

@@ -20,7 +20,7 @@
 
 #include "http/http.h"
 #include "http/store_api.h"
-#include "ingest/batch.h"
+#include "ingest/ingest.h"
 
 static void err_json(struct http_response *r, int status, const char *msg) {
   r->status = status;
@@ -347,56 +347,23 @@ static void stats(struct tsdb *db, const struct http_request *req, struct http_r
   tsdb_stats_free(&st);
 }
 
-struct import_ctx {
-  struct ingest_batch batch;
-  struct tsdb *db;
-  size_t lines, rejected, points, refused, bad_ts;
-  size_t line_base; /* the body's first line is line line_base + 1 of the caller's file */
+/* The import and /write routes: the body through the ingest pipeline (ingest.h). */
+struct import_errors {
+  size_t n;             /* lines rejected so far */
+  size_t line_base;     /* the body's first line is line line_base + 1 of the caller's file */
   struct vg_buf errors; /* JSON array items, the first few */
-  int rc;
 };
 
-static void note_error(struct import_ctx *c, size_t line, size_t col, const char *msg) {
-  if (c->rejected + c->bad_ts > 10) return;
+static void note_error(void *arg, const struct ingest_error *e) {
+  struct import_errors *c = arg;
+  if (c->n++ >= 10) return;
   char m[300];
-  snprintf(m, sizeof m, "line %zu:%zu: %s", line, col, msg);
+  if (e->reason == INGEST_R_TIMESTAMP)
+    snprintf(m, sizeof m, "line %zu: a timestamp overflows 64-bit nanoseconds at this precision",
+             e->line + c->line_base);
+  else snprintf(m, sizeof m, "line %zu:%zu: %s", e->line + c->line_base, e->col, e->msg);
   if (c->errors.len) vg_buf_puts(&c->errors, ", ");
   vg_buf_json_str(&c->errors, m);
-}
-
-static void flush_batch(struct import_ctx *c) {
-  struct tsdb_write_result res;
-  int rc = ingest_batch_write(&c->batch, c->db, &res);
-  if (rc < 0) c->rc = rc;
-  c->points += res.points;
-  if (res.rejected) {
-    if (!c->refused && c->rejected + c->bad_ts <= 10) {
-      char m[300];
-      snprintf(m, sizeof m, "refused: %s", res.why);
-      if (c->errors.len) vg_buf_puts(&c->errors, ", ");
-      vg_buf_json_str(&c->errors, m);
-    }
-    c->refused += res.rejected;
-  }
-}
-
-static void on_line(void *arg, const struct ingest_line *l, const struct ingest_error *e) {
-  struct import_ctx *c = arg;
-  if (e) {
-    c->rejected++;
-    note_error(c, e->line + c->line_base, e->col, e->msg);
-    return;
-  }
-  c->lines++;
-  if (ingest_batch_add(&c->batch, l) < 0) {
-    c->bad_ts++;
-    if (c->rejected + c->bad_ts <= 10) {
-      if (c->errors.len) vg_buf_puts(&c->errors, ", ");
-      vg_buf_json_str(&c->errors, "a timestamp overflows 64-bit nanoseconds at this precision");
-    }
-    return;
-  }
-  if (c->batch.n >= 5000) flush_batch(c);
 }
 
 static void import(struct tsdb *db, const struct http_request *req, const char *body,
@@ -408,37 +375,43 @@ static void import(struct tsdb *db, const struct http_request *req, const char *
     err_json(resp, 400, "precision must be ns, us, ms or s");
     return;
   }
-  struct import_ctx c = {.db = db};
+  struct import_errors c = {0};
   char fl[24];
   if (http_query_get(req->query, "first_line", fl, sizeof fl) == 0) {
     long long v = atoll(fl);
     c.line_base = v > 1 ? (size_t)v - 1 : 0;
   }
-  ingest_batch_init(&c.batch, tsdb_now(), mult);
   vg_buf_init(&c.errors);
   char *copy = vg_malloc(req->content_length + 1); /* the decoder rewrites escapes in place */
   memcpy(copy, body, req->content_length);
-  ingest_lp_parse_batch(copy, req->content_length, on_line, &c, NULL);
-  flush_batch(&c);
+  struct ingest_target t = {.store = db};
+  struct ingest_loaded l;
+  ingest_load_lp(&t, copy, req->content_length, mult, tsdb_now(), note_error, &c, &l);
   free(copy);
-  ingest_batch_free(&c.batch);
-  if (c.rc < 0) {
+  if (l.w.refused_values && c.n < 10) {
+    char m[300];
+    snprintf(m, sizeof m, "refused: %s", l.w.why);
+    if (c.errors.len) vg_buf_puts(&c.errors, ", ");
+    vg_buf_json_str(&c.errors, m);
+  }
+  if (l.rc < 0) {
     char m[128];
-    snprintf(m, sizeof m, "the store cannot write: %s", strerror(-c.rc));
+    snprintf(m, sizeof m, "the store cannot write: %s", strerror(-l.rc));
     err_json(resp, 500, m);
-  } else if (influx && (c.rejected || c.refused || c.bad_ts)) {
+  } else if (influx && (l.rejected || l.w.refused_values)) {
     resp->status = 400;
     vg_buf_puts(&resp->body, "{\"error\": \"partial write: ");
     vg_buf_printf(&resp->body, "%zu lines rejected, %zu values refused\", \"details\": [",
-                  c.rejected + c.bad_ts, c.refused);
+                  l.rejected, l.w.refused_values);
     vg_buf_append(&resp->body, c.errors.data, c.errors.len);
     vg_buf_puts(&resp->body, "]}\n");
   } else if (influx) {
     resp->status = 204;
   } else {
-    vg_buf_printf(&resp->body, "{\"lines\": %zu, \"points\": %zu, \"rejected_lines\": %zu, "
-                  "\"refused_values\": %zu, \"errors\": [",
-                  c.lines - c.bad_ts, c.points, c.rejected + c.bad_ts, c.refused);
+    /* "points" counts values here, as the store's own counters do (docs/api.md) */
+    vg_buf_printf(&resp->body, "{\"lines\": %zu, \"points\": %zu, \"values\": %zu, "
+                  "\"rejected_lines\": %zu, \"refused_values\": %zu, \"errors\": [",
+                  l.decoded, l.w.values, l.w.values, l.rejected, l.w.refused_values);
     vg_buf_append(&resp->body, c.errors.data, c.errors.len);
     vg_buf_puts(&resp->body, "]}\n");
   }

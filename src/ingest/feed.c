@@ -1,10 +1,11 @@
 /*
  * feed — one ZeroMQ socket and the two threads that serve it. The feed thread receives
  * each message straight into a message buffer (zmq_recv copies once, nothing is
- * allocated per message), decodes it in place, turns every line or object into a store
- * point that points into the buffer, and hands a few thousand points at a time to the
- * writer thread, which gives them to the sink (the store's tsdb_write, then the
- * latest-value cache hook) while the feed thread decodes the next ones. A batch is also
+ * allocated per message), decodes it in place, every line or object straight into a
+ * store point in the batch (pointing into the buffer), and hands a few thousand points
+ * at a time to the writer thread, which writes them through the feed's target
+ * (ingest_write: the store with the feed's series limit, then the sinks and the
+ * latest-value hook) while the feed thread decodes the next ones. A batch is also
  * handed over when the socket goes quiet or 50 ms after its first point, so a slow feed
  * is not delayed.
  *
@@ -27,8 +28,7 @@
 #include <zmq.h>
 
 #include "core/core.h"
-#include "ingest/batch.h"
-#include "ingest/ingest.h"
+#include "ingest/ingest_int.h"
 
 #define RECV_TIMEOUT_MS 50
 #define FLUSH_AFTER_NS (50 * 1000000LL)
@@ -38,7 +38,7 @@ struct ingest_feed {
   struct ingest_feed_opts o; /* strings below are owned copies */
   char **endpoints, **topics, **seq_key, **json_tags, **json_fields, **json_ints;
   char *seq_field, *quarantine_path, *json_measurement_key, *json_measurement, *json_time_key;
-  struct ingest_sink sink;
+  struct ingest_target target;
   void *ctx, *sock;
   pthread_t thread;
   atomic_bool stop;
@@ -47,9 +47,7 @@ struct ingest_feed {
   char *bufs[2], *buf, *raw; /* buf: bufs[cur]; raw: the message before decoding rewrote it */
   int cur;
   size_t buf_cap, buf_used, max_msg;
-  struct ingest_batch batch; /* grows to its largest size once, then is reused */
-  size_t batch_points;
-  uint64_t batch_sum; /* checksum of the batch's points, added when the sink takes them */
+  struct ingest_batch batch; /* its checksum: of its points, added once written */
   int64_t batch_first_ns; /* monotonic, of the batch's first point */
   struct ingest_seq *seq;
   struct ingest_quarantine *q;
@@ -64,12 +62,11 @@ struct ingest_feed {
   pthread_mutex_t wmu, qmu; /* qmu: the quarantine, which both threads add to */
   pthread_cond_t work, idle;
   struct ingest_batch pending;
-  uint64_t pending_sum;
   int pending_buf; /* the message buffer the pending batch points into */
 
   /* shared counters */
-  _Atomic uint64_t messages, points, bytes, errors[INGEST_R_N], quarantined, batches,
-      store_failures, checksum;
+  _Atomic uint64_t messages, points, values, bytes, errors[INGEST_R_N], series, quarantined,
+      batches, store_failures, checksum;
   _Atomic int64_t last_message_ns;
   _Atomic uint64_t message_rate_bits, point_rate_bits;
 };
@@ -91,28 +88,31 @@ static void refuse(struct ingest_feed *f, enum ingest_reason r, const char *why)
   quarantine(f, r, why, f->msg, f->msg_len);
 }
 
-/* Writer thread: one batch into the sink, and the counters. */
-static void write_batch(struct ingest_feed *f, struct ingest_batch *b, uint64_t sum) {
-  const struct tsdb_point *pts = ingest_batch_points(b);
-  struct tsdb_write_result res = {0};
-  int rc = 0;
-  if (f->sink.write) rc = f->sink.write(f->sink.write_arg, pts, b->n, &res);
+/* Writer thread: one batch through the target, and the counters. */
+static void write_batch(struct ingest_feed *f, struct ingest_batch *b) {
+  size_t max_new = TSDB_NO_LIMIT;
+  if (f->o.max_series) {
+    uint64_t made = get(&f->series);
+    max_new = made < f->o.max_series ? f->o.max_series - made : 0;
+  }
+  size_t n = b->n;
+  struct ingest_written w;
+  int rc = ingest_write(&f->target, b, max_new, &w);
   if (rc < 0) {
     add(&f->store_failures, 1);
-    add(&f->errors[INGEST_R_STORE], b->n);
-    VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", b->n),
+    VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", n),
              VF_S("error", strerror(-rc)));
-  } else {
-    add(&f->checksum, sum);
-    add(&f->points, b->n);
-    if (res.rejected) {
-      add(&f->errors[INGEST_R_STORE], res.rejected);
-      quarantine(f, INGEST_R_STORE, res.why, "", 0);
-    }
-    if (f->sink.cache) f->sink.cache(f->sink.cache_arg, pts, b->n);
+  }
+  add(&f->checksum, w.checksum);
+  add(&f->points, w.points);
+  add(&f->values, w.values);
+  add(&f->series, w.series_created);
+  for (int r = INGEST_R_STORE; r <= INGEST_R_CARDINALITY; r++) {
+    if (!w.refused[r]) continue;
+    add(&f->errors[r], w.refused[r]);
+    quarantine(f, (enum ingest_reason)r, w.why, "", 0);
   }
   add(&f->batches, 1);
-  ingest_batch_reset(b);
 }
 
 static void *writer_run(void *arg) {
@@ -122,7 +122,7 @@ static void *writer_run(void *arg) {
     while (!f->has_pending && !f->writer_stop) pthread_cond_wait(&f->work, &f->wmu);
     if (!f->has_pending) break; /* stopping, and nothing left */
     pthread_mutex_unlock(&f->wmu);
-    write_batch(f, &f->pending, f->pending_sum);
+    write_batch(f, &f->pending);
     pthread_mutex_lock(&f->wmu);
     f->has_pending = false;
     pthread_cond_signal(&f->idle);
@@ -139,13 +139,11 @@ static void flush(struct ingest_feed *f) {
   while (f->has_pending) pthread_cond_wait(&f->idle, &f->wmu);
   struct ingest_batch empty = f->pending;
   f->pending = f->batch;
-  f->pending_sum = f->batch_sum;
   f->pending_buf = f->cur;
   f->has_pending = true;
   pthread_cond_signal(&f->work);
   pthread_mutex_unlock(&f->wmu);
   f->batch = empty;
-  f->batch_sum = 0;
 }
 
 /* Hands the batch over and starts filling the other message buffer (see the top),
@@ -162,21 +160,22 @@ static void flush_and_rewind(struct ingest_feed *f) {
   f->buf_used = 0;
 }
 
-static bool seq_of(const struct ingest_line *l, const char *field, int64_t *seq) {
+static bool seq_of(const struct tsdb_point *l, const char *field, int64_t *seq) {
   size_t n = strlen(field);
   for (size_t i = 0; i < l->n_fields; i++) {
-    const struct ingest_field *fl = &l->fields[i];
+    const struct tsdb_field *fl = &l->fields[i];
     if (fl->key.len != n || memcmp(fl->key.p, field, n) != 0) continue;
-    switch (fl->type) {
-    case INGEST_INT: *seq = fl->v.i; return true;
-    case INGEST_UINT:
-      if (fl->v.u > INT64_MAX) return false;
-      *seq = (int64_t)fl->v.u;
+    const struct tsdb_value *v = &fl->value;
+    switch (v->type) {
+    case TSDB_INT: *seq = v->v.i; return true;
+    case TSDB_UINT:
+      if (v->v.u > INT64_MAX) return false;
+      *seq = (int64_t)v->v.u;
       return true;
-    case INGEST_FLOAT:
+    case TSDB_FLOAT:
       /* JSON numbers are floats unless mapped as ints; whole ones are fine */
-      if (!(fl->v.f >= -9e15 && fl->v.f <= 9e15) || fl->v.f != (double)(int64_t)fl->v.f) return false;
-      *seq = (int64_t)fl->v.f;
+      if (!(v->v.f >= -9e15 && v->v.f <= 9e15) || v->v.f != (double)(int64_t)v->v.f) return false;
+      *seq = (int64_t)v->v.f;
       return true;
     default: return false;
     }
@@ -184,27 +183,24 @@ static bool seq_of(const struct ingest_line *l, const char *field, int64_t *seq)
   return false;
 }
 
-static void on_line(void *arg, const struct ingest_line *line, const struct ingest_error *err) {
+static void on_point(void *arg, struct ingest_batch *b, const struct tsdb_point *p,
+                     const struct ingest_error *err) {
   struct ingest_feed *f = arg;
   if (err) {
     char why[200];
     snprintf(why, sizeof why, "%zu:%zu: %s", err->line, err->col, err->msg);
-    refuse(f, err->mapping ? INGEST_R_SCHEMA : INGEST_R_SYNTAX, why);
+    refuse(f, err->reason, why);
     return;
   }
-  if (ingest_batch_add(&f->batch, line) < 0) {
-    refuse(f, INGEST_R_TIMESTAMP, "timestamp out of range at this precision");
-    return;
-  }
-  /* summed per line, while the decoded line is at hand */
-  f->batch_sum += ingest_line_checksum(line, f->batch.points[f->batch.n - 1].ts);
-  if (f->batch.n == 1) f->batch_first_ns = (int64_t)vg_now_coarse_ns();
+  /* summed per point, while the decoded point is at hand */
+  b->checksum += ingest_point_checksum(p);
+  if (b->n == 1) f->batch_first_ns = (int64_t)vg_now_coarse_ns();
   if (f->seq) {
     int64_t s;
-    if (seq_of(line, f->seq_field, &s)) ingest_seq_note(f->seq, line, s, f->recv_wall_ns);
+    if (seq_of(p, f->seq_field, &s)) ingest_seq_note(f->seq, p, s, f->recv_wall_ns);
     else refuse(f, INGEST_R_SEQ, "the sequence field is missing or not an integer");
   }
-  if (f->batch.n >= f->batch_points) flush(f);
+  if (ingest_batch_full(b)) flush(f);
 }
 
 static void decode(struct ingest_feed *f, char *p, size_t n) {
@@ -226,8 +222,8 @@ static void decode(struct ingest_feed *f, char *p, size_t n) {
   } else {
     f->msg = p;
   }
-  if (f->o.format == INGEST_JSON) ingest_json_parse(p, n, &f->o.json, on_line, f, NULL);
-  else ingest_lp_parse_batch(p, n, on_line, f, NULL);
+  if (f->o.format == INGEST_JSON) ingest_json_parse(p, n, &f->o.json, &f->batch, on_point, f, NULL);
+  else ingest_lp_parse_batch(p, n, &f->batch, on_point, f, NULL);
 }
 
 static bool more_frames(void *sock) {
@@ -362,7 +358,7 @@ static void feed_free(struct ingest_feed *f) {
   free(f);
 }
 
-int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_sink *sink,
+int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_target *target,
                       struct ingest_feed **out, char *err, size_t errlen) {
   struct ingest_feed *f = vg_calloc(1, sizeof *f);
   f->o = *opts;
@@ -385,20 +381,19 @@ int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_s
   f->o.json.time_key = f->json_time_key = dup_or_null(opts->json.time_key);
   f->o.seq_field = f->seq_field = dup_or_null(opts->seq_field);
   f->o.quarantine_path = f->quarantine_path = dup_or_null(opts->quarantine_path);
-  if (sink) f->sink = *sink;
+  if (target) f->target = *target;
 
   f->buf_cap = opts->buffer_bytes ? opts->buffer_bytes : (size_t)4 << 20;
   f->max_msg = f->buf_cap / 4;
   f->buf = f->bufs[0] = vg_malloc(f->buf_cap);
   f->bufs[1] = vg_malloc(f->buf_cap);
   f->raw = vg_malloc(f->max_msg);
-  ingest_batch_init(&f->batch, 0, opts->ts_mult ? opts->ts_mult : 1);
-  ingest_batch_init(&f->pending, 0, opts->ts_mult ? opts->ts_mult : 1);
+  ingest_batch_init(&f->batch, opts->batch_points, 0, opts->ts_mult);
+  ingest_batch_init(&f->pending, opts->batch_points, 0, opts->ts_mult);
   pthread_mutex_init(&f->wmu, NULL);
   pthread_mutex_init(&f->qmu, NULL);
   pthread_cond_init(&f->work, NULL);
   pthread_cond_init(&f->idle, NULL);
-  f->batch_points = opts->batch_points ? opts->batch_points : 4096;
   if (f->seq_field) f->seq = ingest_seq_new(opts->seq_key, opts->n_seq_key);
   f->q = ingest_quarantine_open(f->quarantine_path, opts->quarantine_keep, 0);
 
@@ -464,6 +459,8 @@ void ingest_feed_stats(struct ingest_feed *f, struct ingest_feed_stats *st) {
   memset(st, 0, sizeof *st);
   st->messages = get(&f->messages);
   st->points = get(&f->points);
+  st->values = get(&f->values);
+  st->series = get(&f->series);
   st->bytes = get(&f->bytes);
   for (int r = 0; r < INGEST_R_N; r++) st->errors[r] = get(&f->errors[r]);
   st->quarantined = get(&f->quarantined);

@@ -1,6 +1,7 @@
 /*
- * json — the JSON decoder of feeds: objects into struct ingest_line, mapped by the keys
- * of struct ingest_json_map (ingest.h). A small tokenizer over the message bytes, in
+ * json — the JSON decoder of feeds: objects into store points, each decoded straight
+ * into its place in a batch (batch.c), mapped by the keys of struct ingest_json_map
+ * (ingest.h). A small tokenizer over the message bytes, in
  * place and without allocating: string escapes are removed by rewriting the buffer
  * (an escape is never shorter than what it stands for), numbers are checked against
  * the JSON grammar before strtod sees a bounded copy, and nesting is limited, so a
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "ingest/ingest.h"
+#include "ingest/ingest_int.h"
 
 #define MAX_DEPTH 64
 
@@ -41,7 +42,7 @@ static int jfail(struct js *s, size_t at, const char *fmt, ...) {
     s->err->line = s->line;
     s->err->col = at >= s->line_start ? at - s->line_start + 1 : 1;
   }
-  s->err->mapping = false;
+  s->err->reason = INGEST_R_SYNTAX;
   va_start(ap, fmt);
   vsnprintf(s->err->msg, sizeof s->err->msg, fmt, ap);
   va_end(ap);
@@ -52,7 +53,7 @@ static int jfail(struct js *s, size_t at, const char *fmt, ...) {
 struct quoted {
   char s[40];
 };
-static struct quoted quote(struct ingest_str str) {
+static struct quoted quote(struct tsdb_str str) {
   struct quoted q;
   size_t take = str.len > 32 ? 32 : str.len, o = 0;
   while (take > 0 && take < str.len && ((unsigned char)str.p[take] & 0xC0) == 0x80) take--;
@@ -136,7 +137,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n) {
 }
 
 /* A string at the '"' at s->pos; unescaped in place into *out. */
-static int jstring(struct js *s, struct ingest_str *out) {
+static int jstring(struct js *s, struct tsdb_str *out) {
   char *b = s->b;
   size_t q0 = s->pos, i = q0 + 1, o = q0 + 1;
   for (;;) {
@@ -238,7 +239,7 @@ static int jskip(struct js *s, int depth) {
   if (s->pos >= s->len) return jfail(s, s->pos, "unexpected end of input: expected a value");
   char c = s->b[s->pos];
   if (c == '"') {
-    struct ingest_str str;
+    struct tsdb_str str;
     return jstring(s, &str);
   }
   if (c == '-' || is_digit(c)) {
@@ -258,7 +259,7 @@ static int jskip(struct js *s, int depth) {
   }
   for (;;) {
     if (c == '{') {
-      struct ingest_str k;
+      struct tsdb_str k;
       ws(s);
       if (s->pos >= s->len || s->b[s->pos] != '"')
         return jfail(s, s->pos, "expected a string key");
@@ -279,21 +280,21 @@ static int jskip(struct js *s, int depth) {
   }
 }
 
-static bool eq(struct ingest_str a, const char *b) {
+static bool eq(struct tsdb_str a, const char *b) {
   return b && strlen(b) == a.len && memcmp(a.p, b, a.len) == 0;
 }
 
-static bool in_list(struct ingest_str k, const char *const *list, size_t n) {
+static bool in_list(struct tsdb_str k, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (eq(k, list[i])) return true;
   return false;
 }
 
-static bool same(struct ingest_str a, struct ingest_str b) {
+static bool same(struct tsdb_str a, struct tsdb_str b) {
   return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
 }
 
-static int cmp_str(struct ingest_str a, struct ingest_str b) {
+static int cmp_str(struct tsdb_str a, struct tsdb_str b) {
   int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
   return c ? c : a.len < b.len ? -1 : a.len > b.len;
 }
@@ -302,7 +303,10 @@ static int cmp_str(struct ingest_str a, struct ingest_str b) {
 struct obj {
   struct js *s;
   const struct ingest_json_map *m;
-  struct ingest_line *out;
+  struct tsdb_point *out;
+  struct tsdb_tag *tags;     /* room for INGEST_MAX_TAGS */
+  struct tsdb_field *fields; /* room for INGEST_MAX_FIELDS */
+  bool has_ts;
   struct ingest_error schema;
   bool bad;
   size_t start, start_line, start_col; /* the object's '{' */
@@ -324,7 +328,7 @@ static void schema_fail(struct obj *o, size_t at, const char *fmt, ...) {
   else if (at == o->val) o->s->at_line = o->val_line, o->s->at_col = o->val_col;
   jfail(o->s, at, "%s", msg);
   o->s->err = keep;
-  o->schema.mapping = true;
+  o->schema.reason = INGEST_R_SCHEMA;
   o->bad = true;
 }
 
@@ -341,33 +345,33 @@ static bool int64_of(const char *b, size_t p0, size_t p1, int64_t *v) {
   return true;
 }
 
-static void add_tag(struct obj *o, size_t at, struct ingest_str k, struct ingest_str v) {
-  struct ingest_line *l = o->out;
+static void add_tag(struct obj *o, size_t at, struct tsdb_str k, struct tsdb_str v) {
+  struct tsdb_point *l = o->out;
   if (k.len == 0) return schema_fail(o, at, "empty tag key");
   if (v.len == 0) return schema_fail(o, at, "empty value for tag '%s'", quote(k).s);
   for (size_t i = 0; i < l->n_tags; i++)
-    if (same(l->tags[i].key, k)) return schema_fail(o, at, "duplicate tag key '%s'", quote(k).s);
+    if (same(o->tags[i].key, k)) return schema_fail(o, at, "duplicate tag key '%s'", quote(k).s);
   if (l->n_tags == INGEST_MAX_TAGS) return schema_fail(o, at, "too many tags (max %d)", INGEST_MAX_TAGS);
-  l->tags[l->n_tags++] = (struct ingest_tag){k, v};
+  o->tags[l->n_tags++] = (struct tsdb_tag){k, v};
 }
 
-static void add_field(struct obj *o, size_t at, const struct ingest_field *f) {
-  struct ingest_line *l = o->out;
+static void add_field(struct obj *o, size_t at, const struct tsdb_field *f) {
+  struct tsdb_point *l = o->out;
   if (f->key.len == 0) return schema_fail(o, at, "empty field key");
   for (size_t i = 0; i < l->n_fields; i++)
-    if (same(l->fields[i].key, f->key)) {
-      l->fields[i] = *f;
+    if (same(o->fields[i].key, f->key)) {
+      o->fields[i] = *f;
       return;
     }
   if (l->n_fields == INGEST_MAX_FIELDS)
     return schema_fail(o, at, "too many fields (max %d)", INGEST_MAX_FIELDS);
-  l->fields[l->n_fields++] = *f;
+  o->fields[l->n_fields++] = *f;
 }
 
 enum role { R_FIELD, R_TAG, R_MEASUREMENT, R_TIME, R_IGNORE };
 
 /* A scalar member value for key k in the given role. */
-static int member(struct obj *o, struct ingest_str k, enum role role, int depth) {
+static int member(struct obj *o, struct tsdb_str k, enum role role, int depth) {
   struct js *s = o->s;
   ws(s);
   if (s->pos >= s->len) return jfail(s, s->pos, "unexpected end of input: expected a value");
@@ -382,61 +386,61 @@ static int member(struct obj *o, struct ingest_str k, enum role role, int depth)
     return 0;
   }
   if (word(s, "null")) return 0;
-  struct ingest_field f = {.key = k};
+  struct tsdb_field f = {.key = k};
   if (c == '"') {
-    if (jstring(s, &f.v.s)) return -1;
-    f.type = INGEST_STRING;
+    if (jstring(s, &f.value.v.s)) return -1;
+    f.value.type = TSDB_STRING;
   } else if (word(s, "true")) {
-    f.type = INGEST_BOOL, f.v.b = true;
+    f.value.type = TSDB_BOOL, f.value.v.b = true;
   } else if (word(s, "false")) {
-    f.type = INGEST_BOOL, f.v.b = false;
+    f.value.type = TSDB_BOOL, f.value.v.b = false;
   } else if (c == '-' || is_digit(c)) {
     size_t p0, p1;
     bool integral;
     if (jnumber(s, &p0, &p1, &integral)) return -1;
     if (role == R_TAG) {
-      add_tag(o, at, k, (struct ingest_str){s->b + p0, p1 - p0});
+      add_tag(o, at, k, (struct tsdb_str){s->b + p0, p1 - p0});
       return 0;
     }
     if (role == R_TIME) {
       if (!integral) return schema_fail(o, at, "time '%s' must be an integer", quote(k).s), 0;
       if (!int64_of(s->b, p0, p1, &o->out->ts))
         return schema_fail(o, at, "time out of range (int64)"), 0;
-      o->out->has_ts = true;
+      o->has_ts = true;
       return 0;
     }
     if (role == R_MEASUREMENT) return schema_fail(o, at, "measurement must be a string"), 0;
     if (in_list(k, o->m->int_keys, o->m->n_int_keys)) {
       if (!integral) return schema_fail(o, at, "field '%s' must be an integer", quote(k).s), 0;
-      if (!int64_of(s->b, p0, p1, &f.v.i))
+      if (!int64_of(s->b, p0, p1, &f.value.v.i))
         return schema_fail(o, at, "integer out of range in field '%s'", quote(k).s), 0;
-      f.type = INGEST_INT;
+      f.value.type = TSDB_INT;
     } else {
       char tmp[INGEST_LP_MAX_NUMBER + 1];
       if (p1 - p0 > INGEST_LP_MAX_NUMBER)
         return schema_fail(o, at, "number too long in field '%s' (max %d bytes)", quote(k).s,
                            INGEST_LP_MAX_NUMBER), 0;
-      if (!vg_decimal_fast(s->b + p0, p1 - p0, &f.v.f)) {
+      if (!vg_decimal_fast(s->b + p0, p1 - p0, &f.value.v.f)) {
         memcpy(tmp, s->b + p0, p1 - p0);
         tmp[p1 - p0] = '\0';
-        f.v.f = strtod(tmp, NULL);
+        f.value.v.f = strtod(tmp, NULL);
       }
-      if (isinf(f.v.f)) return schema_fail(o, at, "float out of range in field '%s'", quote(k).s), 0;
-      f.type = INGEST_FLOAT;
+      if (isinf(f.value.v.f)) return schema_fail(o, at, "float out of range in field '%s'", quote(k).s), 0;
+      f.value.type = TSDB_FLOAT;
     }
   } else {
     return jfail(s, at, "unexpected %s: expected a value", byte_at(s, at).s);
   }
   switch (role) {
   case R_MEASUREMENT:
-    if (f.type != INGEST_STRING) return schema_fail(o, at, "measurement must be a string"), 0;
-    if (f.v.s.len == 0) return schema_fail(o, at, "empty measurement"), 0;
-    o->out->measurement = f.v.s;
+    if (f.value.type != TSDB_STRING) return schema_fail(o, at, "measurement must be a string"), 0;
+    if (f.value.v.s.len == 0) return schema_fail(o, at, "empty measurement"), 0;
+    o->out->measurement = f.value.v.s;
     return 0;
   case R_TIME: return schema_fail(o, at, "time '%s' must be an integer", quote(k).s), 0;
   case R_TAG:
-    if (f.type != INGEST_STRING) return schema_fail(o, at, "tag '%s' must be a string or a number", quote(k).s), 0;
-    add_tag(o, at, k, f.v.s);
+    if (f.value.type != TSDB_STRING) return schema_fail(o, at, "tag '%s' must be a string or a number", quote(k).s), 0;
+    add_tag(o, at, k, f.value.v.s);
     return 0;
   default: add_field(o, at, &f); return 0;
   }
@@ -454,7 +458,7 @@ static int members(struct obj *o, int depth, int nested_role) {
     return 0;
   }
   for (;;) {
-    struct ingest_str k;
+    struct tsdb_str k;
     ws(s);
     if (s->pos >= s->len || s->b[s->pos] != '"') return jfail(s, s->pos, "expected a string key");
     if (jstring(s, &k)) return -1;
@@ -491,12 +495,12 @@ static int members(struct obj *o, int depth, int nested_role) {
   }
 }
 
-static void sort_tags(struct ingest_line *out) {
-  for (size_t i = 1; i < out->n_tags; i++) {
-    struct ingest_tag t = out->tags[i];
+static void sort_tags(struct tsdb_tag *tags, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    struct tsdb_tag t = tags[i];
     size_t j = i;
-    for (; j > 0 && cmp_str(out->tags[j - 1].key, t.key) > 0; j--) out->tags[j] = out->tags[j - 1];
-    out->tags[j] = t;
+    for (; j > 0 && cmp_str(tags[j - 1].key, t.key) > 0; j--) tags[j] = tags[j - 1];
+    tags[j] = t;
   }
 }
 
@@ -504,38 +508,49 @@ struct counts {
   size_t ok, bad;
 };
 
-/* One object at s->pos: its point or its mapping problem goes to fn. */
-static int object(struct js *s, const struct ingest_json_map *m, ingest_lp_fn *fn, void *arg,
-                  struct counts *n, int depth) {
-  struct ingest_line line;
+/* One object at s->pos, decoded into b's free tail: its point or its mapping problem
+ * goes to fn. */
+static int object(struct js *s, const struct ingest_json_map *m, struct ingest_batch *b,
+                  ingest_point_fn *fn, void *arg, struct counts *n, int depth) {
+  VG_ASSERT(!ingest_batch_full(b));
+  struct tsdb_point *line = &b->points[b->n];
   size_t at = s->pos;
-  struct obj o = {.s = s, .m = m, .out = &line, .start = at, .start_line = s->line,
+  struct obj o = {.s = s, .m = m, .out = line, .tags = b->tags + b->n_tags,
+                  .fields = b->fields + b->n_fields, .start = at, .start_line = s->line,
                   .start_col = at - s->line_start + 1};
-  line.measurement = (struct ingest_str){NULL, 0};
-  line.n_tags = line.n_fields = 0;
-  line.ts = 0;
-  line.has_ts = false;
+  line->measurement = (struct tsdb_str){NULL, 0};
+  line->tags = o.tags;
+  line->fields = o.fields;
+  line->n_tags = line->n_fields = 0;
+  line->ts = 0;
   if (members(&o, depth, -1)) return -1;
-  if (!o.bad && !line.measurement.p) {
+  if (!o.bad && !line->measurement.p) {
     if (m->measurement && m->measurement[0])
-      line.measurement = (struct ingest_str){m->measurement, strlen(m->measurement)};
+      line->measurement = (struct tsdb_str){m->measurement, strlen(m->measurement)};
     else
       schema_fail(&o, at, "no measurement (key '%s')", m->measurement_key ? m->measurement_key : "measurement");
   }
-  if (!o.bad && line.n_fields == 0) schema_fail(&o, at, "no fields");
+  if (!o.bad && line->n_fields == 0) schema_fail(&o, at, "no fields");
+  if (!o.bad) {
+    sort_tags(o.tags, line->n_tags);
+    if (ingest__batch_commit(b, line, o.has_ts, &o.schema) < 0) {
+      o.schema.line = o.start_line, o.schema.col = o.start_col;
+      o.bad = true;
+    }
+  }
   if (o.bad) {
     n->bad++;
-    fn(arg, NULL, &o.schema);
+    fn(arg, b, NULL, &o.schema);
     return 0;
   }
-  sort_tags(&line);
   n->ok++;
-  fn(arg, &line, NULL);
+  fn(arg, b, line, NULL);
   return 0;
 }
 
 size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *map,
-                         ingest_lp_fn *fn, void *arg, size_t *rejected) {
+                         struct ingest_batch *b, ingest_point_fn *fn, void *arg,
+                         size_t *rejected) {
   static const struct ingest_json_map defaults;
   struct ingest_error err;
   struct js s = {.b = buf, .len = len, .err = &err, .line = 1};
@@ -547,7 +562,7 @@ size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *ma
     char c = buf[s.pos];
     int rc = 0;
     if (c == '{') {
-      rc = object(&s, m, fn, arg, &n, 0);
+      rc = object(&s, m, b, fn, arg, &n, 0);
     } else if (c == '[') {
       s.pos++;
       ws(&s);
@@ -565,7 +580,7 @@ size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *ma
           rc = jfail(&s, s.pos, "expected an object, got %s", byte_at(&s, s.pos).s);
           break;
         }
-        if ((rc = object(&s, m, fn, arg, &n, 1))) break;
+        if ((rc = object(&s, m, b, fn, arg, &n, 1))) break;
         ws(&s);
         if (s.pos >= len) {
           rc = jfail(&s, s.pos, "unexpected end of input: expected ',' or ']'");
@@ -586,7 +601,7 @@ size_t ingest_json_parse(char *buf, size_t len, const struct ingest_json_map *ma
     }
     if (rc) {
       n.bad++;
-      fn(arg, NULL, &err);
+      fn(arg, b, NULL, &err);
       break;
     }
   }

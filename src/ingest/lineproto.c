@@ -1,6 +1,7 @@
 /*
- * lineproto — the InfluxDB 1.x line-protocol decoder: one line into a struct
- * ingest_line, in place, without allocating; and a batch splitter on top.
+ * lineproto — the InfluxDB 1.x line-protocol decoder: one line into a store point
+ * (struct tsdb_point), in place, without allocating; and a batch splitter on top that
+ * decodes each line straight into its place in a batch (batch.c).
  *
  * The grammar follows InfluxDB 1.x (models/points.go): a backslash escapes only the
  * bytes listed for each part (measurement: ',' ' '; tag keys, tag values, field keys:
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "ingest/ingest.h"
+#include "ingest/ingest_int.h"
 
 /* Byte classes of the separators, for the escape and stop sets of scan_name, and of the
  * backslash, which ends scan_name's fast path. */
@@ -33,6 +34,9 @@ struct lp {
   size_t len;
   size_t pos; /* next byte to read */
   struct ingest_error *err;
+  struct tsdb_tag *tags;     /* room for INGEST_MAX_TAGS */
+  struct tsdb_field *fields; /* room for INGEST_MAX_FIELDS */
+  size_t n_tags, n_fields;
 };
 
 static int fail(struct lp *s, size_t at, const char *fmt, ...)
@@ -41,7 +45,7 @@ static int fail(struct lp *s, size_t at, const char *fmt, ...) {
   va_list ap;
   s->err->line = 1;
   s->err->col = at + 1;
-  s->err->mapping = false;
+  s->err->reason = INGEST_R_SYNTAX;
   va_start(ap, fmt);
   vsnprintf(s->err->msg, sizeof s->err->msg, fmt, ap);
   va_end(ap);
@@ -134,7 +138,7 @@ bad:
  * unescaped byte of class stop or the end of the line, dropping the backslash of each
  * escape of a class in esc by moving the bytes down in place. Leaves s->pos on the
  * stop byte. -1 on a backslash that ends the line. */
-static int scan_name(struct lp *s, unsigned esc, unsigned stop, struct ingest_str *out) {
+static int scan_name(struct lp *s, unsigned esc, unsigned stop, struct tsdb_str *out) {
   char *b = s->b;
   size_t i = s->pos;
   /* up to the first stop byte or backslash nothing moves */
@@ -162,20 +166,19 @@ static int scan_name(struct lp *s, unsigned esc, unsigned stop, struct ingest_st
   return 0;
 }
 
-static bool same(struct ingest_str a, struct ingest_str b) {
+static bool same(struct tsdb_str a, struct tsdb_str b) {
   return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
 }
 
-static int cmp_str(struct ingest_str a, struct ingest_str b) {
+static int cmp_str(struct tsdb_str a, struct tsdb_str b) {
   int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
   return c ? c : a.len < b.len ? -1 : a.len > b.len;
 }
 
-static int parse_tag(struct lp *s, struct ingest_line *out) {
+static int parse_tag(struct lp *s) {
   size_t k0 = s->pos, v0;
   /* decoded straight into the next slot, as fields are (see parse_field) */
-  struct ingest_tag spare,
-      *t = out->n_tags < INGEST_MAX_TAGS ? &out->tags[out->n_tags] : &spare;
+  struct tsdb_tag spare, *t = s->n_tags < INGEST_MAX_TAGS ? &s->tags[s->n_tags] : &spare;
   if (scan_name(s, C_ALL, C_ALL, &t->key)) return -1;
   if (t->key.len == 0) return fail(s, k0, "empty tag key");
   if (s->pos == s->len || s->b[s->pos] != '=')
@@ -185,10 +188,10 @@ static int parse_tag(struct lp *s, struct ingest_line *out) {
   if (s->pos < s->len && s->b[s->pos] == '=')
     return fail(s, s->pos, "unescaped '=' in value of tag '%s'", Q(t->key));
   if (t->value.len == 0) return fail(s, v0, "empty value for tag '%s'", Q(t->key));
-  for (size_t i = 0; i < out->n_tags; i++)
-    if (same(out->tags[i].key, t->key)) return fail(s, k0, "duplicate tag key '%s'", Q(t->key));
+  for (size_t i = 0; i < s->n_tags; i++)
+    if (same(s->tags[i].key, t->key)) return fail(s, k0, "duplicate tag key '%s'", Q(t->key));
   if (t == &spare) return fail(s, k0, "too many tags (max %d)", INGEST_MAX_TAGS);
-  out->n_tags++;
+  s->n_tags++;
   return 0;
 }
 
@@ -249,7 +252,7 @@ static int signed_value(const char *b, size_t d0, size_t d1, bool neg, int64_t *
 }
 
 /* A float, integer (i) or unsigned (u) in b[p0..p1), which starts with '-', '.' or a digit. */
-static int parse_number(struct lp *s, size_t p0, size_t p1, struct ingest_field *f) {
+static int parse_number(struct lp *s, size_t p0, size_t p1, struct tsdb_field *f) {
   const char *b = s->b;
   size_t i = p0, d0, nint, nfrac = 0;
   bool neg = false, frac = false, exp = false;
@@ -283,13 +286,13 @@ static int parse_number(struct lp *s, size_t p0, size_t p1, struct ingest_field 
                   Q(f->key), char_at(s, i + 1).s, suffix);
     if (suffix == 'u') {
       if (neg) return fail(s, p0, "negative unsigned integer in field '%s'", Q(f->key));
-      if (parse_mag(b, d0, d0 + nint, UINT64_MAX, &f->v.u))
+      if (parse_mag(b, d0, d0 + nint, UINT64_MAX, &f->value.v.u))
         return fail(s, p0, "unsigned integer out of range in field '%s'", Q(f->key));
-      f->type = INGEST_UINT;
+      f->value.type = TSDB_UINT;
     } else {
-      if (signed_value(b, d0, d0 + nint, neg, &f->v.i))
+      if (signed_value(b, d0, d0 + nint, neg, &f->value.v.i))
         return fail(s, p0, "integer out of range in field '%s'", Q(f->key));
-      f->type = INGEST_INT;
+      f->value.type = TSDB_INT;
     }
     return 0;
   }
@@ -299,15 +302,15 @@ static int parse_number(struct lp *s, size_t p0, size_t p1, struct ingest_field 
   if (p1 - p0 > INGEST_LP_MAX_NUMBER)
     return fail(s, p0, "number too long in field '%s' (max %d bytes)", Q(f->key),
                 INGEST_LP_MAX_NUMBER);
-  f->type = INGEST_FLOAT;
-  if (vg_decimal_fast(b + p0, p1 - p0, &f->v.f)) return 0;
+  f->value.type = TSDB_FLOAT;
+  if (vg_decimal_fast(b + p0, p1 - p0, &f->value.v.f)) return 0;
   char tmp[INGEST_LP_MAX_NUMBER + 1];
   memcpy(tmp, b + p0, p1 - p0);
   tmp[p1 - p0] = '\0';
-  f->v.f = strtod(tmp, NULL);
+  f->value.v.f = strtod(tmp, NULL);
   /* underflow to zero or a subnormal is accepted, as Go's ParseFloat does */
-  if (isinf(f->v.f)) return fail(s, p0, "float out of range in field '%s'", Q(f->key));
-  f->type = INGEST_FLOAT;
+  if (isinf(f->value.v.f)) return fail(s, p0, "float out of range in field '%s'", Q(f->key));
+  f->value.type = TSDB_FLOAT;
   return 0;
 }
 
@@ -326,7 +329,7 @@ static int parse_bool(const char *p, size_t n, bool *v) {
 }
 
 /* A string value starting at the '"' at s->pos; "\"" and "\\" are its only escapes. */
-static int parse_string(struct lp *s, struct ingest_field *f) {
+static int parse_string(struct lp *s, struct tsdb_field *f) {
   char *b = s->b;
   size_t q0 = s->pos, i = q0 + 1, o = q0 + 1;
   while (i < s->len && b[i] != '"') {
@@ -334,22 +337,22 @@ static int parse_string(struct lp *s, struct ingest_field *f) {
     b[o++] = b[i++];
   }
   if (i == s->len) return fail(s, q0, "unterminated string in field '%s'", Q(f->key));
-  f->type = INGEST_STRING;
-  f->v.s.p = b + q0 + 1;
-  f->v.s.len = o - (q0 + 1);
+  f->value.type = TSDB_STRING;
+  f->value.v.s.p = b + q0 + 1;
+  f->value.v.s.len = o - (q0 + 1);
   s->pos = i + 1;
   if (s->pos < s->len && b[s->pos] != ',' && b[s->pos] != ' ')
     return fail(s, s->pos, "expected ',' or ' ' after the string in field '%s'", Q(f->key));
   return 0;
 }
 
-static int parse_field(struct lp *s, struct ingest_line *out) {
+static int parse_field(struct lp *s) {
   size_t k0 = s->pos, v0, v1;
   /* decoded straight into the next slot, or into a spare when the line has all its
    * fields already: copying a local whose parts were just stored one by one makes the
    * copy's wide loads wait for those stores (store forwarding fails) */
-  struct ingest_field spare,
-      *f = out->n_fields < INGEST_MAX_FIELDS ? &out->fields[out->n_fields] : &spare;
+  struct tsdb_field spare,
+      *f = s->n_fields < INGEST_MAX_FIELDS ? &s->fields[s->n_fields] : &spare;
   if (scan_name(s, C_ALL, C_ALL, &f->key)) return -1;
   if (f->key.len == 0) return fail(s, k0, "empty field key");
   if (s->pos == s->len || s->b[s->pos] != '=')
@@ -365,8 +368,8 @@ static int parse_field(struct lp *s, struct ingest_line *out) {
     s->pos = v1;
     if (c == '-' || c == '.' || is_digit(c)) {
       if (parse_number(s, v0, v1, f)) return -1;
-    } else if (parse_bool(s->b + v0, v1 - v0, &f->v.b) == 0) {
-      f->type = INGEST_BOOL;
+    } else if (parse_bool(s->b + v0, v1 - v0, &f->value.v.b) == 0) {
+      f->value.type = TSDB_BOOL;
     } else if (c == '+') {
       return fail(s, v0, "leading '+' not allowed in field '%s'", Q(f->key));
     } else {
@@ -374,17 +377,17 @@ static int parse_field(struct lp *s, struct ingest_line *out) {
                   quote(s->b + v0, v1 - v0).s, Q(f->key));
     }
   }
-  for (size_t i = 0; i < out->n_fields; i++)
-    if (same(out->fields[i].key, f->key)) {
-      out->fields[i] = *f; /* the last value wins, as in InfluxDB */
+  for (size_t i = 0; i < s->n_fields; i++)
+    if (same(s->fields[i].key, f->key)) {
+      s->fields[i] = *f; /* the last value wins, as in InfluxDB */
       return 0;
     }
   if (f == &spare) return fail(s, k0, "too many fields (max %d)", INGEST_MAX_FIELDS);
-  out->n_fields++;
+  s->n_fields++;
   return 0;
 }
 
-static int parse_timestamp(struct lp *s, struct ingest_line *out) {
+static int parse_timestamp(struct lp *s, struct tsdb_point *out) {
   const char *b = s->b;
   size_t t0 = s->pos, i = t0, d0;
   bool neg = false;
@@ -395,7 +398,6 @@ static int parse_timestamp(struct lp *s, struct ingest_line *out) {
     return fail(s, i, "invalid timestamp: unexpected '%s'", char_at(s, i).s);
   if (signed_value(b, d0, i, neg, &out->ts))
     return fail(s, t0, "timestamp out of range (int64 nanoseconds)");
-  out->has_ts = true;
   s->pos = i;
   return 0;
 }
@@ -404,26 +406,28 @@ static void skip_spaces(struct lp *s) {
   while (s->pos < s->len && s->b[s->pos] == ' ') s->pos++;
 }
 
-static void sort_tags(struct ingest_line *out) {
-  for (size_t i = 1; i < out->n_tags; i++) {
-    struct ingest_tag t = out->tags[i];
+static void sort_tags(struct tsdb_tag *tags, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    struct tsdb_tag t = tags[i];
     size_t j = i;
-    for (; j > 0 && cmp_str(out->tags[j - 1].key, t.key) > 0; j--) out->tags[j] = out->tags[j - 1];
-    out->tags[j] = t;
+    for (; j > 0 && cmp_str(tags[j - 1].key, t.key) > 0; j--) tags[j] = tags[j - 1];
+    tags[j] = t;
   }
 }
 
-int ingest_lp_parse_line(char *buf, size_t len, struct ingest_line *out,
-                         struct ingest_error *err) {
-  struct lp s = {buf, len, 0, err};
+int ingest_lp_parse_line(char *buf, size_t len, struct tsdb_point *out, struct tsdb_tag *tags,
+                         struct tsdb_field *fields, bool *has_ts, struct ingest_error *err) {
+  struct lp s = {buf, len, 0, err, tags, fields, 0, 0};
   const char *why = NULL;
   size_t m0, bad;
 
   out->measurement.p = buf;
   out->measurement.len = 0;
+  out->tags = tags;
+  out->fields = fields;
   out->n_tags = out->n_fields = 0;
   out->ts = 0;
-  out->has_ts = false;
+  *has_ts = false;
   if (len > INGEST_LP_MAX_LINE)
     return fail(&s, INGEST_LP_MAX_LINE, "line too long (%zu bytes, max %d)", len,
                 INGEST_LP_MAX_LINE);
@@ -437,46 +441,51 @@ int ingest_lp_parse_line(char *buf, size_t len, struct ingest_line *out,
   if (out->measurement.len == 0) return fail(&s, m0, "empty measurement");
   while (s.pos < len && buf[s.pos] == ',') {
     s.pos++;
-    if (parse_tag(&s, out)) return -1;
+    if (parse_tag(&s)) return -1;
   }
   skip_spaces(&s);
   if (s.pos == len) return fail(&s, len, "missing field set");
   for (;;) {
-    if (parse_field(&s, out)) return -1;
+    if (parse_field(&s)) return -1;
     if (s.pos == len || buf[s.pos] != ',') break;
     s.pos++;
   }
   skip_spaces(&s);
   if (s.pos < len) {
     if (parse_timestamp(&s, out)) return -1;
+    *has_ts = true;
     skip_spaces(&s);
     if (s.pos < len)
       return fail(&s, s.pos, "unexpected '%s' after the timestamp",
                   quote(buf + s.pos, len - s.pos).s);
   }
-  sort_tags(out);
+  sort_tags(tags, s.n_tags);
+  out->n_tags = s.n_tags;
+  out->n_fields = s.n_fields;
   return 0;
 }
 
-size_t ingest_lp_parse_batch(char *buf, size_t len, ingest_lp_fn *fn, void *arg,
-                             size_t *rejected) {
-  struct ingest_line line;
+size_t ingest_lp_parse_batch(char *buf, size_t len, struct ingest_batch *b, ingest_point_fn *fn,
+                             void *arg, size_t *rejected) {
   struct ingest_error err;
   size_t ok = 0, nbad = 0, lineno = 0, start = 0;
   while (start < len) {
     char *nl = memchr(buf + start, '\n', len - start);
     size_t end = nl ? (size_t)(nl - buf) : len, n = end - start;
-    int rc;
+    bool has_ts;
     lineno++;
     if (n > 0 && buf[start + n - 1] == '\r') n--;
-    rc = ingest_lp_parse_line(buf + start, n, &line, &err);
-    if (rc == 0) {
+    VG_ASSERT(!ingest_batch_full(b));
+    struct tsdb_point *p = &b->points[b->n];
+    int rc = ingest_lp_parse_line(buf + start, n, p, b->tags + b->n_tags, b->fields + b->n_fields,
+                                  &has_ts, &err);
+    if (rc == 0 && ingest__batch_commit(b, p, has_ts, &err) == 0) {
       ok++;
-      fn(arg, &line, NULL);
-    } else if (rc < 0) {
+      fn(arg, b, p, NULL);
+    } else if (rc != 1) {
       nbad++;
       err.line = lineno;
-      fn(arg, NULL, &err);
+      fn(arg, b, NULL, &err);
     }
     start = end + 1;
   }

@@ -12,7 +12,7 @@
 struct ingest_metrics {
   struct ingest_feed *const *feeds;
   size_t n;
-  struct mt_family *messages, *points, *bytes, *errors, *gaps, *missed, *last, *rate, *quarantined;
+  struct mt_family *messages, *points, *values, *series, *bytes, *errors, *gaps, *missed, *last, *rate, *quarantined;
 };
 
 static void collect(struct mt_registry *r, void *arg) {
@@ -23,6 +23,8 @@ static void collect(struct mt_registry *r, void *arg) {
     const char *feed[] = {ingest_feed_name(m->feeds[i])};
     mt_set(mt_get(m->messages, feed), (double)st.messages);
     mt_set(mt_get(m->points, feed), (double)st.points);
+    mt_set(mt_get(m->values, feed), (double)st.values);
+    mt_set(mt_get(m->series, feed), (double)st.series);
     mt_set(mt_get(m->bytes, feed), (double)st.bytes);
     mt_set(mt_get(m->gaps, feed), (double)st.seq.gaps);
     mt_set(mt_get(m->missed, feed), (double)st.seq.missed);
@@ -44,10 +46,15 @@ struct ingest_metrics *ingest_metrics_register(struct mt_registry *r, struct ing
   m->feeds = feeds;
   m->n = n;
   m->messages = mt_counter(r, "vigil_feed_messages_total", "Messages received by the feed.", feed);
-  m->points = mt_counter(r, "vigil_feed_points_total", "Points the feed wrote to the store.", feed);
+  m->points = mt_counter(r, "vigil_feed_points_total",
+                         "Points (lines, objects) the feed wrote: the store took every value.", feed);
+  m->values = mt_counter(r, "vigil_feed_values_total", "Values (fields of points) the feed wrote.", feed);
+  m->series = mt_counter(r, "vigil_feed_series_created_total",
+                         "Series the feed created in the store (its max_series counts these).", feed);
   m->bytes = mt_counter(r, "vigil_feed_bytes_total", "Payload bytes received by the feed.", feed);
   m->errors = mt_counter(r, "vigil_feed_decode_errors_total",
-                         "Lines, objects or messages the feed refused, by reason.", feed_reason);
+                         "Points (or, for frames and too_large, messages) the feed refused, by reason.",
+                         feed_reason);
   m->gaps = mt_counter(r, "vigil_feed_gaps_total", "Jumps forward in a sequence number of the feed.", feed);
   m->missed = mt_counter(r, "vigil_feed_missed_messages_total",
                          "Sequence numbers skipped by those jumps: messages the feed never saw.", feed);

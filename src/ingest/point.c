@@ -1,7 +1,7 @@
 /*
  * point — the point checksum that lets a test prove that what a publisher sent is what
  * the store holds (ingest.h defines it), and the names of the reasons a
- * feed refuses something. Lines become store points in batch.c.
+ * feed refuses something.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +12,6 @@
 
 #include "core/core.h"
 #include "ingest/ingest.h"
-
-_Static_assert((int)INGEST_FLOAT == (int)TSDB_FLOAT && (int)INGEST_INT == (int)TSDB_INT &&
-                   (int)INGEST_UINT == (int)TSDB_UINT && (int)INGEST_BOOL == (int)TSDB_BOOL &&
-                   (int)INGEST_STRING == (int)TSDB_STRING,
-               "ingest and tsdb value types are numbered alike");
 
 /* The checksum hashes its parts where they lie, chaining the seeds, rather than
  * copying them into one buffer first: a hash that reads bytes just written by smaller
@@ -72,34 +67,11 @@ uint64_t ingest_point_checksum(const struct tsdb_point *p) {
   return sum;
 }
 
-/* The same for a decoded line, read where the decoder left it: a feed sums it per
- * line, and copying the line into a point first would cost more than the hashing. */
-uint64_t ingest_line_checksum(const struct ingest_line *l, int64_t ts) {
-  uint64_t seed = XXH3_64bits(l->measurement.p, l->measurement.len), sum = 0;
-  for (size_t i = 0; i < l->n_tags; i++) {
-    seed = XXH3_64bits_withSeed(l->tags[i].key.p, l->tags[i].key.len, seed);
-    seed = XXH3_64bits_withSeed(l->tags[i].value.p, l->tags[i].value.len, seed);
-  }
-  for (size_t i = 0; i < l->n_fields; i++) {
-    const struct ingest_field *f = &l->fields[i];
-    uint64_t x = 0;
-    switch (f->type) {
-    case INGEST_FLOAT: memcpy(&x, &f->v.f, 8); break;
-    case INGEST_INT: x = (uint64_t)f->v.i; break;
-    case INGEST_UINT: x = f->v.u; break;
-    case INGEST_BOOL: x = f->v.b ? 1 : 0; break;
-    case INGEST_STRING: x = XXH3_64bits(f->v.s.p, f->v.s.len); break;
-    }
-    sum += value_hash_bits(seed, f->key.p, f->key.len, ts, (enum tsdb_type)f->type, x);
-  }
-  return sum;
-}
-
 static const char *const reason_names[INGEST_R_N] = {
     [INGEST_R_SYNTAX] = "syntax",       [INGEST_R_SCHEMA] = "schema",
     [INGEST_R_TIMESTAMP] = "timestamp", [INGEST_R_SEQ] = "seq",
     [INGEST_R_FRAMES] = "frames",       [INGEST_R_TOO_LARGE] = "too_large",
-    [INGEST_R_STORE] = "store",
+    [INGEST_R_STORE] = "store",         [INGEST_R_CARDINALITY] = "cardinality",
 };
 
 const char *ingest_reason_name(enum ingest_reason r) {

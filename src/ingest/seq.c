@@ -52,14 +52,14 @@ void ingest_seq_free(struct ingest_seq *s) {
   free(s);
 }
 
-static const struct ingest_tag *find_tag(const struct ingest_line *p, const char *name) {
+static const struct tsdb_tag *find_tag(const struct tsdb_point *p, const char *name) {
   size_t n = strlen(name);
   for (size_t i = 0; i < p->n_tags; i++)
     if (p->tags[i].key.len == n && memcmp(p->tags[i].key.p, name, n) == 0) return &p->tags[i];
   return NULL;
 }
 
-static uint64_t key_hash(const struct ingest_seq *s, const struct ingest_line *p) {
+static uint64_t key_hash(const struct ingest_seq *s, const struct tsdb_point *p) {
   XXH3_state_t st;
   XXH3_64bits_reset(&st);
   XXH3_64bits_update(&st, p->measurement.p, p->measurement.len);
@@ -72,7 +72,7 @@ static uint64_t key_hash(const struct ingest_seq *s, const struct ingest_line *p
     }
   } else {
     for (size_t i = 0; i < s->n_key_tags; i++) {
-      const struct ingest_tag *t = find_tag(p, s->key_tags[i]);
+      const struct tsdb_tag *t = find_tag(p, s->key_tags[i]);
       XXH3_64bits_update(&st, "\0", 1);
       if (t) XXH3_64bits_update(&st, t->value.p, t->value.len);
     }
@@ -82,12 +82,12 @@ static uint64_t key_hash(const struct ingest_seq *s, const struct ingest_line *p
 }
 
 /* "measurement,tag=value,..." of the key tags, cut to fit. */
-static void key_text(const struct ingest_seq *s, const struct ingest_line *p, char *out, size_t len) {
+static void key_text(const struct ingest_seq *s, const struct tsdb_point *p, char *out, size_t len) {
   struct vg_buf b;
   vg_buf_init(&b);
   vg_buf_append(&b, p->measurement.p, p->measurement.len);
   for (size_t i = 0; i < (s->n_key_tags ? s->n_key_tags : p->n_tags); i++) {
-    const struct ingest_tag *t = s->n_key_tags ? find_tag(p, s->key_tags[i]) : &p->tags[i];
+    const struct tsdb_tag *t = s->n_key_tags ? find_tag(p, s->key_tags[i]) : &p->tags[i];
     if (!t) continue;
     vg_buf_putc(&b, ',');
     vg_buf_append(&b, t->key.p, t->key.len);
@@ -122,7 +122,7 @@ static struct slot *lookup(struct ingest_seq *s, uint64_t h, bool *fresh) {
   return &s->slots[j];
 }
 
-uint64_t ingest_seq_note(struct ingest_seq *s, const struct ingest_line *p, int64_t seq,
+uint64_t ingest_seq_note(struct ingest_seq *s, const struct tsdb_point *p, int64_t seq,
                          int64_t wall_ns) {
   bool fresh;
   struct slot *sl = lookup(s, key_hash(s, p), &fresh);

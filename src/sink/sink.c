@@ -3,6 +3,7 @@
  * sender thread), write (the in-memory queue, spilled to the spool when it grows too
  * large), flush, stats and close. The sending itself is in sender.c.
  */
+#include "sink/lp_encode.h"
 #include "sink/sink_int.h"
 
 #include <errno.h>
@@ -253,6 +254,15 @@ int sink_influx_write(struct sink_influx *s, const char *lines, size_t len) {
     pthread_mutex_unlock(&s->mu);
   }
   if (s->m_queued) mt_set(s->m_queued, (double)atomic_load(&s->queued_points));
+  return rc;
+}
+
+int sink_influx_write_points(struct sink_influx *s, const struct tsdb_point *pts, size_t n) {
+  struct vg_buf b;
+  vg_buf_init(&b);
+  sink_lp_encode(&b, pts, n);
+  int rc = b.len ? sink_influx_write(s, (const char *)b.data, b.len) : 0;
+  vg_buf_free(&b);
   return rc;
 }
 

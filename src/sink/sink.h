@@ -11,6 +11,7 @@
  *                          sizeof err) < 0)
  *       ... err says why ...
  *     sink_influx_write(s, lines, len);   // any thread, any time; never waits on the network
+ *     sink_influx_write_points(s, pts, n); // the same for store points
  *     sink_influx_close(&s);              // what is queued is sent, or spooled to disk
  *
  * The sink owns a sender thread. write() only appends to an in-memory queue (under a
@@ -49,6 +50,7 @@
 
 #include "config/config.h"
 #include "metrics/metrics.h"
+#include "tsdb/tsdb.h"
 
 struct sink_influx;
 
@@ -87,6 +89,13 @@ int sink_influx_open(const struct cfg_influx_sink *cfg, const char *state_dir,
  * in dropped_points.
  */
 int sink_influx_write(struct sink_influx *s, const char *lines, size_t len);
+
+/*
+ * The same for store points (the ingest pipeline's sinks hook): each becomes one line
+ * with its nanosecond timestamp (lp_encode.h: NaN and infinities, which line protocol
+ * cannot carry, are left out). Thread-safe; the points are read during the call only.
+ */
+int sink_influx_write_points(struct sink_influx *s, const struct tsdb_point *pts, size_t n);
 
 /*
  * Asks for everything queued to be sent now, and waits until nothing is queued in

@@ -69,7 +69,7 @@ static int emit(struct tsdb *db, size_t rule, const struct tsdb__series *s,
     }
     struct tsdb_write_result res;
     rc = tsdb__write_internal(db, pts, n, &res, (int16_t)rule, (uint8_t)a);
-    atomic_fetch_add(&db->rollup_points, res.points);
+    atomic_fetch_add(&db->rollup_points, res.values);
   }
   free(pts);
   free(fields);

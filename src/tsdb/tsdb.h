@@ -119,6 +119,7 @@ struct tsdb_opts {
   uint32_t sync_interval_ms;    /* for TSDB_SYNC_INTERVAL; default 100 */
   int64_t block_ns;             /* head window flushed to one block; default 2h */
   size_t head_max_points;       /* flush earlier when the head holds more; default 8M */
+  size_t max_series;            /* refuse values that would make more series; 0: no limit */
   bool background;              /* run the flush/compact/retention/rollup thread */
   const struct tsdb_policy *policies;
   size_t n_policies;
@@ -137,17 +138,44 @@ void tsdb_close(struct tsdb *db);
 
 /* ---- writing ---- */
 
-struct tsdb_write_result {
-  size_t points;    /* field values accepted (one per field of each point) */
-  size_t rejected;  /* field values refused (type conflict with the series, bad value) */
-  char why[160];    /* the first refusal, when rejected > 0 */
+/* Why the store refused a value. */
+enum tsdb_refusal {
+  TSDB_REFUSED_TYPE,        /* the series holds another type */
+  TSDB_REFUSED_VALUE,       /* a string over 4096 bytes, an empty name, a bad series key */
+  TSDB_REFUSED_CARDINALITY, /* a new series past a series limit (max_series, max_new_series) */
+  TSDB__REFUSED_N
 };
+const char *tsdb_refusal_name(enum tsdb_refusal r); /* "type", "value", "cardinality" */
+
+/* Counted in values: one value is one field of one point (a series holds values). */
+struct tsdb_write_result {
+  size_t values;                       /* values written */
+  size_t refused;                      /* values refused (never written) */
+  size_t refused_by[TSDB__REFUSED_N];  /* the same by reason */
+  size_t series_created;               /* new series this write made */
+  char why[160];                       /* the first refusal, when refused > 0 */
+};
+
+/* Called once per refused value, in the order of the points (point: its index in pts,
+ * field: in its fields), under the store's write lock: it must not call the store. */
+typedef void tsdb_refused_fn(void *arg, size_t point, size_t field, enum tsdb_refusal why);
+
+struct tsdb_write_opts {
+  size_t max_new_series;    /* series this write may create; TSDB_NO_LIMIT: any */
+  tsdb_refused_fn *refused; /* NULL: only counted in the result */
+  void *arg;
+};
+#define TSDB_NO_LIMIT SIZE_MAX
 
 /* Writes a batch. Returns 0 once the batch is in the log and committed by the sync
  * policy (some values may have been refused: see res), or -errno on a log failure
- * (then nothing of the batch was accepted). res may be NULL. */
+ * (then nothing of the batch was accepted). res may be NULL. A value that would make a
+ * new series past tsdb_opts.max_series is refused (TSDB_REFUSED_CARDINALITY). */
 int tsdb_write(struct tsdb *db, const struct tsdb_point *pts, size_t n,
                struct tsdb_write_result *res);
+/* The same with a limit on the new series and a hook for each refusal (o may be NULL). */
+int tsdb_write_with(struct tsdb *db, const struct tsdb_point *pts, size_t n,
+                    const struct tsdb_write_opts *o, struct tsdb_write_result *res);
 
 /* Makes everything written so far durable (fdatasync), whatever the policy. */
 int tsdb_sync(struct tsdb *db);

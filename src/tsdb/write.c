@@ -161,19 +161,33 @@ void tsdb__head_apply(struct tsdb *db, struct tsdb__series *s, int64_t ts,
   db->head_points++;
 }
 
-/* Counts a refused value; the first one's reason is kept: "KEY: why". */
-static void refuse(struct tsdb_write_result *r, const char *key, size_t klen, const char *why,
-                   const char *a, const char *b) {
-  if (r->rejected++ == 0)
-    snprintf(r->why, sizeof r->why, "%.*s: %s%s%s%s", (int)(klen < 80 ? klen : 80), key, why,
-             a, *b ? ", the point has " : "", b);
+static const char *const refusal_names[TSDB__REFUSED_N] = {
+    [TSDB_REFUSED_TYPE] = "type", [TSDB_REFUSED_VALUE] = "value",
+    [TSDB_REFUSED_CARDINALITY] = "cardinality"};
+
+const char *tsdb_refusal_name(enum tsdb_refusal r) {
+  return (size_t)r < TSDB__REFUSED_N ? refusal_names[r] : "unknown";
 }
 
-int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n,
-                         struct tsdb_write_result *res, int16_t rollup, uint8_t agg) {
+/* Counts a refused value (the field f of the point i) and tells the caller's hook; the
+ * first one's reason is kept: "KEY: why". */
+static void refuse(struct tsdb_write_result *r, const struct tsdb_write_opts *o, size_t i,
+                   size_t f, enum tsdb_refusal why, const char *key, size_t klen,
+                   const char *text, const char *a, const char *b) {
+  if (r->refused++ == 0)
+    snprintf(r->why, sizeof r->why, "%.*s: %s%s%s%s", (int)(klen < 80 ? klen : 80), key, text,
+             a, *b ? ", the point has " : "", b);
+  r->refused_by[why]++;
+  if (o && o->refused) o->refused(o->arg, i, f, why);
+}
+
+static int write_points(struct tsdb *db, const struct tsdb_point *pts, size_t n,
+                        const struct tsdb_write_opts *o, struct tsdb_write_result *res,
+                        int16_t rollup, uint8_t agg) {
   struct tsdb_write_result local;
   if (!res) res = &local;
   memset(res, 0, sizeof *res);
+  size_t may_create = o ? o->max_new_series : TSDB_NO_LIMIT;
   pthread_mutex_lock(&db->write_mu);
   vg_buf_reset(&db->wal_buf);
   db->n_pending = 0;
@@ -200,27 +214,45 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
         if (rollup >= 0)
           vg_buf_printf(kb, "\x1f%s.%s", db->rollups[rollup].name, tsdb_agg_name((enum tsdb_agg)agg));
         if (fd->value.type == TSDB_STRING && fd->value.v.s.len > TSDB__STR_MAX) {
-          refuse(res, (char *)kb->data, kb->len, "string value longer than 4096 bytes", "", "");
+          refuse(res, o, i, f, TSDB_REFUSED_VALUE, (char *)kb->data, kb->len,
+                 "string value longer than 4096 bytes", "", "");
           continue;
         }
         if (p->measurement.len == 0 || fd->key.len == 0) {
-          refuse(res, (char *)kb->data, kb->len, "empty measurement or field name", "", "");
+          refuse(res, o, i, f, TSDB_REFUSED_VALUE, (char *)kb->data, kb->len,
+                 "empty measurement or field name", "", "");
           continue;
         }
         if (!s) {
-          s = tsdb__series_get_or_create(db, (char *)kb->data, kb->len, fd->value.type, true);
-          if (!s) {
-            refuse(res, (char *)kb->data, kb->len, "bad series key", "", "");
+          struct tsdb__series *known =
+              tsdb__map_get(&db->map, XXH3_64bits(kb->data, kb->len), (char *)kb->data, kb->len);
+          /* a new series: within the write's and the store's limits (rollup series
+           * follow their source's and are never refused) */
+          if (!known && rollup < 0 &&
+              (res->series_created == may_create ||
+               (db->opts.max_series && db->map.n >= db->opts.max_series))) {
+            refuse(res, o, i, f, TSDB_REFUSED_CARDINALITY, (char *)kb->data, kb->len,
+                   res->series_created == may_create ? "series limit reached (the writer's max_series)"
+                                                     : "series limit reached (the store's max_series)",
+                   "", "");
             continue;
           }
+          s = known ? known
+                    : tsdb__series_get_or_create(db, (char *)kb->data, kb->len, fd->value.type, true);
+          if (!s) {
+            refuse(res, o, i, f, TSDB_REFUSED_VALUE, (char *)kb->data, kb->len, "bad series key", "", "");
+            continue;
+          }
+          if (!known) res->series_created++;
           if (rollup < 0) {
             if (!g) g = tsdb__group_get(&db->groups, gh, (char *)kb->data, prefix);
             tsdb__group_add(g, fd->key.p, fd->key.len, s);
           }
         }
         if (s->type != fd->value.type) {
-          refuse(res, (char *)kb->data, kb->len, "field type conflict: the series holds ",
-                 tsdb_type_name(s->type), tsdb_type_name(fd->value.type));
+          refuse(res, o, i, f, TSDB_REFUSED_TYPE, (char *)kb->data, kb->len,
+                 "field type conflict: the series holds ", tsdb_type_name(s->type),
+                 tsdb_type_name(fd->value.type));
           continue;
         }
       }
@@ -255,15 +287,15 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
         if (q->s->rollup < 0) tsdb__rollup_note_write(db, q->s, q->ts);
       }
       pthread_rwlock_unlock(&db->head_lock);
-      res->points = db->n_pending;
+      res->values = db->n_pending;
     } else {
       snprintf(res->why, sizeof res->why, "write-ahead log: %s", strerror(-rc));
     }
   }
   uint64_t head = db->head_points;
   pthread_mutex_unlock(&db->write_mu);
-  if (rollup < 0) atomic_fetch_add(&db->points_written, res->points); /* rollups: own counter */
-  atomic_fetch_add(&db->points_rejected, res->rejected);
+  if (rollup < 0) atomic_fetch_add(&db->points_written, res->values); /* rollups: own counter */
+  atomic_fetch_add(&db->points_rejected, res->refused);
   if (rc == 0 && head >= db->opts.head_max_points) {
     if (db->thread_started) {
       pthread_mutex_lock(&db->cond_mu);
@@ -278,9 +310,19 @@ int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n
   return rc;
 }
 
+int tsdb__write_internal(struct tsdb *db, const struct tsdb_point *pts, size_t n,
+                         struct tsdb_write_result *res, int16_t rollup, uint8_t agg) {
+  return write_points(db, pts, n, NULL, res, rollup, agg);
+}
+
 int tsdb_write(struct tsdb *db, const struct tsdb_point *pts, size_t n,
                struct tsdb_write_result *res) {
-  return tsdb__write_internal(db, pts, n, res, -1, 0);
+  return write_points(db, pts, n, NULL, res, -1, 0);
+}
+
+int tsdb_write_with(struct tsdb *db, const struct tsdb_point *pts, size_t n,
+                    const struct tsdb_write_opts *o, struct tsdb_write_result *res) {
+  return write_points(db, pts, n, o, res, -1, 0);
 }
 
 /* ---- replay ---- */

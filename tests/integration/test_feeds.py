@@ -174,6 +174,62 @@ class FeedsTest(VigilTest):
         self.assertIn(f'vigil_feed_decode_errors_total{{feed="dirty-json",reason="schema"}} '
                       f'{f["errors"]["schema"]}'.encode(), body)
 
+    def test_refused_is_never_written(self):
+        """A value the store refuses (a type conflict, a string over 4 KiB) makes its
+        point refused: counted once under `store`, not as written, its values left out
+        of the checksum; its other values are written and counted as values."""
+        lp, js, notes = free_port(), free_port(), free_port()
+        s = self.stack(f"""
+            feeds:
+              lp:
+                bind: tcp://127.0.0.1:{lp}
+                socket: pull
+              js:
+                bind: tcp://127.0.0.1:{js}
+                socket: pull
+                format: json
+                json: {{tags: [sym]}}
+              notes:
+                bind: tcp://127.0.0.1:{notes}
+                socket: pull
+            """)
+        sent = run_feed("--connect", f"tcp://127.0.0.1:{lp}", "--rate", "0", "--count", "10",
+                        "--symbols", "5")
+        f = wait_written(s, "lp", 10)
+        self.assertEqual((f["points"], f["values"], f["errors"]["store"]), (10, 30, 0))
+        self.assertEqual(f["checksum"], sent["checksum"])
+
+        def settled(name, n):
+            return wait_for(lambda: (lambda f: f if f["messages"] >= n and
+                                     f["points"] + f["errors"]["store"] >= n else None)(
+                feed_status(s, name)), timeout=LONG, what=f"{n} points settled on {name}")
+
+        # the same series as JSON without int keys: size and seq come as floats into int
+        # series, price is written
+        run_feed("--connect", f"tcp://127.0.0.1:{js}", "--rate", "0", "--count", "10",
+                 "--symbols", "5", "--format", "json")
+        f = settled("js", 10)
+        self.assertEqual(f["points"], 0)
+        self.assertEqual(f["errors"]["store"], 10)
+        self.assertEqual(f["values"], 10)
+        self.assertEqual(f["decode_errors"], 10)
+
+        # a string over 4096 bytes: the note is refused, price, size and seq are written
+        sent = run_feed("--connect", f"tcp://127.0.0.1:{notes}", "--rate", "0", "--count", "10",
+                        "--measurement", "notes", "--note-bytes", "5000")
+        f = settled("notes", 10)
+        self.assertEqual(f["points"], 0)
+        self.assertEqual(f["errors"]["store"], 10)
+        self.assertEqual(f["values"], 30)
+        held = store_checksum(s, "notes")
+        self.assertEqual(held["sent"], 30)
+        self.assertEqual(f["checksum"], held["checksum"])
+        self.assertNotEqual(f["checksum"], sent["checksum"])  # the notes are not in it
+        _, _, body = s.http("GET", "/metrics")
+        self.assertIn(b'vigil_feed_points_total{feed="notes"} 0', body)
+        self.assertIn(b'vigil_feed_values_total{feed="notes"} 30', body)
+        self.assertIn(b'vigil_feed_decode_errors_total{feed="notes",reason="store"} 10', body)
+
     def test_validate(self):
         port, idle = free_port(), free_port()
         s = self.stack(f"""

@@ -20,35 +20,41 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "ingest/batch.h"
 #include "ingest/ingest.h"
 #include <xxhash.h>
 
-static struct ingest_line line_of(const char *sym) {
-  struct ingest_line l;
+#include "../helpers/test_line.h"
+
+static struct test_line line_of(const char *sym) {
+  struct test_line l;
   memset(&l, 0, sizeof l);
-  l.measurement = (struct ingest_str){"ticks", 5};
-  l.tags[0] = (struct ingest_tag){{"sym", 3}, {sym, strlen(sym)}};
+  l.measurement = (struct tsdb_str){"ticks", 5};
+  l.tags[0] = (struct tsdb_tag){{"sym", 3}, {sym, strlen(sym)}};
   l.n_tags = 1;
-  l.fields[0].key = (struct ingest_str){"seq", 3};
-  l.fields[0].type = INGEST_INT;
+  l.fields[0].key = (struct tsdb_str){"seq", 3};
+  l.fields[0].value.type = TSDB_INT;
   l.n_fields = 1;
   return l;
 }
 
+static uint64_t note(struct ingest_seq *s, const struct test_line *l, int64_t seq, int64_t wall) {
+  struct tsdb_point p = test_point(l);
+  return ingest_seq_note(s, &p, seq, wall);
+}
+
 static void test_seq(void **state) {
   struct ingest_seq *s = ingest_seq_new(NULL, 0);
-  struct ingest_line a = line_of("A"), b = line_of("B");
-  assert_int_equal(ingest_seq_note(s, &a, 10, 1), 0); /* first: starts the key */
-  assert_int_equal(ingest_seq_note(s, &a, 11, 2), 0);
-  assert_int_equal(ingest_seq_note(s, &b, 1, 3), 0);
-  assert_int_equal(ingest_seq_note(s, &a, 15, 4), 3); /* 12, 13, 14 missed */
-  assert_int_equal(ingest_seq_note(s, &b, 2, 5), 0);
-  assert_int_equal(ingest_seq_note(s, &a, 15, 6), 0); /* duplicate: late */
-  assert_int_equal(ingest_seq_note(s, &a, 13, 7), 0); /* out of order: late */
-  assert_int_equal(ingest_seq_note(s, &a, 1, 8), 0);  /* publisher restart */
-  assert_int_equal(ingest_seq_note(s, &a, 2, 9), 0);
-  assert_int_equal(ingest_seq_note(s, &b, 100, 10), 97);
+  struct test_line a = line_of("A"), b = line_of("B");
+  assert_int_equal(note(s, &a, 10, 1), 0); /* first: starts the key */
+  assert_int_equal(note(s, &a, 11, 2), 0);
+  assert_int_equal(note(s, &b, 1, 3), 0);
+  assert_int_equal(note(s, &a, 15, 4), 3); /* 12, 13, 14 missed */
+  assert_int_equal(note(s, &b, 2, 5), 0);
+  assert_int_equal(note(s, &a, 15, 6), 0); /* duplicate: late */
+  assert_int_equal(note(s, &a, 13, 7), 0); /* out of order: late */
+  assert_int_equal(note(s, &a, 1, 8), 0);  /* publisher restart */
+  assert_int_equal(note(s, &a, 2, 9), 0);
+  assert_int_equal(note(s, &b, 100, 10), 97);
   struct ingest_seq_counts c;
   struct ingest_gap g[4];
   size_t n = ingest_seq_read(s, &c, g, 4);
@@ -74,13 +80,13 @@ static void test_seq_many_keys(void **state) {
   for (int round = 0; round < 3; round++)
     for (int i = 0; i < 5000; i++) {
       snprintf(names[i], sizeof names[i], "S%d", i);
-      struct ingest_line p = line_of(names[i]);
-      p.measurement = (struct ingest_str){"t", 1};
+      struct test_line p = line_of(names[i]);
+      p.measurement = (struct tsdb_str){"t", 1};
       p.tags[1] = p.tags[0];
-      p.tags[0] = (struct ingest_tag){{"side", 4}, {round ? "b" : "a", 1}}; /* not part of the key */
+      p.tags[0] = (struct tsdb_tag){{"side", 4}, {round ? "b" : "a", 1}}; /* not part of the key */
       p.n_tags = 2;
       int64_t seq = round == 2 && i == 4999 ? 5 : round + 1;
-      ingest_seq_note(s, &p, seq, 0);
+      note(s, &p, seq, 0);
     }
   struct ingest_seq_counts c;
   struct ingest_gap g;
@@ -130,24 +136,25 @@ static void test_quarantine(void **state) {
   rmdir(dir);
 }
 
-static void on_line(void *arg, const struct ingest_line *line, const struct ingest_error *err) {
-  struct ingest_batch *b = arg;
+static void on_point(void *arg, struct ingest_batch *b, const struct tsdb_point *p,
+                     const struct ingest_error *err) {
   assert_null(err);
-  assert_int_equal(ingest_batch_add(b, line), 0);
+  assert_non_null(p);
+  assert_false(ingest_batch_full(b));
 }
 
-/* The checksum does not depend on the order of points, but on every value; the line
- * checksum agrees with the point checksum; the canonical bytes are as documented. */
+/* The checksum does not depend on the order of points, but on every value; the
+ * canonical bytes are as documented. */
 static void test_checksum(void **state) {
   char text[] = "m,b=2,a=1 x=1.5,y=2i,s=\"q\\\"\" 10\nm,a=1,b=2 z=t\nn u=3u 12\n";
   char shuffled[] = "n u=3u 12\nm,a=1,b=2 z=t\nm,b=2,a=1 x=1.5,y=2i,s=\"q\\\"\" 10\n";
   struct ingest_batch b1, b2;
-  ingest_batch_init(&b1, 77, 1);
-  ingest_batch_init(&b2, 77, 1);
-  ingest_lp_parse_batch(text, strlen(text), on_line, &b1, NULL);
-  ingest_lp_parse_batch(shuffled, strlen(shuffled), on_line, &b2, NULL);
+  ingest_batch_init(&b1, 0, 77, 1);
+  ingest_batch_init(&b2, 0, 77, 1);
+  ingest_lp_parse_batch(text, strlen(text), &b1, on_point, NULL, NULL);
+  ingest_lp_parse_batch(shuffled, strlen(shuffled), &b2, on_point, NULL, NULL);
   assert_int_equal(b1.n, 3);
-  const struct tsdb_point *p1 = ingest_batch_points(&b1), *p2 = ingest_batch_points(&b2);
+  const struct tsdb_point *p1 = b1.points, *p2 = b2.points;
   assert_int_equal(p1[1].ts, 77); /* no timestamp: the batch's default */
   uint64_t s1 = 0, s2 = 0;
   for (size_t i = 0; i < 3; i++) s1 += ingest_point_checksum(&p1[i]);
@@ -155,17 +162,18 @@ static void test_checksum(void **state) {
   assert_true(s1 == s2);
 
   /* one value by hand, as ingest.h defines it */
-  struct ingest_line l;
+  struct test_line l;
   struct ingest_error e;
   char one[] = "m,a=1 x=1.5 10";
-  assert_int_equal(ingest_lp_parse_line(one, strlen(one), &l, &e), 0);
+  assert_int_equal(test_parse_line(one, strlen(one), &l, &e), 0);
   uint64_t seed = XXH3_64bits("m", 1);
   seed = XXH3_64bits_withSeed("a", 1, seed);
   seed = XXH3_64bits_withSeed("1", 1, seed);
   uint64_t k = XXH3_64bits_withSeed("x", 1, seed);
   unsigned char tv[16] = {10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f};
   uint64_t want = XXH3_64bits_withSeed(tv, sizeof tv, k + TSDB_FLOAT);
-  assert_true(ingest_line_checksum(&l, 10) == want);
+  struct tsdb_point lp = test_point(&l);
+  assert_true(ingest_point_checksum(&lp) == want);
   struct tsdb_tag tag = {{"a", 1}, {"1", 1}};
   struct tsdb_value v = {.type = TSDB_FLOAT, .v.f = 1.5};
   assert_true(ingest_value_checksum("m", 1, &tag, 1, "x", 1, 10, &v) == want);
@@ -199,15 +207,13 @@ struct sink {
   uint64_t checksum;
 };
 
-static int sink_write(void *arg, const struct tsdb_point *pts, size_t n, struct tsdb_write_result *res) {
+static void sink_write(void *arg, const struct tsdb_point *pts, size_t n) {
   struct sink *s = arg;
   pthread_mutex_lock(&s->mu);
   s->points += n;
   s->writes++;
   for (size_t i = 0; i < n; i++) s->checksum += ingest_point_checksum(&pts[i]);
   pthread_mutex_unlock(&s->mu);
-  res->points = n;
-  return 0;
 }
 
 static void sink_cache(void *arg, const struct tsdb_point *pts, size_t n) {
@@ -238,7 +244,7 @@ static void test_feed(void **state) {
                                .n_endpoints = 1, .seq_field = "seq", .quarantine_path = qpath,
                                .batch_points = 4};
   struct sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-  struct ingest_sink sink = {sink_write, &s, sink_cache, &s};
+  struct ingest_target sink = {.sinks = sink_write, .sinks_arg = &s, .cache = sink_cache, .cache_arg = &s};
   struct ingest_feed *f;
   char err[256];
   assert_int_equal(ingest_feed_start(&o, &sink, &f, err, sizeof err), 0);
@@ -305,10 +311,9 @@ static void test_feed(void **state) {
  * times over while the writer still holds a batch pointing into one, also with
  * messages that make no points. Every point must reach the sink as it was sent (the
  * checksum over the sent lines). */
-static int slow_sink_write(void *arg, const struct tsdb_point *pts, size_t n,
-                           struct tsdb_write_result *res) {
+static void slow_sink_write(void *arg, const struct tsdb_point *pts, size_t n) {
   usleep(2000);
-  return sink_write(arg, pts, n, res);
+  sink_write(arg, pts, n);
 }
 
 static void test_feed_slow_sink(void **state) {
@@ -321,7 +326,7 @@ static void test_feed_slow_sink(void **state) {
                                .endpoints = eps, .n_endpoints = 1, .batch_points = 64,
                                .buffer_bytes = 4096};
   struct sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-  struct ingest_sink sink = {slow_sink_write, &s, NULL, NULL};
+  struct ingest_target sink = {.sinks = slow_sink_write, .sinks_arg = &s};
   struct ingest_feed *f;
   char err[256];
   assert_int_equal(ingest_feed_start(&o, &sink, &f, err, sizeof err), 0);
@@ -333,10 +338,11 @@ static void test_feed_slow_sink(void **state) {
     char msg[128], copy[128];
     int len = snprintf(msg, sizeof msg, "t,sym=S%d px=%d.25,seq=%di %d", i % 7, i, i, 1000 + i);
     memcpy(copy, msg, (size_t)len);
-    struct ingest_line l;
+    struct test_line l;
     struct ingest_error e;
-    assert_int_equal(ingest_lp_parse_line(copy, (size_t)len, &l, &e), 0);
-    want_sum += ingest_line_checksum(&l, l.ts);
+    assert_int_equal(test_parse_line(copy, (size_t)len, &l, &e), 0);
+    struct tsdb_point lp = test_point(&l);
+    want_sum += ingest_point_checksum(&lp);
     assert_int_equal(zmq_send(push, msg, (size_t)len, 0), len);
     if (i % 500 == 499) {
       /* messages without points (comments) fill whole buffers while the writer still

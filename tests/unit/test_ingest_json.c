@@ -16,21 +16,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/batch.h"
 #include "ingest/ingest.h"
+
+#include "../helpers/test_line.h"
 
 #define MAXP 16
 
 struct got {
-  struct ingest_line lines[MAXP];
+  struct test_line lines[MAXP];
   struct ingest_error errs[MAXP];
   size_t n_lines, n_errs;
 };
 
-static void collect(void *arg, const struct ingest_line *line, const struct ingest_error *err) {
+static void collect(void *arg, struct ingest_batch *b, const struct tsdb_point *p,
+                    const struct ingest_error *err) {
   struct got *g = arg;
-  if (line && g->n_lines < MAXP) g->lines[g->n_lines++] = *line;
+  if (p && g->n_lines < MAXP) test_line_of(&g->lines[g->n_lines++], p);
   if (err && g->n_errs < MAXP) g->errs[g->n_errs++] = *err;
+  if (ingest_batch_full(b)) ingest_batch_reset(b);
 }
 
 /* Decodes text from an exact-size heap copy (kept alive in *keep for the spans). */
@@ -39,14 +42,17 @@ static size_t run(const char *text, const struct ingest_json_map *m, struct got 
   char *b = malloc(n ? n : 1);
   memcpy(b, text, n);
   memset(g, 0, sizeof *g);
-  size_t ok = ingest_json_parse(b, n, m, collect, g, &rejected);
+  struct ingest_batch bt;
+  ingest_batch_init(&bt, 3, TEST_NO_TS, 1);
+  size_t ok = ingest_json_parse(b, n, m, &bt, collect, g, &rejected);
+  ingest_batch_free(&bt);
   assert_int_equal(ok, g->n_lines);
   assert_int_equal(rejected, g->n_errs);
   *keep = b;
   return ok;
 }
 
-static void assert_span(struct ingest_str s, const char *want) {
+static void assert_span(struct tsdb_str s, const char *want) {
   assert_int_equal(s.len, strlen(want));
   assert_memory_equal(s.p, want, s.len);
 }
@@ -58,7 +64,7 @@ static void test_full_object(void **state) {
       "\"fields\":{\"bid\":1.0841,\"ok\":true,\"note\":\"x\",\"skip\":null},\"time\":1700000000000000000}",
       NULL, &g, &b);
   assert_int_equal(g.n_lines, 1);
-  struct ingest_line *l = &g.lines[0];
+  struct test_line *l = &g.lines[0];
   assert_span(l->measurement, "quotes");
   assert_int_equal(l->n_tags, 2);
   assert_span(l->tags[0].key, "sym"); /* sorted */
@@ -66,12 +72,12 @@ static void test_full_object(void **state) {
   assert_span(l->tags[1].key, "venue");
   assert_int_equal(l->n_fields, 3);
   assert_span(l->fields[0].key, "bid");
-  assert_int_equal(l->fields[0].type, INGEST_FLOAT);
-  assert_true(l->fields[0].v.f == 1.0841);
-  assert_int_equal(l->fields[1].type, INGEST_BOOL);
-  assert_true(l->fields[1].v.b);
-  assert_int_equal(l->fields[2].type, INGEST_STRING);
-  assert_span(l->fields[2].v.s, "x");
+  assert_int_equal(l->fields[0].value.type, TSDB_FLOAT);
+  assert_true(l->fields[0].value.v.f == 1.0841);
+  assert_int_equal(l->fields[1].value.type, TSDB_BOOL);
+  assert_true(l->fields[1].value.v.b);
+  assert_int_equal(l->fields[2].value.type, TSDB_STRING);
+  assert_span(l->fields[2].value.v.s, "x");
   assert_true(l->has_ts);
   assert_int_equal(l->ts, 1700000000000000000LL);
   free(b);
@@ -88,17 +94,17 @@ static void test_flat_mapping(void **state) {
       "{\"m\":\"other\",\"sym\":\"X\",\"price\":1}\n",
       &m, &g, &b);
   assert_int_equal(g.n_lines, 2);
-  struct ingest_line *l = &g.lines[0];
+  struct test_line *l = &g.lines[0];
   assert_span(l->measurement, "ticks");
   assert_span(l->tags[1].value, "7"); /* a number's text as a tag value */
   assert_int_equal(l->n_fields, 3);
-  assert_int_equal(l->fields[1].type, INGEST_INT);
-  assert_int_equal(l->fields[1].v.i, -3);
-  assert_int_equal(l->fields[2].v.i, 42);
+  assert_int_equal(l->fields[1].value.type, TSDB_INT);
+  assert_int_equal(l->fields[1].value.v.i, -3);
+  assert_int_equal(l->fields[2].value.v.i, 42);
   assert_int_equal(l->ts, 5);
   assert_span(g.lines[1].measurement, "other");
   assert_false(g.lines[1].has_ts);
-  assert_int_equal(g.lines[1].fields[0].type, INGEST_FLOAT);
+  assert_int_equal(g.lines[1].fields[0].value.type, TSDB_FLOAT);
   free(b);
 
   /* only the listed field keys are fields; the others are ignored */
@@ -117,7 +123,7 @@ static void test_escapes(void **state) {
       NULL, &g, &b);
   assert_int_equal(g.n_lines, 1);
   assert_span(g.lines[0].measurement, "m\"q\\/");
-  assert_span(g.lines[0].fields[0].v.s, "a\b\f\n\r\tz\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  assert_span(g.lines[0].fields[0].value.v.s, "a\b\f\n\r\tz\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
   free(b);
   /* raw UTF-8 passes through */
   run("{\"measurement\":\"\xc3\xa9t\xc3\xa9\",\"fields\":{\"f\":1}}", NULL, &g, &b);
@@ -188,10 +194,10 @@ static void test_errors(void **state) {
     char *b;
     run(cases[i].text, NULL, &g, &b);
     if (g.n_errs != 1 || g.errs[0].line != cases[i].line || g.errs[0].col != cases[i].col ||
-        strcmp(g.errs[0].msg, cases[i].msg) != 0 || g.errs[0].mapping != cases[i].mapping) {
+        strcmp(g.errs[0].msg, cases[i].msg) != 0 || (g.errs[0].reason == INGEST_R_SCHEMA) != cases[i].mapping) {
       print_error("case %zu %s: got %zu errors, first %zu:%zu %s (mapping %d)\n", i, cases[i].text,
                   g.n_errs, g.n_errs ? g.errs[0].line : 0, g.n_errs ? g.errs[0].col : 0,
-                  g.n_errs ? g.errs[0].msg : "", g.n_errs ? g.errs[0].mapping : -1);
+                  g.n_errs ? g.errs[0].msg : "", g.n_errs ? g.errs[0].reason == INGEST_R_SCHEMA : -1);
       fail();
     }
     free(b);
@@ -220,9 +226,9 @@ static void test_recovery(void **state) {
   run("{\"measurement\":\"a\",\"f\":1}\n{\"f\":2}\n{\"measurement\":\"c\",\"f\":3}\n{\"measurement\":", NULL, &g, &b);
   assert_int_equal(g.n_lines, 2);
   assert_int_equal(g.n_errs, 2);
-  assert_true(g.errs[0].mapping);
+  assert_true(g.errs[0].reason == INGEST_R_SCHEMA);
   assert_int_equal(g.errs[0].line, 2);
-  assert_false(g.errs[1].mapping);
+  assert_false(g.errs[1].reason == INGEST_R_SCHEMA);
   assert_int_equal(g.errs[1].line, 4);
   free(b);
 }
@@ -236,7 +242,10 @@ static void test_truncations(void **state) {
     struct got g;
     memset(&g, 0, sizeof g);
     size_t rejected;
-    size_t ok = ingest_json_parse(b, cut, NULL, collect, &g, &rejected);
+    struct ingest_batch bt;
+    ingest_batch_init(&bt, 3, TEST_NO_TS, 1);
+    size_t ok = ingest_json_parse(b, cut, NULL, &bt, collect, &g, &rejected);
+    ingest_batch_free(&bt);
     /* every cut but the whole is refused; one cutting only the closing ']' still
      * holds a complete object */
     assert_int_equal(rejected, cut != 0 && cut != n);

@@ -20,6 +20,8 @@
 
 #include "ingest/ingest.h"
 
+#include "../helpers/test_line.h"
+
 /* ---- helpers ---- */
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,14 +57,14 @@ static void printf_(struct text *t, const char *fmt, ...) {
   assert_true(n >= 0 && t->n + (size_t)n < sizeof t->s);
   t->n += (size_t)n;
 }
-static void put_str(struct text *t, struct ingest_str s) {
+static void put_str(struct text *t, struct tsdb_str s) {
   puts_(t, "[");
   put(t, s.p, s.len);
   puts_(t, "]");
 }
 
 /* A canonical dump of a decoded line: every byte of every string in brackets. */
-static void dump(struct text *t, const struct ingest_line *l) {
+static void dump(struct text *t, const struct test_line *l) {
   t->n = 0;
   t->s[0] = '\0';
   put_str(t, l->measurement);
@@ -73,26 +75,26 @@ static void dump(struct text *t, const struct ingest_line *l) {
     put_str(t, l->tags[i].value);
   }
   for (size_t i = 0; i < l->n_fields; i++) {
-    const struct ingest_field *f = &l->fields[i];
+    const struct tsdb_field *f = &l->fields[i];
     puts_(t, " ");
     put_str(t, f->key);
-    switch (f->type) {
-    case INGEST_FLOAT: printf_(t, "=F%.17g", f->v.f); break;
-    case INGEST_INT: printf_(t, "=I%" PRId64, f->v.i); break;
-    case INGEST_UINT: printf_(t, "=U%" PRIu64, f->v.u); break;
-    case INGEST_BOOL: printf_(t, "=B%d", f->v.b); break;
-    case INGEST_STRING: puts_(t, "=S"); put_str(t, f->v.s); break;
+    switch (f->value.type) {
+    case TSDB_FLOAT: printf_(t, "=F%.17g", f->value.v.f); break;
+    case TSDB_INT: printf_(t, "=I%" PRId64, f->value.v.i); break;
+    case TSDB_UINT: printf_(t, "=U%" PRIu64, f->value.v.u); break;
+    case TSDB_BOOL: printf_(t, "=B%d", f->value.v.b); break;
+    case TSDB_STRING: puts_(t, "=S"); put_str(t, f->value.v.s); break;
     }
   }
   if (l->has_ts) printf_(t, " @%" PRId64, l->ts);
 }
 
 /* Parses s (length n) from an exact-size heap copy, so ASan sees any over-read. */
-static int parse_copy(const char *s, size_t n, struct ingest_line *out, struct ingest_error *err,
+static int parse_copy(const char *s, size_t n, struct test_line *out, struct ingest_error *err,
                       char **keep) {
   char *b = malloc(n ? n : 1);
   memcpy(b, s, n);
-  int rc = ingest_lp_parse_line(b, n, out, err);
+  int rc = test_parse_line(b, n, out, err);
   *keep = b;
   return rc;
 }
@@ -153,7 +155,7 @@ static const struct valid valid_lines[] = {
 };
 
 static void valid_table(void **state) {
-  struct ingest_line l;
+  struct test_line l;
   struct ingest_error e;
   struct text *t = malloc(sizeof *t);
   for (size_t i = 0; i < sizeof valid_lines / sizeof valid_lines[0]; i++) {
@@ -171,7 +173,7 @@ static void valid_table(void **state) {
 
 static void skipped_lines(void **state) {
   static const char *const skip[] = {"", " ", "\t \t", "#", "# comment, f=1", "  # x", "\t#"};
-  struct ingest_line l;
+  struct test_line l;
   struct ingest_error e;
   for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++) {
     char *b;
@@ -282,7 +284,7 @@ static const struct invalid invalid_lines[] = {
 };
 
 static void check_invalid(const char *line, size_t len, size_t col, const char *msg) {
-  struct ingest_line *l = malloc(sizeof *l);
+  struct test_line *l = malloc(sizeof *l);
   struct ingest_error e;
   char *b;
   memset(&e, 0, sizeof e);
@@ -305,7 +307,7 @@ static void invalid_table(void **state) {
 
 static void limits(void **state) {
   struct text *t = malloc(sizeof *t);
-  struct ingest_line *l = malloc(sizeof *l);
+  struct test_line *l = malloc(sizeof *l);
   struct ingest_error e;
   char *b;
 
@@ -331,7 +333,7 @@ static void limits(void **state) {
   puts_(t, ",f0=1u");
   assert_int_equal(parse_copy(t->s, t->n, l, &e, &b), 0);
   assert_int_equal(l->n_fields, INGEST_MAX_FIELDS);
-  assert_int_equal(l->fields[0].type, INGEST_UINT);
+  assert_int_equal(l->fields[0].value.type, TSDB_UINT);
   free(b);
   t->n = n;
   puts_(t, ",g=1");
@@ -348,7 +350,7 @@ static void limits(void **state) {
   puts_(t, "\"");
   assert_int_equal(t->n, INGEST_LP_MAX_LINE);
   assert_int_equal(parse_copy(t->s, t->n, l, &e, &b), 0);
-  assert_int_equal(l->fields[0].v.s.len, INGEST_LP_MAX_LINE - 6);
+  assert_int_equal(l->fields[0].value.v.s.len, INGEST_LP_MAX_LINE - 6);
   free(b);
   t->s[t->n - 1] = 'x';
   puts_(t, "\"");
@@ -370,7 +372,7 @@ static void limits(void **state) {
   for (int i = 0; i < 300; i++) puts_(t, "0");
   puts_(t, "42i");
   assert_int_equal(parse_copy(t->s, t->n, l, &e, &b), 0);
-  assert_int_equal(l->fields[0].v.i, 42);
+  assert_int_equal(l->fields[0].value.v.i, 42);
   free(b);
 
   free(l);
@@ -384,12 +386,15 @@ struct collect {
   size_t n_ok, n_err;
 };
 
-static void collect_fn(void *arg, const struct ingest_line *line, const struct ingest_error *err) {
+static void collect_fn(void *arg, struct ingest_batch *bt, const struct tsdb_point *p,
+                       const struct ingest_error *err) {
   struct collect *c = arg;
   struct text t;
-  assert_true((line == NULL) != (err == NULL));
-  if (line) {
-    dump(&t, line);
+  assert_true((p == NULL) != (err == NULL));
+  if (p) {
+    struct test_line line;
+    test_line_of(&line, p);
+    dump(&t, &line);
     c->n_ok++;
     put(c->out, t.s, t.n);
   } else {
@@ -397,6 +402,7 @@ static void collect_fn(void *arg, const struct ingest_line *line, const struct i
     printf_(c->out, "%zu:%zu: %s", err->line, err->col, err->msg);
   }
   puts_(c->out, "\n");
+  if (ingest_batch_full(bt)) ingest_batch_reset(bt);
 }
 
 static void batch(void **state) {
@@ -416,11 +422,13 @@ static void batch(void **state) {
                              "9:12: duplicate tag key 'host'\n"
                              "[mem] [free]=U3\n";
   struct collect c = {malloc(sizeof *c.out), 0, 0};
+  struct ingest_batch bt;
+  ingest_batch_init(&bt, 2, TEST_NO_TS, 1); /* full after two points: reset by collect_fn */
   char *b = malloc(sizeof in - 1);
   size_t rejected = 99;
   c.out->n = 0;
   memcpy(b, in, sizeof in - 1);
-  assert_int_equal(ingest_lp_parse_batch(b, sizeof in - 1, collect_fn, &c, &rejected), 3);
+  assert_int_equal(ingest_lp_parse_batch(b, sizeof in - 1, &bt, collect_fn, &c, &rejected), 3);
   assert_int_equal(rejected, 2);
   assert_int_equal(c.n_ok, 3);
   assert_int_equal(c.n_err, 2);
@@ -430,8 +438,8 @@ static void batch(void **state) {
   c.out->n = 0;
   c.n_ok = c.n_err = 0;
   memcpy(b, "a f=1\n", 6);
-  assert_int_equal(ingest_lp_parse_batch(b, 6, collect_fn, &c, NULL), 1);
-  assert_int_equal(ingest_lp_parse_batch(b, 0, collect_fn, &c, &rejected), 0);
+  assert_int_equal(ingest_lp_parse_batch(b, 6, &bt, collect_fn, &c, NULL), 1);
+  assert_int_equal(ingest_lp_parse_batch(b, 0, &bt, collect_fn, &c, &rejected), 0);
   assert_int_equal(rejected, 0);
   assert_int_equal(c.n_ok + c.n_err, 1);
   free(b);
@@ -439,10 +447,11 @@ static void batch(void **state) {
   /* a lone "\r" line ending is not a line ending; "\r" inside a line is an error */
   char cr[] = "a f=1\rb f=2\n";
   c.out->n = 0;
-  assert_int_equal(ingest_lp_parse_batch(cr, strlen(cr), collect_fn, &c, &rejected), 0);
+  assert_int_equal(ingest_lp_parse_batch(cr, strlen(cr), &bt, collect_fn, &c, &rejected), 0);
   assert_int_equal(rejected, 1);
   assert_string_equal(c.out->s, "1:6: carriage return inside a line\n");
   free(c.out);
+  ingest_batch_free(&bt);
 }
 
 /* ---- property test: reference formatter, parse back, compare ---- */
@@ -478,7 +487,7 @@ struct point {
   size_t tkey_len[INGEST_MAX_TAGS], tval_len[INGEST_MAX_TAGS], n_tags;
   char fkey[INGEST_MAX_FIELDS][64];
   size_t fkey_len[INGEST_MAX_FIELDS], n_fields;
-  struct ingest_field f[INGEST_MAX_FIELDS]; /* key unused; strings in sval */
+  struct tsdb_field f[INGEST_MAX_FIELDS]; /* key unused; strings in sval */
   char sval[INGEST_MAX_FIELDS][64];
   int64_t ts;
   bool has_ts;
@@ -500,28 +509,28 @@ static void rand_point(struct point *p) {
   }
   p->n_fields = rng_below(20) == 0 ? INGEST_MAX_FIELDS : 1 + rng_below(6);
   for (size_t i = 0; i < p->n_fields; i++) {
-    struct ingest_field *f = &p->f[i];
+    struct tsdb_field *f = &p->f[i];
     do p->fkey_len[i] = rand_name(p->fkey[i], false);
     while (key_taken(p->fkey, p->fkey_len, i, p->fkey[i], p->fkey_len[i]));
-    f->type = (enum ingest_type)rng_below(5);
-    switch (f->type) {
-    case INGEST_FLOAT: {
+    f->value.type = (enum tsdb_type)rng_below(5);
+    switch (f->value.type) {
+    case TSDB_FLOAT: {
       uint64_t bits = rng();
       switch (rng_below(4)) {
-      case 0: f->v.f = (double)(int64_t)rng_below(2000000) / 100.0 - 10000; break;
-      case 1: f->v.f = bits & 1 ? -0.0 : 0.0; break;
+      case 0: f->value.v.f = (double)(int64_t)rng_below(2000000) / 100.0 - 10000; break;
+      case 1: f->value.v.f = bits & 1 ? -0.0 : 0.0; break;
       default:
-        memcpy(&f->v.f, &bits, 8);
-        if (!isfinite(f->v.f)) f->v.f = 1e308;
+        memcpy(&f->value.v.f, &bits, 8);
+        if (!isfinite(f->value.v.f)) f->value.v.f = 1e308;
       }
       break;
     }
-    case INGEST_INT:
-      f->v.i = rng_below(4) == 0 ? (rng() & 1 ? INT64_MIN : INT64_MAX) : (int64_t)rng();
+    case TSDB_INT:
+      f->value.v.i = rng_below(4) == 0 ? (rng() & 1 ? INT64_MIN : INT64_MAX) : (int64_t)rng();
       break;
-    case INGEST_UINT: f->v.u = rng_below(4) == 0 ? UINT64_MAX : rng() >> rng_below(64); break;
-    case INGEST_BOOL: f->v.b = rng() & 1; break;
-    case INGEST_STRING: {
+    case TSDB_UINT: f->value.v.u = rng_below(4) == 0 ? UINT64_MAX : rng() >> rng_below(64); break;
+    case TSDB_BOOL: f->value.v.b = rng() & 1; break;
+    case TSDB_STRING: {
       size_t n = rng_below(12), o = 0;
       static const char *const extra[] = {"\\", "\"", "\\\"", ",", " ", "=", "\\n", "x"};
       for (size_t k = 0; k < n; k++) {
@@ -530,8 +539,8 @@ static void rand_point(struct point *p) {
         memcpy(p->sval[i] + o, a, strlen(a));
         o += strlen(a);
       }
-      f->v.s.p = p->sval[i];
-      f->v.s.len = o;
+      f->value.v.s.p = p->sval[i];
+      f->value.v.s.len = o;
       break;
     }
     }
@@ -559,18 +568,18 @@ static void format_point(struct text *t, const struct point *p) {
   }
   spaces(t);
   for (size_t i = 0; i < p->n_fields; i++) {
-    const struct ingest_field *f = &p->f[i];
+    const struct tsdb_field *f = &p->f[i];
     if (i) puts_(t, ",");
     put_escaped(t, p->fkey[i], p->fkey_len[i], ",= ");
     puts_(t, "=");
-    switch (f->type) {
-    case INGEST_FLOAT: printf_(t, "%.17g", f->v.f); break;
-    case INGEST_INT: printf_(t, "%" PRId64 "i", f->v.i); break;
-    case INGEST_UINT: printf_(t, "%" PRIu64 "u", f->v.u); break;
-    case INGEST_BOOL: puts_(t, (f->v.b ? yes : no)[rng_below(5)]); break;
-    case INGEST_STRING:
+    switch (f->value.type) {
+    case TSDB_FLOAT: printf_(t, "%.17g", f->value.v.f); break;
+    case TSDB_INT: printf_(t, "%" PRId64 "i", f->value.v.i); break;
+    case TSDB_UINT: printf_(t, "%" PRIu64 "u", f->value.v.u); break;
+    case TSDB_BOOL: puts_(t, (f->value.v.b ? yes : no)[rng_below(5)]); break;
+    case TSDB_STRING:
       puts_(t, "\"");
-      put_escaped(t, f->v.s.p, f->v.s.len, "\"\\");
+      put_escaped(t, f->value.v.s.p, f->value.v.s.len, "\"\\");
       puts_(t, "\"");
       break;
     }
@@ -582,17 +591,17 @@ static void format_point(struct text *t, const struct point *p) {
   if (rng_below(8) == 0) puts_(t, " ");
 }
 
-static bool str_is(struct ingest_str s, const char *p, size_t n) {
+static bool str_is(struct tsdb_str s, const char *p, size_t n) {
   return s.len == n && memcmp(s.p, p, n) == 0;
 }
 
-static void check_point(const struct point *p, const struct ingest_line *l) {
+static void check_point(const struct point *p, const struct test_line *l) {
   assert_true(str_is(l->measurement, p->meas, p->meas_len));
   assert_int_equal(l->n_tags, p->n_tags);
   for (size_t i = 0; i < l->n_tags; i++) {
     /* sorted: each key is above the one before it */
     if (i) {
-      const struct ingest_str *a = &l->tags[i - 1].key, *b = &l->tags[i].key;
+      const struct tsdb_str *a = &l->tags[i - 1].key, *b = &l->tags[i].key;
       int c = memcmp(a->p, b->p, a->len < b->len ? a->len : b->len);
       assert_true(c < 0 || (c == 0 && a->len < b->len));
     }
@@ -603,15 +612,15 @@ static void check_point(const struct point *p, const struct ingest_line *l) {
   }
   assert_int_equal(l->n_fields, p->n_fields);
   for (size_t i = 0; i < l->n_fields; i++) {
-    const struct ingest_field *g = &l->fields[i], *w = &p->f[i];
+    const struct tsdb_field *g = &l->fields[i], *w = &p->f[i];
     assert_true(str_is(g->key, p->fkey[i], p->fkey_len[i]));
-    assert_int_equal(g->type, w->type);
-    switch (w->type) {
-    case INGEST_FLOAT: assert_memory_equal(&g->v.f, &w->v.f, sizeof(double)); break;
-    case INGEST_INT: assert_true(g->v.i == w->v.i); break;
-    case INGEST_UINT: assert_true(g->v.u == w->v.u); break;
-    case INGEST_BOOL: assert_int_equal(g->v.b, w->v.b); break;
-    case INGEST_STRING: assert_true(str_is(g->v.s, w->v.s.p, w->v.s.len)); break;
+    assert_int_equal(g->value.type, w->value.type);
+    switch (w->value.type) {
+    case TSDB_FLOAT: assert_memory_equal(&g->value.v.f, &w->value.v.f, sizeof(double)); break;
+    case TSDB_INT: assert_true(g->value.v.i == w->value.v.i); break;
+    case TSDB_UINT: assert_true(g->value.v.u == w->value.v.u); break;
+    case TSDB_BOOL: assert_int_equal(g->value.v.b, w->value.v.b); break;
+    case TSDB_STRING: assert_true(str_is(g->value.v.s, w->value.v.s.p, w->value.v.s.len)); break;
     }
   }
   assert_int_equal(l->has_ts, p->has_ts);
@@ -621,7 +630,7 @@ static void check_point(const struct point *p, const struct ingest_line *l) {
 static void roundtrip_property(void **state) {
   struct text *t = malloc(sizeof *t);
   struct point *p = malloc(sizeof *p);
-  struct ingest_line *l = malloc(sizeof *l);
+  struct test_line *l = malloc(sizeof *l);
   struct ingest_error e;
   rng_seed(0x11e9a07);
   for (int iter = 0; iter < 20000; iter++) {
@@ -644,11 +653,15 @@ struct batch_check {
   size_t next;
 };
 
-static void batch_check_fn(void *arg, const struct ingest_line *line,
+static void batch_check_fn(void *arg, struct ingest_batch *bt, const struct tsdb_point *p,
                            const struct ingest_error *err) {
   struct batch_check *c = arg;
   if (err) fail_msg("batch line %zu:%zu: %s", err->line, err->col, err->msg);
+  struct test_line *line = malloc(sizeof *line);
+  test_line_of(line, p);
   check_point(&c->pts[c->next++], line);
+  free(line);
+  if (ingest_batch_full(bt)) ingest_batch_reset(bt);
 }
 
 static void batch_property(void **state) {
@@ -668,7 +681,10 @@ static void batch_property(void **state) {
     size_t rejected;
     memcpy(b, t->s, t->n);
     c.next = 0;
-    assert_int_equal(ingest_lp_parse_batch(b, t->n, batch_check_fn, &c, &rejected), N);
+    struct ingest_batch bt;
+    ingest_batch_init(&bt, 7, TEST_NO_TS, 1);
+    assert_int_equal(ingest_lp_parse_batch(b, t->n, &bt, batch_check_fn, &c, &rejected), N);
+    ingest_batch_free(&bt);
     assert_int_equal(rejected, 0);
     assert_int_equal(c.next, N);
     free(b);
@@ -679,7 +695,7 @@ static void batch_property(void **state) {
 
 /* ---- hostile input: truncations and byte flips never crash or over-read ---- */
 
-static void check_outcome(int rc, const struct ingest_line *l, const struct ingest_error *e,
+static void check_outcome(int rc, const struct test_line *l, const struct ingest_error *e,
                           const char *b, size_t n) {
   assert_true(rc >= -1 && rc <= 1);
   if (rc == -1) {
@@ -694,7 +710,7 @@ static void check_outcome(int rc, const struct ingest_line *l, const struct inge
 }
 
 static void hostile(void **state) {
-  struct ingest_line *l = malloc(sizeof *l);
+  struct test_line *l = malloc(sizeof *l);
   struct ingest_error e;
   rng_seed(0x4057);
   for (size_t i = 0; i < sizeof valid_lines / sizeof valid_lines[0]; i++) {

@@ -59,7 +59,7 @@ static void put(struct tsdb *db, const char *sym, int64_t ts, double v) {
   struct tsdb_point p = {S("tick"), &tag, 1, &f, 1, ts};
   struct tsdb_write_result r;
   assert_int_equal(tsdb_write(db, &p, 1, &r), 0);
-  assert_int_equal(r.points, 1);
+  assert_int_equal(r.values, 1);
 }
 
 static struct tsdb_result q_raw(struct tsdb *db, const char *sym, int64_t from, int64_t to) {
@@ -94,7 +94,7 @@ static void every_type_round_trips(void **state) {
   struct tsdb_write_result res;
   for (int round = 0; round < 3; round++) {
     assert_int_equal(tsdb_write(db, &p, 1, &res), 0);
-    assert_int_equal(res.points, 5);
+    assert_int_equal(res.values, 5);
     struct tsdb_query q = {.measurement = "m#1", .from = 0, .to = 2000};
     struct tsdb_result r;
     char err[256];
@@ -125,14 +125,14 @@ static void every_type_round_trips(void **state) {
   /* a type conflict is refused with the reason, the rest of the batch goes in */
   f[0].value = (struct tsdb_value){.type = TSDB_INT, .v.i = 3};
   assert_int_equal(tsdb_write(db, &p, 1, &res), 0);
-  assert_int_equal(res.points, 4);
-  assert_int_equal(res.rejected, 1);
+  assert_int_equal(res.values, 4);
+  assert_int_equal(res.refused, 1);
   assert_non_null(strstr(res.why, "field type conflict"));
   /* again, now that the point's series are found through the write path's group */
   p.ts++;
   assert_int_equal(tsdb_write(db, &p, 1, &res), 0);
-  assert_int_equal(res.points, 4);
-  assert_int_equal(res.rejected, 1);
+  assert_int_equal(res.values, 4);
+  assert_int_equal(res.refused, 1);
   assert_non_null(strstr(res.why, "m\\#1"));
   assert_non_null(strstr(res.why, "field type conflict"));
   tsdb_close(db);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/lp_encode.h"
+#include "sink/lp_encode.h"
 
 static void esc(struct vg_buf *b, const char *p, size_t n, const char *special) {
   size_t start = 0;
@@ -18,7 +18,7 @@ static void esc(struct vg_buf *b, const char *p, size_t n, const char *special) 
   vg_buf_append(b, p + start, n - start);
 }
 
-size_t ingest_lp_encode(struct vg_buf *out, const struct tsdb_point *pts, size_t n) {
+size_t sink_lp_encode(struct vg_buf *out, const struct tsdb_point *pts, size_t n) {
   size_t lines = 0;
   for (size_t i = 0; i < n; i++) {
     const struct tsdb_point *p = &pts[i];
