@@ -17,6 +17,7 @@
 
 #include "core/core.h"
 #include "export/export.h"
+#include "metrics/metrics.h"
 
 /* The names ex_promql_metrics finds in expr, comma-separated ("" for none). */
 static char *names_of(const char *expr, int *rc) {
@@ -72,17 +73,58 @@ static void promql_metric_names(void **state) {
 }
 
 static void metric_origins(void **state) {
-  assert_int_equal(ex_metric_origin("vigil_service_up"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("process_open_fds"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds_bucket"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds_sum"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds_count"), EX_METRIC_EXPOSED);
+  struct mt_registry *f = ex_metric_families();
+  assert_int_equal(ex_metric_origin(f, "vigil_service_up"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "process_open_fds"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds_bucket"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds_sum"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds_count"), EX_METRIC_EXPOSED);
   /* a histogram has no sample of its bare name, a counter no buckets */
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds"), EX_METRIC_UNKNOWN);
-  assert_int_equal(ex_metric_origin("vigil_service_restarts_total_bucket"), EX_METRIC_UNKNOWN);
-  assert_int_equal(ex_metric_origin("up"), EX_METRIC_SYNTHETIC);
-  assert_int_equal(ex_metric_origin("vigil_service_upp"), EX_METRIC_UNKNOWN);
-  assert_int_equal(ex_metric_origin("service"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_restarts_total_bucket"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "up"), EX_METRIC_SYNTHETIC);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_upp"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "service"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "_bucket"), EX_METRIC_UNKNOWN);
+  /* every module's families are there, not a hand-kept list of some */
+  static const char *const each_module[] = {
+      "vigil_build_info",          "process_cpu_seconds_total",
+      "vigil_stack_ready",         "vigil_http_requests_total",
+      "vigil_store_block_bytes",   "vigil_store_last_flush_timestamp_seconds",
+      "vigil_store_query_duration_seconds_bucket",
+      "vigil_feed_gaps_total",     "vigil_feed_expected_messages_per_second",
+      "vigil_sink_spool_points",   "vigil_sink_failed_batches_total",
+      "vigil_compute_breaker_trips_total", "vigil_compute_last_run_cells",
+      "vigil_compute_attempt_duration_seconds_count",
+  };
+  for (size_t i = 0; i < VG_ARRAY_LEN(each_module); i++)
+    if (ex_metric_origin(f, each_module[i]) != EX_METRIC_EXPOSED)
+      fail_msg("%s is not among the families", each_module[i]);
+  mt_registry_free(f);
+}
+
+static void metric_list_is_every_family(void **state) {
+  struct mt_registry *f = ex_metric_families();
+  char *list = ex_metric_list(f);
+  size_t lines = 0;
+  for (const char *p = list; (p = strchr(p, '\n')); p++) lines++;
+  assert_int_equal(lines, mt_family_count(f));
+  assert_non_null(strstr(list, "vigil_feed_decode_errors_total\tcounter\tfeed,reason\t"
+                               "Lines, objects or messages the feed refused, by reason.\n"));
+  assert_non_null(strstr(list, "vigil_stack_ready\tgauge\t\t"));
+  assert_non_null(strstr(list, "vigil_service_ready_seconds\thistogram\tservice\t"));
+  /* listing the families made no series but the build info */
+  struct vg_buf out;
+  vg_buf_init(&out);
+  mt_render(f, MT_FORMAT_TEXT, &out);
+  for (const char *p = out.data; p && *p; p = strchr(p, '\n') + 1) {
+    if (*p != '#' && strncmp(p, "vigil_build_info{", 17) != 0 && strncmp(p, "process_", 8) != 0)
+      fail_msg("a series in the family list: %.60s", p);
+    if (!strchr(p, '\n')) break;
+  }
+  vg_buf_free(&out);
+  free(list);
+  mt_registry_free(f);
 }
 
 /* Every expression is one line, well formed, and selects only metrics vigil exposes
@@ -90,18 +132,38 @@ static void metric_origins(void **state) {
 static void check_exprs(char **exprs, bool synthetic_ok) {
   assert_non_null(exprs);
   assert_true(vg_strv_len(exprs) > 0);
+  struct mt_registry *f = ex_metric_families();
   for (size_t i = 0; exprs[i]; i++) {
     assert_null(strchr(exprs[i], '\n'));
     char **names = NULL;
     if (ex_promql_metrics(exprs[i], &names) != 0) fail_msg("malformed: %s", exprs[i]);
     if (vg_strv_len(names) == 0) fail_msg("no metric in: %s", exprs[i]);
     for (size_t k = 0; names[k]; k++) {
-      enum ex_metric_origin o = ex_metric_origin(names[k]);
+      enum ex_metric_origin o = ex_metric_origin(f, names[k]);
       if (!(o == EX_METRIC_EXPOSED || (synthetic_ok && o == EX_METRIC_SYNTHETIC)))
         fail_msg("%s (in %s) is not a metric vigil exposes", names[k], exprs[i]);
     }
     vg_strv_free(names);
   }
+  char err[512];
+  if (ex_check_exprs(f, exprs, synthetic_ok, err, sizeof err) != 0) fail_msg("%s", err);
+  mt_registry_free(f);
+}
+
+static void check_exprs_names_the_culprit(void **state) {
+  struct mt_registry *f = ex_metric_families();
+  char err[512];
+  char *ok[] = {"rate(vigil_feed_messages_total[1m])", "up", NULL};
+  assert_int_equal(ex_check_exprs(f, ok, true, err, sizeof err), 0);
+  assert_int_equal(ex_check_exprs(f, ok, false, err, sizeof err), -1);
+  assert_string_equal(err, "up (in up) is not a metric vigil exposes");
+  char *bad[] = {"vigil_feed_messages_total", "sum(vigil_feeds_total) by (feed)", NULL};
+  assert_int_equal(ex_check_exprs(f, bad, true, err, sizeof err), -1);
+  assert_non_null(strstr(err, "vigil_feeds_total (in sum(vigil_feeds_total) by (feed))"));
+  char *malformed[] = {"rate(x[5m)", NULL};
+  assert_int_equal(ex_check_exprs(f, malformed, true, err, sizeof err), -1);
+  assert_non_null(strstr(err, "malformed"));
+  mt_registry_free(f);
 }
 
 static void expressions_use_known_metrics(void **state) {
@@ -435,6 +497,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(promql_metric_names),
       cmocka_unit_test(metric_origins),
+      cmocka_unit_test(metric_list_is_every_family),
+      cmocka_unit_test(check_exprs_names_the_culprit),
       cmocka_unit_test(expressions_use_known_metrics),
       cmocka_unit_test(rules_hold_every_alert),
       cmocka_unit_test(dashboard_shape),
