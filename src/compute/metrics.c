@@ -24,8 +24,8 @@ struct cp_metrics {
   sqlite3 *db;
   bool loaded;
   int64_t data_version;
-  struct mt_family *runs, *cells, *last_cells, *last_end, *last_duration, *attempts, *duration,
-      *rss, *trips;
+  struct mt_family *runs, *cells, *last_cells, *last_end, *last_duration, *last_trips, *attempts,
+      *duration, *rss, *trips;
 };
 
 /* The states a run's cells settle in: the columns of the ledger's runs table, with
@@ -49,6 +49,8 @@ static void families(struct mt_registry *r, struct cp_metrics *m) {
                          "Unix time the last compute run finished.", NULL);
   m->last_duration = mt_gauge(r, "vigil_compute_last_run_duration_seconds",
                               "How long the last finished compute run took.", NULL);
+  m->last_trips = mt_gauge(r, "vigil_compute_last_run_breaker_trips",
+                           "Circuit breakers the last finished compute run tripped.", NULL);
   m->attempts = mt_counter(r, "vigil_compute_attempts_total",
                            "Finished attempts of each calculation, by status (done, crashed, "
                            "timeout, dataerr, memory, interrupted, abandoned).",
@@ -103,6 +105,7 @@ static void row_last(struct cp_metrics *m, sqlite3_stmt *s) {
   double start = sqlite3_column_double(s, 0), end = sqlite3_column_double(s, 1);
   mt_set(mt_get(m->last_end, NULL), end);
   mt_set(mt_get(m->last_duration, NULL), end - start);
+  mt_set(mt_get(m->last_trips, NULL), 0); /* until the breakers table says otherwise */
   set_cells(m->last_cells, s, 2);
 }
 
@@ -115,6 +118,10 @@ static void row_calc(struct cp_metrics *m, sqlite3_stmt *s) {
 static void row_trips(struct cp_metrics *m, sqlite3_stmt *s) {
   const char *l[] = {col_text(s, 0)};
   mt_set(mt_get(m->trips, l), sqlite3_column_double(s, 1));
+}
+
+static void row_last_trips(struct cp_metrics *m, sqlite3_stmt *s) {
+  mt_set(mt_get(m->last_trips, NULL), sqlite3_column_double(s, 0));
 }
 
 static void row_attempts(struct cp_metrics *m, sqlite3_stmt *s) {
@@ -138,8 +145,9 @@ static void row_rss(struct cp_metrics *m, sqlite3_stmt *s) {
 
 /* Everything from the ledger, the families rebuilt from scratch. */
 static void load(struct cp_metrics *m) {
-  struct mt_family *fams[] = {m->runs,     m->cells, m->last_cells, m->last_end, m->last_duration,
-                              m->attempts, m->duration, m->rss,     m->trips};
+  struct mt_family *fams[] = {m->runs,       m->cells,    m->last_cells, m->last_end,
+                              m->last_duration, m->last_trips, m->attempts, m->duration,
+                              m->rss,        m->trips};
   for (size_t i = 0; i < VG_ARRAY_LEN(fams); i++) mt_clear(fams[i]);
   /* one read transaction: every family from the same state of the ledger */
   if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return;
@@ -153,6 +161,10 @@ static void load(struct cp_metrics *m) {
            row_last, m);
   each_row(m->db, "SELECT DISTINCT calc FROM attempts", row_calc, m);
   each_row(m->db, "SELECT calc, count(*) FROM breakers GROUP BY calc", row_trips, m);
+  each_row(m->db,
+           "SELECT count(*) FROM breakers WHERE run ="
+           " (SELECT id FROM runs WHERE end IS NOT NULL ORDER BY id DESC LIMIT 1)",
+           row_last_trips, m);
   each_row(m->db,
            "SELECT calc, status, count(*) FROM attempts WHERE " FINISHED " GROUP BY calc, status",
            row_attempts, m);

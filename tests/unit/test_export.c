@@ -178,8 +178,14 @@ static void expressions_use_known_metrics(void **state) {
 static void rules_hold_every_alert(void **state) {
   char *y = ex_rules_yaml();
   assert_non_null(strstr(y, "groups:\n  - name: vigil\n    rules:\n"));
-  static const char *const alerts[] = {"VigilAbsent", "VigilServiceDown", "VigilServiceFatal",
-                                       "VigilServiceRestartingOften", "VigilStackNotReady"};
+  static const char *const alerts[] = {
+      "VigilAbsent",          "VigilServiceDown",          "VigilServiceFatal",
+      "VigilServiceRestartingOften", "VigilStackNotReady", "VigilFeedSilent",
+      "VigilFeedBelowExpectedRate",  "VigilFeedGaps",      "VigilFeedRefusing",
+      "VigilStoreFlushLagging",      "VigilStoreRejectingPoints", "VigilStoreCorruptBlocks",
+      "VigilSinkDown",        "VigilSinkDroppingPoints",   "VigilSinkRejectedBatches",
+      "VigilSinkSpoolNotDraining",   "VigilComputeBreakerTripped", "VigilComputeDeadCells",
+      "VigilComputeRunOverdue"};
   for (size_t i = 0; i < VG_ARRAY_LEN(alerts); i++) {
     char *want = vg_asprintf("      - alert: %s\n        expr: '", alerts[i]);
     if (!strstr(y, want)) fail_msg("no alert %s in:\n%s", alerts[i], y);
@@ -312,6 +318,69 @@ static void dashboard_shape(void **state) {
   }
   vg_strv_free(listed);
   vg_strv_free(from_json);
+}
+
+/* The dashboard has a row per module, whose every query uses that module's metrics,
+ * with the panels issue 12 asks for; and the rules cover every module too. */
+static void dashboard_and_rules_cover_every_module(void **state) {
+  static const struct {
+    const char *row, *prefix;
+    const char *wanted[6];
+  } modules[] = {
+      {"Feeds", "vigil_feed_",
+       {"vigil_feed_expected_messages_per_second", "vigil_feed_gaps_total",
+        "vigil_feed_decode_errors_total", "time() - (vigil_feed_last_message_timestamp_seconds"}},
+      {"Store", "vigil_store_",
+       {"vigil_store_points_written_total", "vigil_store_policy_bytes / vigil_store_policy_points",
+        "time() - vigil_store_last_flush_timestamp_seconds"}},
+      {"InfluxDB sink", "vigil_sink_",
+       {"vigil_sink_spool_points", "vigil_sink_dropped_points_total",
+        "vigil_sink_failed_batches_total"}},
+      {"Compute", "vigil_compute_",
+       {"vigil_compute_last_run_cells", "vigil_compute_breaker_trips_total",
+        "vigil_compute_last_run_timestamp_seconds"}},
+  };
+  char *text = ex_grafana_dashboard(NULL);
+  json_error_t je;
+  json_t *d = json_loads(text, 0, &je);
+  assert_non_null(d);
+  json_t *panels = json_object_get(d, "panels");
+  for (size_t m = 0; m < VG_ARRAY_LEN(modules); m++) {
+    size_t i = 0, n = json_array_size(panels), n_panels = 0;
+    for (; i < n; i++) {
+      json_t *p = json_array_get(panels, i);
+      if (strcmp(json_string_value(json_object_get(p, "type")), "row") == 0 &&
+          strcmp(json_string_value(json_object_get(p, "title")), modules[m].row) == 0)
+        break;
+    }
+    if (i == n) fail_msg("no row %s", modules[m].row);
+    bool found[6] = {false};
+    for (i++; i < n; i++) {
+      json_t *p = json_array_get(panels, i);
+      if (strcmp(json_string_value(json_object_get(p, "type")), "row") == 0) break;
+      n_panels++;
+      json_t *targets = json_object_get(p, "targets");
+      for (size_t t = 0; t < json_array_size(targets); t++) {
+        const char *expr = json_string_value(json_object_get(json_array_get(targets, t), "expr"));
+        if (!strstr(expr, modules[m].prefix))
+          fail_msg("row %s: %s uses no %s metric", modules[m].row, expr, modules[m].prefix);
+        for (size_t w = 0; modules[m].wanted[w]; w++)
+          if (strstr(expr, modules[m].wanted[w])) found[w] = true;
+      }
+    }
+    assert_true(n_panels >= 3);
+    for (size_t w = 0; modules[m].wanted[w]; w++)
+      if (!found[w]) fail_msg("row %s: no panel with %s", modules[m].row, modules[m].wanted[w]);
+  }
+  json_decref(d);
+  free(text);
+  char **rules = ex_rules_exprs();
+  for (size_t m = 0; m < VG_ARRAY_LEN(modules); m++) {
+    size_t n = 0;
+    for (size_t i = 0; rules[i]; i++) n += strstr(rules[i], modules[m].prefix) != NULL;
+    if (n < 3) fail_msg("%zu rules on %s metrics", n, modules[m].prefix);
+  }
+  vg_strv_free(rules);
 }
 
 static void datasource_uid_everywhere(void **state) {
@@ -502,6 +571,7 @@ int main(void) {
       cmocka_unit_test(expressions_use_known_metrics),
       cmocka_unit_test(rules_hold_every_alert),
       cmocka_unit_test(dashboard_shape),
+      cmocka_unit_test(dashboard_and_rules_cover_every_module),
       cmocka_unit_test(datasource_uid_everywhere),
       cmocka_unit_test(validation),
       cmocka_unit_test(scrape_job),
