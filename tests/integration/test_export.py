@@ -11,7 +11,7 @@ import textwrap
 import unittest
 import urllib.request
 
-from harness import LONG, PROMETHEUS, VIGIL, Prometheus, VigilTest, free_port, wait_for
+from harness import FEED, LONG, PROMETHEUS, VIGIL, Prometheus, VigilTest, free_port, wait_for
 
 PROMTOOL = shutil.which("promtool")
 EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape"]
@@ -41,6 +41,77 @@ def listed(export, what):
     return vigil("export", export, f"--list-{what}", check=0).stdout.splitlines()
 
 
+
+
+def rule_count():
+    return len(listed("prometheus-rules", "exprs"))
+
+
+ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceRestartingOften",
+          "VigilStackNotReady", "VigilFeedSilent", "VigilFeedBelowExpectedRate", "VigilFeedGaps",
+          "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRejectingPoints",
+          "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
+          "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
+          "VigilComputeDeadCells", "VigilComputeRunOverdue")
+
+
+def families():
+    """`vigil export metrics`: {name: (type, labels, help)}, every family vigil can expose."""
+    out = {}
+    for line in vigil("export", "metrics", check=0).stdout.splitlines():
+        name, type_, labels, help_ = line.split("\t")
+        out[name] = (type_, labels, help_)
+    return out
+
+
+def scraped_families(exposition):
+    """{name: (type, help)} from the # TYPE and # HELP lines of a text-format scrape."""
+    types, helps = {}, {}
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            name, type_ = line[7:].split(" ", 1)
+            types[name] = type_
+        elif line.startswith("# HELP "):
+            name, help_ = line[7:].split(" ", 1)
+            helps[name] = help_
+    return {n: (t, helps.get(n, "")) for n, t in types.items()}
+
+
+def full_stack(test, influx_url):
+    """`vigil up` with every module that has metrics, as the demo runs them: services (one
+    with a watchdog, one that exits and is given up on), a feed fed by vigil-feed with
+    sequence gaps and malformed messages and an expect.rate it cannot meet, the store, the
+    InfluxDB sink at influx_url, and compute on a schedule with a calculation that always
+    fails (its cells die and its circuit breaker trips)."""
+    fport = free_port()
+    return test.stack(f"""
+        services:
+          sim:
+            cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]
+            ready: {{notify: true}}
+            watchdog: 1s
+          pub:
+            cmd: ["{FEED}", --connect, "tcp://127.0.0.1:{fport}", --rate, "200", --symbols, "3",
+                  --gap-every, "50", --bad-every, "40", --quiet]
+            depends_on: [sim]
+          flaky:
+            cmd: ["@SIM@", --exit-after, 300ms]
+            restart: {{delay: 200ms, max_restarts: 0}}
+        feeds:
+          ticks:
+            bind: tcp://127.0.0.1:{fport}
+            socket: pull
+            expect: {{rate: 100000/s, seq_field: seq}}
+        sinks:
+          influx: {{url: "{influx_url}", db: tick, create_database: true, flush: 100ms, timeout: 2s}}
+        compute:
+          calendar: {{start: 2026-01-01, end: 2026-01-03}}
+          schedule: every 1s
+          breaker: {{min_attempts: 2, ratio: 0.1}}
+          calcs:
+            prices: {{cmd: [sh, -c, 'echo $1 > $0/p', '{{out}}', '{{date}}']}}
+            broken: {{cmd: [sh, -c, 'exit 1'], retries: 0}}
+        """)
 
 
 def dashboard_promql():
@@ -124,15 +195,16 @@ class ExportTest(VigilTest):
         r = promtool("check", "rules", rules)
         print(r.stdout.strip())
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("SUCCESS: 5 rules found", r.stdout)
+        self.assertIn(f"SUCCESS: {len(ALERTS)} rules found", r.stdout)
+        self.assertEqual(rule_count(), len(ALERTS))
         with open(rules) as f:
             self.assertEqual(f.read(), vigil("export", "prometheus-rules", check=0).stdout)
 
     def test_rules_name_every_alert(self):
         text = vigil("export", "prometheus-rules", check=0).stdout
-        for alert in ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal",
-                      "VigilServiceRestartingOften", "VigilStackNotReady"):
+        for alert in ALERTS:
             self.assertIn(f"- alert: {alert}\n", text)
+        self.assertEqual(text.count("- alert: "), len(ALERTS))
         self.assertIn("absent(up{job=\"vigil\"} == 1)", text)
 
     @unittest.skipUnless(PROMTOOL, "promtool is not installed")
@@ -201,7 +273,15 @@ class ExportTest(VigilTest):
                        "vigil_service_restarts_total", "vigil_service_start_time_seconds",
                        "vigil_service_ready_seconds_bucket", "vigil_service_watchdog_pings_total",
                        "process_cpu_seconds_total", "process_resident_memory_bytes",
-                       "process_open_fds", "process_max_fds", "up"):
+                       "process_open_fds", "process_max_fds", "up",
+                       "vigil_feed_messages_total", "vigil_feed_expected_messages_per_second",
+                       "vigil_feed_gaps_total", "vigil_feed_decode_errors_total",
+                       "vigil_feed_last_message_timestamp_seconds",
+                       "vigil_store_policy_bytes", "vigil_store_policy_points",
+                       "vigil_store_last_flush_timestamp_seconds", "vigil_sink_spool_points",
+                       "vigil_sink_dropped_points_total", "vigil_sink_failed_batches_total",
+                       "vigil_compute_last_run_cells", "vigil_compute_breaker_trips_total",
+                       "vigil_compute_last_run_timestamp_seconds"):
             self.assertIn(family, names)
         for n in names:
             self.assertRegex(n, r"^(vigil_|process_|up$)")
@@ -246,28 +326,31 @@ class ExportTest(VigilTest):
         r = promtool("check", "config", prom)
         print(r.stdout.strip())
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("SUCCESS: 5 rules found", r.stdout)
+        self.assertIn(f"SUCCESS: {len(ALERTS)} rules found", r.stdout)
+
+    def test_export_metrics_lists_families(self):
+        fams = families()
+        self.assertEqual(list(fams), sorted(fams))
+        self.assertEqual(fams["vigil_feed_decode_errors_total"][:2], ("counter", "feed,reason"))
+        self.assertEqual(fams["vigil_service_ready_seconds"][:2], ("histogram", "service"))
+        self.assertEqual(fams["vigil_stack_ready"][:2], ("gauge", ""))
+        for name, (type_, _, help_) in fams.items():
+            self.assertRegex(name, r"^(vigil_|process_)")
+            self.assertTrue(help_, name)
+            self.assertEqual(type_ == "counter", name.endswith("_total"), name)
+        r = vigil("export", "metrics", "stray")
+        self.assertEqual(r.returncode, 2)
 
     def test_dashboard_metrics_exist_in_live_scrape(self):
-        port = free_port()
-        s = self.stack(f"""
-        http: {{listen: "127.0.0.1:{port}"}}
-        services:
-          feed:
-            cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]
-            ready: {{notify: true}}
-            watchdog: 1s
-          bot:
-            cmd: ["@SIM@", --tick, 1s]
-            depends_on: [feed]
-          flaky:
-            cmd: ["@SIM@", --exit-after, 300ms]
-            restart: {{delay: 200ms, max_restarts: 0}}
-        """)
-        s.wait_state("bot", "ready", timeout=LONG)
+        """A daemon running every module exposes exactly the families `vigil export metrics`
+        lists (name, type and help: one definition for both), and a sample of every metric
+        the dashboard and the rules use."""
+        dead = free_port()  # the sink needs no server to register its metrics
+        s = full_stack(self, f"http://127.0.0.1:{dead}")
+        s.wait_state("pub", "ready", timeout=LONG)
         wanted = (set(listed("grafana", "metrics")) | set(listed("prometheus-rules", "metrics"))) - SYNTHETIC
         self.assertTrue(wanted)
-        url = f"http://127.0.0.1:{port}/metrics"
+        url = f"http://127.0.0.1:{s.http_port}/metrics"
         seen = {}
 
         def scrape_has_all():
@@ -280,11 +363,15 @@ class ExportTest(VigilTest):
             seen["missing"] = sorted(wanted - sample_names(seen["text"]))
             return not seen["missing"]
 
-        # counters such as restarts and HTTP requests have samples once something happened
+        # counters such as restarts and HTTP requests have samples once something happened,
+        # the compute ones once a scheduled run has finished
         try:
             wait_for(scrape_has_all, timeout=LONG, interval=0.5, what="every exported metric")
         except AssertionError:
             self.fail(f"not in {url}: {seen.get('missing')}\n{seen.get('text', '')[-4000:]}")
+        live = scraped_families(seen["text"])
+        listed_fams = {n: (t, h) for n, (t, _, h) in families().items()}
+        self.assertEqual(live, listed_fams)
 
     @unittest.skipUnless(PROMETHEUS, "prometheus is not installed (scripts/deps.sh installs it)")
     def test_real_prometheus_runs_the_exports(self):
@@ -328,7 +415,7 @@ class ExportTest(VigilTest):
                 return groups and all(r["health"] == "ok" for r in groups[0]["rules"]) and groups[0]
 
             group = wait_for(rules_evaluated, timeout=60, interval=0.5, what="the rules evaluated")
-            self.assertEqual(len(group["rules"]), 5)
+            self.assertEqual(len(group["rules"]), len(ALERTS))
 
             def alerts():
                 data = prom.api("alerts") or {"alerts": []}
