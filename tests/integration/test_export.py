@@ -341,6 +341,15 @@ class ExportTest(VigilTest):
         r = vigil("export", "metrics", "stray")
         self.assertEqual(r.returncode, 2)
 
+    def test_docs_list_every_family(self):
+        """docs/metrics.md's table names every family, and no family that does not exist."""
+        src = os.environ.get("VIGIL_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
+        with open(os.path.join(src, "docs", "metrics.md")) as f:
+            text = f.read()
+        table = text[text.index("## Every metric vigil exposes"):text.index("## Using the registry")]
+        documented = set(re.findall(r"`((?:vigil|process)_[a-z_]+)`", table))
+        self.assertEqual(documented, set(families()))
+
     def test_dashboard_metrics_exist_in_live_scrape(self):
         """A daemon running every module exposes exactly the families `vigil export metrics`
         lists (name, type and help: one definition for both), and a sample of every metric
