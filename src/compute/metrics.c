@@ -143,14 +143,15 @@ static void row_rss(struct cp_metrics *m, sqlite3_stmt *s) {
 #define CELL_COLUMNS "ran, stable, uptodate, dead, blocked, impossible"
 #define FINISHED "status IS NOT NULL AND status != 'running'"
 
-/* Everything from the ledger, the families rebuilt from scratch. */
-static void load(struct cp_metrics *m) {
+/* Everything from the ledger, the families rebuilt from scratch; false when the ledger
+ * could not be read (the series are then gone until a scrape can). */
+static bool load(struct cp_metrics *m) {
   struct mt_family *fams[] = {m->runs,       m->cells,    m->last_cells, m->last_end,
                               m->last_duration, m->last_trips, m->attempts, m->duration,
                               m->rss,        m->trips};
   for (size_t i = 0; i < VG_ARRAY_LEN(fams); i++) mt_clear(fams[i]);
   /* one read transaction: every family from the same state of the ledger */
-  if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return;
+  if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return false;
   each_row(m->db,
            "SELECT count(*), total(ran), total(stable), total(uptodate), total(dead),"
            " total(blocked), total(impossible) FROM runs WHERE end IS NOT NULL",
@@ -174,6 +175,7 @@ static void load(struct cp_metrics *m) {
            " (SELECT max(id) FROM attempts WHERE " FINISHED " GROUP BY calc)",
            row_rss, m);
   sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
+  return true;
 }
 
 static int64_t data_version(sqlite3 *db) {
@@ -199,8 +201,7 @@ static void collect(struct mt_registry *r, void *arg) {
   }
   int64_t v = data_version(m->db);
   if (m->loaded && v == m->data_version) return;
-  load(m);
-  m->loaded = true;
+  m->loaded = load(m);
   m->data_version = v;
 }
 
