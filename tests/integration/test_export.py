@@ -14,7 +14,7 @@ import urllib.request
 from harness import FEED, LONG, PROMETHEUS, VIGIL, Prometheus, VigilTest, free_port, wait_for
 
 PROMTOOL = shutil.which("promtool")
-EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape"]
+EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape", "metrics"]
 # Sample names Prometheus adds to every target itself; never in vigil's /metrics.
 SYNTHETIC = {"up"}
 # Grafana's variables, replaced by values that make the dashboard's queries plain PromQL.
