@@ -6,9 +6,9 @@
  * handler reaps it like any unknown child. The schedule is read once at start-up.
  *
  * Since the run is another process, the daemon learns its results from the ledger: the
- * vigil_compute_* metrics are a collector over STATE_DIR/compute/ledger.db
- * (src/compute/metrics.c), registered whenever the config has a compute section, so a
- * run started by hand shows on /metrics as well.
+ * vigil_compute_* metrics are read from STATE_DIR/compute/ledger.db by a thread of
+ * src/compute/metrics.c, registered whenever the config has a compute section, so a run
+ * started by hand shows on /metrics as well.
  */
 #include <spawn.h>
 #include <stdlib.h>

@@ -1,19 +1,25 @@
 /*
  * The compute metrics (vigil_compute_*, docs/metrics.md), read from the ledger. A run is
  * its own process, so the daemon cannot count its events: what /metrics shows of
- * compute is what the ledger says, sampled by a collector at scrape time (re-read only
- * when another connection committed since: PRAGMA data_version). The run's
- * STATE_DIR/compute/metrics.prom is the same collector rendered once at the end of the
- * run, so the file and /metrics cannot disagree.
+ * compute is what the ledger says. In the daemon a thread of its own reads it, once a
+ * second when another connection committed since (PRAGMA data_version), so a large
+ * ledger never stalls the loop that renders /metrics; the series are at most a second
+ * behind the ledger. Attempts are read incrementally (by id, up to the first one still
+ * running), so a read costs what the runs added, not the ledger's size; the runs and
+ * breakers tables are small and read whole. The run's STATE_DIR/compute/metrics.prom is
+ * the same reading done once at the end of the run, so the file and /metrics cannot
+ * disagree.
  *
  * Circuit-breaker trips are the one fact the ledger's tables do not keep (a breaker
  * that trips on a calculation's last cell holds nothing back): the run records each
  * one in the table `breakers(run, calc)`, created here when first needed.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compute/cp_int.h"
@@ -24,8 +30,16 @@ struct cp_metrics {
   sqlite3 *db;
   bool loaded;
   int64_t data_version;
+  int64_t seen; /* attempts up to this id are counted */
   struct mt_family *runs, *cells, *last_cells, *last_end, *last_duration, *last_trips, *attempts,
       *duration, *rss, *trips;
+  /* the daemon's reader thread */
+  bool daemon;   /* mu and cv exist */
+  bool threaded; /* the thread runs */
+  bool stop;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
 };
 
 /* The states a run's cells settle in: the columns of the ledger's runs table, with
@@ -109,12 +123,6 @@ static void row_last(struct cp_metrics *m, sqlite3_stmt *s) {
   set_cells(m->last_cells, s, 2);
 }
 
-static void row_calc(struct cp_metrics *m, sqlite3_stmt *s) {
-  /* every calculation that ever ran has a breaker series, so "no trip" reads 0 */
-  const char *l[] = {col_text(s, 0)};
-  mt_set(mt_get(m->trips, l), 0);
-}
-
 static void row_trips(struct cp_metrics *m, sqlite3_stmt *s) {
   const char *l[] = {col_text(s, 0)};
   mt_set(mt_get(m->trips, l), sqlite3_column_double(s, 1));
@@ -124,32 +132,36 @@ static void row_last_trips(struct cp_metrics *m, sqlite3_stmt *s) {
   mt_set(mt_get(m->last_trips, NULL), sqlite3_column_double(s, 0));
 }
 
-static void row_attempts(struct cp_metrics *m, sqlite3_stmt *s) {
-  const char *l[] = {col_text(s, 0), col_text(s, 1)};
-  mt_set(mt_get(m->attempts, l), sqlite3_column_double(s, 2));
-}
-
-static void row_duration(struct cp_metrics *m, sqlite3_stmt *s) {
-  const char *l[] = {col_text(s, 0)};
-  double d = sqlite3_column_double(s, 1);
-  if (isfinite(d) && d >= 0) mt_observe(mt_get(m->duration, l), d);
-}
-
-static void row_rss(struct cp_metrics *m, sqlite3_stmt *s) {
-  const char *l[] = {col_text(s, 0)};
-  mt_set(mt_get(m->rss, l), sqlite3_column_double(s, 1));
+/* Counts the attempts after m->seen, in id order, up to the first one still running
+ * (counted once it ends: its row is read again next time). */
+static void read_attempts(struct cp_metrics *m) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(m->db,
+                         "SELECT id, calc, status, duration, peak_rss FROM attempts WHERE id > ?1"
+                         " ORDER BY id",
+                         -1, &s, NULL) != SQLITE_OK)
+    return;
+  sqlite3_bind_int64(s, 1, m->seen);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *status = (const char *)sqlite3_column_text(s, 2);
+    if (!status || strcmp(status, "running") == 0) break;
+    const char *calc[] = {col_text(s, 1)};
+    const char *calc_status[] = {calc[0], status};
+    mt_inc(mt_get(m->attempts, calc_status), 1);
+    double d = sqlite3_column_double(s, 3);
+    if (isfinite(d) && d >= 0) mt_observe(mt_get(m->duration, calc), d);
+    mt_set(mt_get(m->rss, calc), sqlite3_column_double(s, 4));
+    /* every calculation that has run has a breaker series, so "no trip" reads 0 */
+    (void)mt_get(m->trips, calc);
+    m->seen = sqlite3_column_int64(s, 0);
+  }
+  sqlite3_finalize(s);
 }
 
 #define CELL_COLUMNS "ran, stable, uptodate, dead, blocked, impossible"
-#define FINISHED "status IS NOT NULL AND status != 'running'"
 
-/* Everything from the ledger, the families rebuilt from scratch; false when the ledger
- * could not be read (the series are then gone until a scrape can). */
+/* What the ledger added since the last read; false when it could not be read. */
 static bool load(struct cp_metrics *m) {
-  struct mt_family *fams[] = {m->runs,       m->cells,    m->last_cells, m->last_end,
-                              m->last_duration, m->last_trips, m->attempts, m->duration,
-                              m->rss,        m->trips};
-  for (size_t i = 0; i < VG_ARRAY_LEN(fams); i++) mt_clear(fams[i]);
   /* one read transaction: every family from the same state of the ledger */
   if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return false;
   each_row(m->db,
@@ -160,20 +172,12 @@ static bool load(struct cp_metrics *m) {
            "SELECT start, end, " CELL_COLUMNS " FROM runs WHERE end IS NOT NULL"
            " ORDER BY id DESC LIMIT 1",
            row_last, m);
-  each_row(m->db, "SELECT DISTINCT calc FROM attempts", row_calc, m);
+  read_attempts(m);
   each_row(m->db, "SELECT calc, count(*) FROM breakers GROUP BY calc", row_trips, m);
   each_row(m->db,
            "SELECT count(*) FROM breakers WHERE run ="
            " (SELECT id FROM runs WHERE end IS NOT NULL ORDER BY id DESC LIMIT 1)",
            row_last_trips, m);
-  each_row(m->db,
-           "SELECT calc, status, count(*) FROM attempts WHERE " FINISHED " GROUP BY calc, status",
-           row_attempts, m);
-  each_row(m->db, "SELECT calc, duration FROM attempts WHERE " FINISHED, row_duration, m);
-  each_row(m->db,
-           "SELECT calc, peak_rss FROM attempts WHERE id IN"
-           " (SELECT max(id) FROM attempts WHERE " FINISHED " GROUP BY calc)",
-           row_rss, m);
   sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
   return true;
 }
@@ -187,17 +191,16 @@ static int64_t data_version(sqlite3 *db) {
   return v;
 }
 
-static void collect(struct mt_registry *r, void *arg) {
-  (void)r;
-  struct cp_metrics *m = arg;
+/* Reads what changed since the last call. No ledger before the first run: no series,
+ * and another look next time. */
+static void refresh(struct cp_metrics *m) {
   if (!m->db) {
-    /* no ledger before the first run: no series, and another look at the next scrape */
     if (sqlite3_open_v2(m->path, &m->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
       sqlite3_close(m->db);
       m->db = NULL;
       return;
     }
-    sqlite3_busy_timeout(m->db, 200);
+    sqlite3_busy_timeout(m->db, 1000);
   }
   int64_t v = data_version(m->db);
   if (m->loaded && v == m->data_version) return;
@@ -205,21 +208,54 @@ static void collect(struct mt_registry *r, void *arg) {
   m->data_version = v;
 }
 
+static void *reader(void *arg) {
+  struct cp_metrics *m = arg;
+  pthread_mutex_lock(&m->mu);
+  while (!m->stop) {
+    pthread_mutex_unlock(&m->mu);
+    refresh(m);
+    pthread_mutex_lock(&m->mu);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    if (!m->stop) pthread_cond_timedwait(&m->cv, &m->mu, &until);
+  }
+  pthread_mutex_unlock(&m->mu);
+  return NULL;
+}
+
 /* Takes path. */
 static struct cp_metrics *metrics_new(struct mt_registry *r, char *path) {
   struct cp_metrics *m = vg_calloc(1, sizeof *m);
   m->path = path;
   families(r, m);
-  mt_add_collector(r, collect, m);
   return m;
 }
 
 struct cp_metrics *cp_metrics_register(struct mt_registry *r, const char *state_dir) {
-  return metrics_new(r, vg_asprintf("%s/compute/ledger.db", state_dir));
+  struct cp_metrics *m = metrics_new(r, vg_asprintf("%s/compute/ledger.db", state_dir));
+  VG_ASSERT(pthread_mutex_init(&m->mu, NULL) == 0);
+  VG_ASSERT(pthread_cond_init(&m->cv, NULL) == 0);
+  m->daemon = true;
+  int rc = pthread_create(&m->thread, NULL, reader, m);
+  if (rc != 0) VG_WARN("compute metrics: cannot start the ledger reader", VF_S("error", strerror(rc)));
+  m->threaded = rc == 0;
+  return m;
 }
 
 void cp_metrics_free(struct cp_metrics *m) {
   if (!m) return;
+  if (m->threaded) {
+    pthread_mutex_lock(&m->mu);
+    m->stop = true;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->thread, NULL);
+  }
+  if (m->daemon) {
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+  }
   sqlite3_close(m->db);
   free(m->path);
   free(m);
@@ -246,6 +282,7 @@ void cp__metrics_breaker(struct cp_engine *e, int64_t run, size_t calc) {
 void cp__metrics_write(struct cp_engine *e) {
   struct mt_registry *reg = mt_registry_new();
   struct cp_metrics *m = metrics_new(reg, vg_asprintf("%s/ledger.db", e->root));
+  refresh(m);
   struct vg_buf b;
   vg_buf_init(&b);
   mt_render(reg, MT_FORMAT_TEXT, &b);
