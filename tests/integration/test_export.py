@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import textwrap
@@ -381,6 +382,69 @@ class ExportTest(VigilTest):
         live = scraped_families(seen["text"])
         listed_fams = {n: (t, h) for n, (t, _, h) in families().items()}
         self.assertEqual(live, listed_fams)
+
+    def test_compute_metrics_follow_the_ledger(self):
+        """vigil up serves what compute runs started by hand wrote into the ledger, run after
+        run (the attempts are read incrementally), equal to the ledger's own counts; and
+        metrics.prom says the same."""
+        s = self.stack("""
+        compute:
+          calendar: {start: 2026-01-01, end: 2026-01-03}
+          breaker: {min_attempts: 2, ratio: 0.1}
+          calcs:
+            fine: {cmd: [sh, -c, 'echo $1 > $0/x', '{out}', '{date}']}
+            broken: {cmd: [sh, -c, 'exit 1'], retries: 0}
+        """)
+        ledger = os.path.join(s.state_dir, "compute", "ledger.db")
+
+        def from_ledger():
+            with sqlite3.connect(ledger) as db:
+                att = {(c, st): n for c, st, n in db.execute(
+                    "SELECT calc, status, count(*) FROM attempts GROUP BY calc, status")}
+                runs = db.execute("SELECT count(*) FROM runs WHERE end IS NOT NULL").fetchone()[0]
+                trips = db.execute("SELECT count(*) FROM breakers").fetchone()[0]
+            return att, runs, trips
+
+        def from_metrics(text):
+            att, runs, trips, durations = {}, None, 0, 0
+            for line in text.splitlines():
+                m = re.match(r'vigil_compute_attempts_total\{calc="(\w+)",status="(\w+)"\} (\S+)', line)
+                if m:
+                    att[(m.group(1), m.group(2))] = int(float(m.group(3)))
+                m = re.match(r"vigil_compute_runs_total (\S+)", line)
+                if m:
+                    runs = int(float(m.group(1)))
+                m = re.match(r'vigil_compute_breaker_trips_total\{calc="(\w+)"\} (\S+)', line)
+                if m:
+                    trips += int(float(m.group(2)))
+                m = re.match(r'vigil_compute_attempt_duration_seconds_count\{calc="\w+"\} (\S+)', line)
+                if m:
+                    durations += int(float(m.group(1)))
+            return att, runs, trips, durations
+
+        def agree(text):
+            att, runs, trips = from_ledger()
+            m_att, m_runs, m_trips, m_durations = from_metrics(text)
+            return (m_att, m_runs, m_trips, m_durations) == (att, runs, trips, sum(att.values()))
+
+        url = f"http://127.0.0.1:{s.http_port}/metrics"
+        for run in range(3):
+            r = s.cli("compute", "run", "--quiet")
+            self.assertEqual(r.returncode, 1, r.stderr)  # broken dies, its breaker trips
+            if run < 2:
+                s.cli("compute", "dead", "--retry", check=0)  # so the next run tries again
+            att, runs, trips = from_ledger()
+            self.assertEqual(runs, run + 1)
+            self.assertEqual(att[("fine", "done")], 3)
+            self.assertEqual(trips, run + 1)
+
+            def scraped():
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    text = resp.read().decode()
+                return text if agree(text) else None
+            wait_for(scraped, timeout=30, interval=0.3, what=f"/metrics to follow run {run + 1}")
+        with open(os.path.join(s.state_dir, "compute", "metrics.prom")) as f:
+            self.assertTrue(agree(f.read()))
 
     @unittest.skipUnless(PROMETHEUS, "prometheus is not installed (scripts/deps.sh installs it)")
     def test_real_prometheus_runs_the_exports(self):
