@@ -30,11 +30,15 @@ int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_compute(struct cli *cli, int argc, char **argv); /* plan|run|dead|report|history */
 
-/* vigil up's compute.schedule (compute_sched.c): arms a timer on loop that starts
- * `vigil compute run --quiet --notify`; no-op without a schedule. 0 or -1. The timer is
- * closed with the loop's other handles; then cli_compute_schedule_free. */
+/* vigil up's compute (compute_sched.c): with a compute section, registers the
+ * vigil_compute_* metrics in reg (read from the ledger by a thread; reg may be NULL);
+ * with a schedule, arms a timer on loop that starts `vigil compute run --quiet
+ * --notify`. 0 or -1. The timer is closed with the loop's other handles; then
+ * cli_compute_schedule_free (before reg is freed). */
 typedef struct uv_loop_s uv_loop_t;
-int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg_config *cfg);
+struct mt_registry;
+int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg_config *cfg,
+                         struct mt_registry *reg);
 void cli_compute_schedule_free(void);
 
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */

@@ -4,6 +4,11 @@
  * separate process, so a slow or crashing calculation can never stall the supervisor's
  * loop; its run.lock makes an overlapping start give way, and the supervisor's SIGCHLD
  * handler reaps it like any unknown child. The schedule is read once at start-up.
+ *
+ * Since the run is another process, the daemon learns its results from the ledger: the
+ * vigil_compute_* metrics are read from STATE_DIR/compute/ledger.db by a thread of
+ * src/compute/metrics.c, registered whenever the config has a compute section, so a run
+ * started by hand shows on /metrics as well.
  */
 #include <spawn.h>
 #include <stdlib.h>
@@ -13,6 +18,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "compute/compute.h"
 #include "core/core.h"
 
 extern char **environ;
@@ -22,6 +28,7 @@ static struct {
   char *exe, *config;
   int at;           /* minute of the day, or -1 */
   int64_t every_ms;
+  struct cp_metrics *metrics;
 } sched;
 
 /* Milliseconds until the next HH:MM (UTC). */
@@ -43,8 +50,10 @@ static void fire(uv_timer_t *t) {
   if (sched.at >= 0) uv_timer_start(t, fire, until_next(sched.at), 0);
 }
 
-int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg_config *cfg) {
+int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg_config *cfg,
+                         struct mt_registry *reg) {
   const struct cfg_compute *cp = cfg->compute;
+  if (cp && reg && !sched.metrics) sched.metrics = cp_metrics_register(reg, cfg->state_dir);
   if (!cp || (cp->schedule_at < 0 && cp->schedule_every_ms == 0)) return 0;
   char *exe = realpath("/proc/self/exe", NULL);
   char *config = realpath(cli->config, NULL);
@@ -65,6 +74,8 @@ int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg
 }
 
 void cli_compute_schedule_free(void) {
+  cp_metrics_free(sched.metrics);
+  sched.metrics = NULL;
   vg_freep(&sched.exe);
   vg_freep(&sched.config);
 }

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/core.h"
 #include "export/export.h"
+#include "metrics/metrics.h"
 
 enum {
   OPT_UID = 1100,
@@ -91,6 +92,19 @@ static void list_exprs(char **exprs, bool show_exprs, bool show_metrics) {
   vg_strv_free(names);
 }
 
+/* The exports are held to the metric families every module registers: an expression
+ * naming anything else is a bug of this vigil, refused rather than written. */
+static bool exprs_known(const char *verb, char **(*exprs_fn)(void), bool synthetic_ok) {
+  struct mt_registry *families = ex_metric_families();
+  char **exprs = exprs_fn();
+  char err[512];
+  int rc = ex_check_exprs(families, exprs, synthetic_ok, err, sizeof err);
+  if (rc < 0) fprintf(stderr, "vigil %s: internal error: %s\n", verb, err);
+  vg_strv_free(exprs);
+  mt_registry_free(families);
+  return rc == 0;
+}
+
 static int export_grafana(struct cli *cli, int argc, char **argv) {
   static const char usage[] =
       "vigil export grafana --out DIR [--datasource-uid UID] [--prometheus-url URL]";
@@ -126,6 +140,7 @@ static int export_grafana(struct cli *cli, int argc, char **argv) {
     fprintf(stderr, "vigil %s: where to? (--out DIR)\nusage: %s\n", o.verb, usage);
     return EXIT_USAGE;
   }
+  if (!exprs_known(o.verb, ex_grafana_exprs, false)) return EXIT_FAIL;
   struct ex_grafana_opts go = {.datasource_uid = o.datasource_uid,
                                .prometheus_url = o.prometheus_url};
   char err[512];
@@ -143,9 +158,10 @@ static int export_grafana(struct cli *cli, int argc, char **argv) {
 static int export_rules(struct cli *cli, int argc, char **argv) {
   static const char usage[] = "vigil export prometheus-rules [--out FILE]";
   static const char help[] =
-      "Writes Prometheus alerting rules for vigil (group \"vigil\"): VigilAbsent,\n"
-      "VigilServiceDown, VigilServiceFatal, VigilServiceRestartingOften and\n"
-      "VigilStackNotReady. Load the file with rule_files: in prometheus.yml.\n"
+      "Writes Prometheus alerting rules for vigil (group \"vigil\"): the daemon and its\n"
+      "services (VigilAbsent, VigilServiceDown, ...), its feeds (VigilFeedSilent, ...), the\n"
+      "store, the InfluxDB sink and compute runs; docs/observability.md lists them all.\n"
+      "Load the file with rule_files: in prometheus.yml.\n"
       "\n  -o, --out FILE    write to FILE (replaced atomically) instead of stdout\n"
       "      --list-exprs    print the rules' PromQL expressions instead\n"
       "      --list-metrics  print the metric names they use instead\n"
@@ -164,6 +180,7 @@ static int export_rules(struct cli *cli, int argc, char **argv) {
     vg_strv_free(exprs);
     return EXIT_OK;
   }
+  if (!exprs_known(o.verb, ex_rules_exprs, true)) return EXIT_FAIL;
   char *text = ex_rules_yaml();
   rc = EXIT_OK;
   if (!o.out) {
@@ -214,6 +231,31 @@ static int export_scrape(struct cli *cli, int argc, char **argv) {
   return EXIT_OK;
 }
 
+static int export_metrics(struct cli *cli, int argc, char **argv) {
+  static const char usage[] = "vigil export metrics";
+  static const char help[] =
+      "Prints every metric family vigil can expose on /metrics, one a line in name order:\n"
+      "NAME, TYPE (counter, gauge, histogram), LABELS (comma-separated) and HELP, separated\n"
+      "by tabs. It is the list the dashboard and the rules are checked against, read from\n"
+      "the registry where each module defines its metrics; a family shows on /metrics once\n"
+      "its module runs (the store, feeds, the InfluxDB sink, compute). See docs/metrics.md.\n"
+      "\nexit status: 0 printed, 2 usage error.\n";
+  static const struct option longopts[] = {{0}};
+  struct export_opts o = {0};
+  int rc = parse_sub(cli, argc, argv, usage, help, longopts, &o);
+  if (rc < 0) return rc == -2 ? EXIT_OK : EXIT_USAGE;
+  if (o.out) {
+    fprintf(stderr, "vigil %s: prints to stdout, takes no --out\nusage: %s\n", o.verb, usage);
+    return EXIT_USAGE;
+  }
+  struct mt_registry *families = ex_metric_families();
+  char *text = ex_metric_list(families);
+  fputs(text, stdout);
+  free(text);
+  mt_registry_free(families);
+  return EXIT_OK;
+}
+
 static const struct sub {
   const char *name;
   int (*fn)(struct cli *, int, char **);
@@ -222,10 +264,12 @@ static const struct sub {
     {"grafana", export_grafana, "a Grafana dashboard and its provisioning files"},
     {"prometheus-rules", export_rules, "Prometheus alerting rules"},
     {"prometheus-scrape", export_scrape, "the Prometheus scrape job for vigil's /metrics"},
+    {"metrics", export_metrics, "the list of every metric family vigil can expose"},
 };
 
 int cmd_export(struct cli *cli, int argc, char **argv) {
-  static const char usage[] = "vigil export grafana|prometheus-rules|prometheus-scrape [options]";
+  static const char usage[] =
+      "vigil export grafana|prometheus-rules|prometheus-scrape|metrics [options]";
   struct vg_buf help;
   vg_buf_init(&help);
   vg_buf_puts(&help, "Writes the configuration that wires vigil into Prometheus and Grafana.\n\n");

@@ -88,7 +88,11 @@ int cli_feeds_start(const struct vg_config *cfg, const struct ingest_target *tar
     VG_INFO("feed started", VF_S("feed", c->name), VF_S("socket", in->socket),
             VF_S(c->bind ? "bind" : "connect", c->endpoints[0]), VF_S("format", in->format));
   }
-  if (reg && fs->n) fs->metrics = ingest_metrics_register(reg, fs->v, fs->n);
+  if (reg && fs->n) {
+    fs->metrics = ingest_metrics_register(reg, fs->v, fs->n);
+    for (size_t i = 0; i < fs->n; i++)
+      if (fs->info[i].expect_rate > 0) ingest_metrics_expect(fs->metrics, i, fs->info[i].expect_rate);
+  }
   *out = fs;
   return 0;
 }

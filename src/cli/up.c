@@ -328,7 +328,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
           VF_S("store", store ? cfg->store.dir : "off"),
           VF_I("services", cfg->n_services));
-  if (cli_compute_schedule(d.loop, cli, cfg) < 0) VG_WARN("compute schedule not armed");
+  if (cli_compute_schedule(d.loop, cli, cfg, d.metrics) < 0) VG_WARN("compute schedule not armed");
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);

@@ -104,4 +104,17 @@ void cp_code_hash_buf(const char *lang, const char *text, size_t len, uint8_t ou
 /* The normalised text whose hash cp_code_hash_buf takes (for tests). */
 void cp_code_normalize(const char *lang, const char *text, size_t len, struct vg_buf *out);
 
+/* ---- metrics (metrics.c) ---- */
+struct mt_registry;
+struct cp_metrics;
+/* Registers the vigil_compute_* families (docs/metrics.md) in r and starts a thread that
+ * keeps them current from the ledger STATE_DIR/compute/ledger.db: once a second, when a
+ * run committed since. The ledger need not exist yet (no series until it does). Free
+ * the result with cp_metrics_free (which stops the thread) before the registry. */
+struct cp_metrics *cp_metrics_register(struct mt_registry *r, const char *state_dir);
+void cp_metrics_free(struct cp_metrics *m);
+/* Registers the same families in r: no series, no collector (the list of every metric
+ * vigil can expose, src/export/families.c). */
+void cp_metrics_describe(struct mt_registry *r);
+
 #endif

@@ -135,6 +135,11 @@ void cp__ledger_run_end(struct cp_engine *e, int64_t run, const struct cp_run_st
 void cp__ledger_outcome(struct cp_engine *e, int64_t run, size_t calc, long date,
                         const char *outcome, const char *detail);
 void cp__ledger_begin(struct cp_engine *e);
+/* metrics.c: records a circuit-breaker trip of calc in run (table breakers); and
+ * writes STATE_DIR/compute/metrics.prom, the ledger's vigil_compute_* metrics as
+ * /metrics shows them, replaced atomically (a warning when it cannot). */
+void cp__metrics_breaker(struct cp_engine *e, int64_t run, size_t calc);
+void cp__metrics_write(struct cp_engine *e);
 void cp__ledger_commit(struct cp_engine *e);
 /* Fixture records: sim hash and effective code of (calc, source hash). 0 or -ENOENT. */
 int cp__ledger_code_get(struct cp_engine *e, size_t calc, const uint8_t source[CP_HASH],

@@ -23,7 +23,6 @@
  * routed to highmem for its next run.
  */
 #include "compute/cp_int.h"
-#include "metrics/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,8 +80,6 @@ struct run {
   uint8_t *cst;         /* per cell: enum cst */
   struct cp_run_stats st;
   bool stop;
-  struct mt_registry *reg;
-  struct mt_family *f_cells, *f_dur, *f_trips, *f_rss;
 };
 
 static void fifo_init(struct fifo *f, size_t cap) {
@@ -106,11 +103,6 @@ static size_t fifo_pop(struct fifo *f) {
 static size_t cell_calc(const struct run *r, size_t cell) { return cell / r->e->n_dates; }
 static long cell_date(const struct run *r, size_t cell) {
   return r->e->from + (long)(cell % r->e->n_dates);
-}
-
-static void count(struct run *r, const char *state) {
-  const char *v[] = {state};
-  mt_inc(mt_get(r->f_cells, v), 1);
 }
 
 /* A settled cell frees its dependents: same date in calcs that depend on it, and the
@@ -185,7 +177,6 @@ static void settle_failed(struct run *r, size_t cell, const char *detail_overrid
   if (x->cls == CP_IMPOSSIBLE) r->st.impossible++;
   else if (x->cls == CP_DEAD) r->st.dead++;
   else r->st.blocked++;
-  count(r, outcome);
   cp__ledger_outcome(e, r->id, cell_calc(r, cell), cell_date(r, cell), outcome, detail);
   log_cell(r, cell, "compute cell not run", outcome, detail);
   release(r, cell);
@@ -204,7 +195,6 @@ static void a_decide(struct run *r, size_t cell, struct ev *ev) {
   if (x->state == CP__KNOWN) {
     r->cst[cell] = S_DONE;
     r->st.uptodate++;
-    count(r, "uptodate");
     release(r, cell);
   } else if (x->state == CP__FAILED) {
     settle_failed(r, cell, NULL);
@@ -298,8 +288,7 @@ static void breaker_check(struct run *r, size_t c) {
   if ((double)s->cells_failed <= cp->breaker_ratio * (double)s->cells_tried) return;
   s->tripped = true;
   r->st.breakers++;
-  const char *v[] = {r->e->calcs[c].cfg->name};
-  mt_inc(mt_get(r->f_trips, v), 1);
+  cp__metrics_breaker(r->e, r->id, c);
   VG_ERROR("compute circuit breaker tripped: calculation no longer dispatched",
            VF_S("calc", r->e->calcs[c].cfg->name), VF_I("attempts", s->attempts),
            VF_I("failing_cells", s->cells_failed), VF_I("cells", s->cells_tried));
@@ -338,7 +327,6 @@ static void a_succeed(struct run *r, size_t cell, struct ev *ev) {
   r->cst[cell] = S_DONE;
   r->st.ran++;
   if (stable) r->st.stable++;
-  count(r, stable ? "stable" : "ran");
   log_cell(r, cell, "compute cell done", outcome, NULL);
   release(r, cell);
 }
@@ -357,7 +345,6 @@ static void count_failure(struct run *r, size_t cell) {
     r->cs[c].cells_failed++;
   }
   r->st.failed++;
-  count(r, "failed");
 }
 
 static void dead(struct run *r, size_t cell, struct ev *ev, const char *reason) {
@@ -441,13 +428,9 @@ static void fire(struct run *r, size_t cell, enum cev e, struct ev *ev) {
  * event for its cell. */
 static void ended(struct run *r, struct job *j, int status, const struct rusage *ru) {
   size_t cell = j->cell;
-  const struct cfg_calc *k = r->e->calcs[cell_calc(r, cell)].cfg;
   struct ev ev = {.j = j, .cls = j->cls};
   ev.dur = (double)(vg_now_ns() - j->start_ns) / 1e9;
   ev.peak = ru ? (int64_t)ru->ru_maxrss * 1024 : 0;
-  const char *v[] = {k->name};
-  mt_observe(mt_get(r->f_dur, v), ev.dur);
-  mt_set(mt_get(r->f_rss, v), (double)ev.peak);
   r->running[j->cls]--;
   j->used = false;
   bool started = j->pid > 0;
@@ -548,39 +531,6 @@ static void wait_events(struct run *r, const sigset_t *set) {
   }
 }
 
-static void metrics_setup(struct run *r) {
-  r->reg = mt_registry_new();
-  static const char *const state[] = {"state", NULL};
-  static const char *const calc[] = {"calc", NULL};
-  static const double buckets[] = {0.01, 0.1, 1, 10, 60, 600, 3600};
-  r->f_cells = mt_counter(r->reg, "vigil_compute_cells_total",
-                          "Cells settled by the last compute run, by outcome.", state);
-  r->f_dur = mt_histogram(r->reg, "vigil_compute_attempt_duration_seconds",
-                          "Duration of compute attempts.", calc, buckets, VG_ARRAY_LEN(buckets));
-  r->f_trips = mt_counter(r->reg, "vigil_compute_breaker_trips_total",
-                          "Circuit breakers tripped by the last compute run.", calc);
-  r->f_rss = mt_gauge(r->reg, "vigil_compute_peak_rss_bytes",
-                      "Peak RSS of the last attempt of each calculation.", calc);
-}
-
-/* STATE_DIR/compute/metrics.prom, replaced atomically (a textfile collector reads it). */
-static void metrics_write(struct run *r) {
-  struct vg_buf b;
-  vg_buf_init(&b);
-  mt_render(r->reg, MT_FORMAT_TEXT, &b);
-  char *tmp = vg_asprintf("%s/metrics.prom.tmp", r->e->root);
-  char *path = vg_asprintf("%s/metrics.prom", r->e->root);
-  FILE *f = fopen(tmp, "w");
-  if (f) {
-    fwrite(b.data ? b.data : "", 1, b.len, f);
-    if (fclose(f) == 0) rename(tmp, path);
-  }
-  free(tmp);
-  free(path);
-  vg_buf_free(&b);
-  mt_registry_free(r->reg);
-}
-
 static int take_lock(struct cp_engine *e, char *err, size_t errlen) {
   char *path = vg_asprintf("%s/run.lock", e->root);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -635,7 +585,6 @@ int cp_run(struct cp_engine *e, const struct cp_options *o, struct cp_run_stats 
   r.cs = vg_calloc(e->n_calcs + 1, sizeof *r.cs);
   r.failed_once = vg_calloc(r.n_cells + 1, 1);
   r.cst = vg_calloc(r.n_cells + 1, 1); /* S_WAIT */
-  metrics_setup(&r);
   r.id = cp__ledger_run_begin(e, o);
   init_counts(&r);
 
@@ -660,7 +609,7 @@ int cp_run(struct cp_engine *e, const struct cp_options *o, struct cp_run_stats 
   sigprocmask(SIG_SETMASK, &old, NULL);
 
   cp__ledger_run_end(e, r.id, &r.st);
-  metrics_write(&r);
+  cp__metrics_write(e);
   *st = r.st;
   vg_buf_printf(out, "%s: %zu ran (%zu stable), %zu up to date, %zu failed attempts (%zu retried), "
                      "%zu dead, %zu blocked, %zu impossible%s\n",

@@ -25,14 +25,32 @@
 #define EX_JOB "vigil"             /* the Prometheus job name the exports agree on */
 #define EX_DASHBOARD_UID "vigil-system-health"
 
-/* ---- the metrics vigil exposes (metrics.c) ---- */
+/* ---- the metrics vigil exposes (families.c) ---- */
+struct mt_registry;
+
+/* A new registry holding every metric family vigil can expose, registered by each
+ * module's own describe function (no series, except vigil_build_info; nothing that
+ * needs a running daemon). The one list the exports are held to. Free it with
+ * mt_registry_free. */
+struct mt_registry *ex_metric_families(void);
+
 enum ex_metric_origin {
   EX_METRIC_UNKNOWN,
-  EX_METRIC_EXPOSED,   /* a sample name in vigil's /metrics (histograms: _bucket/_sum/_count) */
+  EX_METRIC_EXPOSED,   /* a sample name of a family in families (histograms: _bucket/_sum/_count) */
   EX_METRIC_SYNTHETIC, /* added by Prometheus at scrape time (up, scrape_*), not in /metrics */
 };
-/* Where a sample name comes from. */
-enum ex_metric_origin ex_metric_origin(const char *name);
+/* Where a sample name comes from, families being ex_metric_families(). */
+enum ex_metric_origin ex_metric_origin(struct mt_registry *families, const char *name);
+
+/* Every family of families, one a line in name order: NAME TAB TYPE TAB LABELS
+ * (comma-separated, may be empty) TAB HELP. */
+char *ex_metric_list(struct mt_registry *families);
+
+/* 0 when every expression of exprs (NULL-terminated) is well formed and selects only
+ * samples of families (or, when synthetic_ok, ones Prometheus adds); else -1 with the
+ * first culprit named in err. */
+int ex_check_exprs(struct mt_registry *families, char **exprs, bool synthetic_ok, char *err,
+                   size_t errlen);
 
 /* ---- PromQL (promql.c) ---- */
 /* Appends to *names (a NULL-terminated vector, NULL to start with; free it with

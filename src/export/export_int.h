@@ -9,6 +9,7 @@
 enum ex__look {
   EX__LOOK_PLAIN,
   EX__LOOK_READY,       /* 0/1 mapped to "not ready"/"ready", red/green */
+  EX__LOOK_UP,          /* 0/1 mapped to "down"/"up", red/green */
   EX__LOOK_RATIO,       /* 0..1 with red below 1, green at 1 */
   EX__LOOK_NAME,        /* a stat that shows the series name (legend), e.g. a version */
   EX__LOOK_STATE_CODE,  /* a state timeline of codes 0..6, see ex__states */

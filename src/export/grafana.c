@@ -98,10 +98,10 @@ static json_t *state_mappings(bool by_code) {
   return list;
 }
 
-static json_t *ready_mappings(void) {
+static json_t *ready_mappings(const char *off, const char *on) {
   json_t *options = jobj();
-  add_mapping(options, "0", "not ready", "red", 0);
-  add_mapping(options, "1", "ready", "green", 1);
+  add_mapping(options, "0", off, "red", 0);
+  add_mapping(options, "1", on, "green", 1);
   json_t *m = jobj(), *list = jarr();
   jset(m, "type", json_string("value"));
   jset(m, "options", options);
@@ -223,7 +223,8 @@ static json_t *panel_json(const struct ex__panel *p, int id, int x, int y, const
   jset(defaults, "color", color);
   jset(defaults, "thresholds", p->look == EX__LOOK_RATIO ? thresholds("red", "green", 1)
                                                          : thresholds("green", NULL, 0));
-  if (p->look == EX__LOOK_READY) jset(defaults, "mappings", ready_mappings());
+  if (p->look == EX__LOOK_READY) jset(defaults, "mappings", ready_mappings("not ready", "ready"));
+  if (p->look == EX__LOOK_UP) jset(defaults, "mappings", ready_mappings("down", "up"));
   if (p->look == EX__LOOK_STATE_CODE) jset(defaults, "mappings", state_mappings(true));
   if (series) {
     json_t *custom = jobj();
@@ -316,7 +317,8 @@ char *ex_grafana_dashboard(const char *datasource_uid) {
   jset(d, "uid", json_string(EX_DASHBOARD_UID));
   jset(d, "title", json_string("vigil \xe2\x80\x94 system health"));
   jset(d, "description",
-       json_string("Services supervised by vigil and the vigil daemon itself. Written by "
+       json_string("Services supervised by vigil, its feeds, store, InfluxDB sink and compute "
+                   "runs, and the vigil daemon itself. Written by "
                    "`vigil export grafana`; see docs/observability.md."));
   jpush(tags, json_string("vigil"));
   jset(d, "tags", tags);

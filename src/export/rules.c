@@ -1,6 +1,7 @@
 /*
  * Prometheus alerting rules for vigil, one table entry per alert, rendered as the
- * rules file `promtool check rules` accepts. Annotations are Go templates evaluated
+ * rules file `promtool check rules` accepts: the supervisor's, then those of the
+ * feeds, the store, the InfluxDB sink and compute. Annotations are Go templates evaluated
  * by Prometheus ({{ $labels.service }}, {{ $value }}).
  */
 #include <string.h>
@@ -41,6 +42,79 @@ static const struct rule rules[] = {
      "The vigil stack on {{ $labels.instance }} is not ready",
      "Not every service that should run on {{ $labels.instance }} has been ready for 5 "
      "minutes; see `vigil status`."},
+
+    /* feeds */
+    {"VigilFeedSilent", "time() - vigil_feed_last_message_timestamp_seconds > 60", "1m",
+     "critical", "Feed {{ $labels.feed }} receives nothing",
+     "Feed {{ $labels.feed }} on {{ $labels.instance }} has received no message for over "
+     "2 minutes (or none since vigil started): its publisher is down or unreachable."},
+    {"VigilFeedBelowExpectedRate",
+     "rate(vigil_feed_messages_total[5m]) < on (job, instance, feed) "
+     "0.5 * vigil_feed_expected_messages_per_second",
+     "5m", "warning", "Feed {{ $labels.feed }} is below half its expected rate",
+     "Feed {{ $labels.feed }} on {{ $labels.instance }} has received "
+     "{{ $value | printf \"%.1f\" }} messages per second for 10 minutes, less than half of "
+     "its expect.rate."},
+    {"VigilFeedGaps", "increase(vigil_feed_missed_messages_total[10m]) > 0", "0m", "warning",
+     "Feed {{ $labels.feed }} misses messages",
+     "Sequence numbers of feed {{ $labels.feed }} on {{ $labels.instance }} skipped "
+     "{{ $value | printf \"%.0f\" }} messages in 10 minutes; `vigil status` lists the gaps."},
+    {"VigilFeedRefusing",
+     "sum by (job, instance, feed) (increase(vigil_feed_decode_errors_total[10m])) > 0", "0m",
+     "warning", "Feed {{ $labels.feed }} refuses input",
+     "Feed {{ $labels.feed }} on {{ $labels.instance }} refused "
+     "{{ $value | printf \"%.0f\" }} lines or messages in 10 minutes; samples are in "
+     "STATE_DIR/quarantine/{{ $labels.feed }}.log."},
+
+    /* the store */
+    {"VigilStoreFlushLagging",
+     "(time() - vigil_store_last_flush_timestamp_seconds > 900) and vigil_store_head_points > 0",
+     "5m", "warning", "The store on {{ $labels.instance }} does not flush",
+     "The store on {{ $labels.instance }} holds points in memory and has not flushed them "
+     "into blocks for over 20 minutes (it flushes every 5); see vigil's log for flush errors."},
+    {"VigilStoreRejectingPoints", "increase(vigil_store_points_rejected_total[10m]) > 0", "0m",
+     "warning", "The store on {{ $labels.instance }} refuses points",
+     "The store on {{ $labels.instance }} refused {{ $value | printf \"%.0f\" }} field values "
+     "in 10 minutes (a type conflict or a bad value)."},
+    {"VigilStoreCorruptBlocks", "vigil_store_corrupt_blocks_total > 0", "0m", "critical",
+     "The store on {{ $labels.instance }} has corrupt blocks",
+     "{{ $value | printf \"%.0f\" }} blocks or chunks of the store on {{ $labels.instance }} "
+     "failed their checksum since vigil started and are not read: that data is missing from "
+     "queries."},
+
+    /* the InfluxDB sink */
+    {"VigilSinkDown", "vigil_sink_up == 0", "5m", "warning",
+     "InfluxDB does not answer {{ $labels.instance }}",
+     "The {{ $labels.sink }} sink on {{ $labels.instance }} has had no answer from its server "
+     "for 5 minutes; points go to the spool until it is back."},
+    {"VigilSinkDroppingPoints", "increase(vigil_sink_dropped_points_total[10m]) > 0", "0m",
+     "critical", "The {{ $labels.sink }} sink drops points",
+     "The spool of the {{ $labels.sink }} sink on {{ $labels.instance }} is full: "
+     "{{ $value | printf \"%.0f\" }} points were dropped in 10 minutes and will never reach "
+     "the server."},
+    {"VigilSinkRejectedBatches", "increase(vigil_sink_failed_batches_total[10m]) > 0", "0m",
+     "warning", "The server refuses batches of the {{ $labels.sink }} sink",
+     "The server refused {{ $value | printf \"%.0f\" }} batches of the {{ $labels.sink }} sink "
+     "on {{ $labels.instance }} in 10 minutes; they are kept in rejected.lp, not retried."},
+    {"VigilSinkSpoolNotDraining", "vigil_sink_spool_points > 0 and vigil_sink_up == 1", "15m",
+     "warning", "The {{ $labels.sink }} spool does not drain",
+     "The spool of the {{ $labels.sink }} sink on {{ $labels.instance }} has held points for "
+     "15 minutes although its server answers."},
+
+    /* compute */
+    {"VigilComputeBreakerTripped", "vigil_compute_last_run_breaker_trips > 0", "0m", "warning",
+     "The last compute run tripped a circuit breaker",
+     "The last compute run on {{ $labels.instance }} stopped dispatching "
+     "{{ $value | printf \"%.0f\" }} calculations whose cells kept failing; see vigil's log "
+     "and `vigil compute report`."},
+    {"VigilComputeDeadCells", "vigil_compute_last_run_cells{state=\"dead\"} > 0", "0m", "warning",
+     "The last compute run left dead cells",
+     "The last compute run on {{ $labels.instance }} left {{ $value | printf \"%.0f\" }} cells "
+     "dead; `vigil compute dead` lists them."},
+    {"VigilComputeRunOverdue", "time() - vigil_compute_last_run_timestamp_seconds > 93600", "0m",
+     "warning", "No compute run finished for over 26 hours",
+     "The last compute run on {{ $labels.instance }} finished over 26 hours ago: a daily "
+     "schedule missed its run, or runs do not finish."},
 };
 
 char *ex_rules_yaml(void) {

@@ -117,12 +117,16 @@ static int service_route(const char *path, char *name, size_t nlen, char *action
   return action[0] && !strchr(action, '/') ? 2 : -1;
 }
 
-void api_init_metrics(struct http_api *api) {
+/* The family, defined once for the API and for api_metrics_describe. */
+static struct mt_family *requests_family(struct mt_registry *r) {
   static const char *const labels[] = {"listener", "code", NULL};
-  api->requests = mt_counter(api->metrics, "vigil_http_requests_total",
-                             "HTTP requests answered, by listener (tcp or control) and status code.",
-                             labels);
+  return mt_counter(r, "vigil_http_requests_total",
+                    "HTTP requests answered, by listener (tcp or control) and status code.", labels);
 }
+
+void api_init_metrics(struct http_api *api) { api->requests = requests_family(api->metrics); }
+
+void api_metrics_describe(struct mt_registry *r) { (void)requests_family(r); }
 
 void api_count(struct http_api *api, const char *listener, int status) {
   if (!api->requests) return;

@@ -69,6 +69,9 @@ struct http_api {
 
 /* Registers the API's own metrics in api->metrics. */
 void api_init_metrics(struct http_api *api);
+/* Registers the same family in r without an API: no series (the list of every metric
+ * vigil can expose, src/export/families.c). */
+void api_metrics_describe(struct mt_registry *r);
 
 /* Serves one request. trusted: it came on the control socket, whose file mode already
  * decides who may connect; otherwise state changes need the bearer token. Returns 1

@@ -384,5 +384,11 @@ struct ingest_metrics;
 struct ingest_metrics *ingest_metrics_register(struct mt_registry *r, struct ingest_feed *const *feeds,
                                                size_t n);
 void ingest_metrics_free(struct ingest_metrics *m);
+/* Sets vigil_feed_expected_messages_per_second of feeds[i] (its expect.rate), once:
+ * feeds with no expectation have no series. */
+void ingest_metrics_expect(struct ingest_metrics *m, size_t i, double per_second);
+/* Registers the same families in r without feeds: no series, no collector (the list of
+ * every metric vigil can expose, src/export/families.c). */
+void ingest_metrics_describe(struct mt_registry *r);
 
 #endif

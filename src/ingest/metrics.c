@@ -12,7 +12,8 @@
 struct ingest_metrics {
   struct ingest_feed *const *feeds;
   size_t n;
-  struct mt_family *messages, *points, *values, *series, *bytes, *errors, *gaps, *missed, *last, *rate, *quarantined;
+  struct mt_family *messages, *points, *values, *series, *bytes, *errors, *gaps, *missed, *last, *rate,
+      *quarantined, *expect;
 };
 
 static void collect(struct mt_registry *r, void *arg) {
@@ -38,13 +39,10 @@ static void collect(struct mt_registry *r, void *arg) {
   }
 }
 
-struct ingest_metrics *ingest_metrics_register(struct mt_registry *r, struct ingest_feed *const *feeds,
-                                               size_t n) {
+/* The families, defined once for the feeds and for ingest_metrics_describe. */
+static void families(struct mt_registry *r, struct ingest_metrics *m) {
   static const char *const feed[] = {"feed", NULL};
   static const char *const feed_reason[] = {"feed", "reason", NULL};
-  struct ingest_metrics *m = vg_calloc(1, sizeof *m);
-  m->feeds = feeds;
-  m->n = n;
   m->messages = mt_counter(r, "vigil_feed_messages_total", "Messages received by the feed.", feed);
   m->points = mt_counter(r, "vigil_feed_points_total",
                          "Points (lines, objects) the feed wrote: the store took every value.", feed);
@@ -64,8 +62,30 @@ struct ingest_metrics *ingest_metrics_register(struct mt_registry *r, struct ing
                      "Messages received per second over the last second.", feed);
   m->last = mt_gauge(r, "vigil_feed_last_message_timestamp_seconds",
                      "Unix time of the feed's last message; 0 before the first.", feed);
+  m->expect = mt_gauge(r, "vigil_feed_expected_messages_per_second",
+                       "The feed's expect.rate in the config: messages per second it should receive.",
+                       feed);
+}
+
+void ingest_metrics_describe(struct mt_registry *r) {
+  struct ingest_metrics m;
+  families(r, &m);
+}
+
+struct ingest_metrics *ingest_metrics_register(struct mt_registry *r, struct ingest_feed *const *feeds,
+                                               size_t n) {
+  struct ingest_metrics *m = vg_calloc(1, sizeof *m);
+  m->feeds = feeds;
+  m->n = n;
+  families(r, m);
   mt_add_collector(r, collect, m);
   return m;
+}
+
+void ingest_metrics_expect(struct ingest_metrics *m, size_t i, double per_second) {
+  VG_ASSERT(i < m->n);
+  const char *feed[] = {ingest_feed_name(m->feeds[i])};
+  mt_set(mt_get(m->expect, feed), per_second);
 }
 
 void ingest_metrics_free(struct ingest_metrics *m) { free(m); }

@@ -13,6 +13,7 @@
 #ifndef VIGIL_METRICS_H
 #define VIGIL_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/core.h"
@@ -60,6 +61,24 @@ void mt_add(struct mt_series *s, double v);
 void mt_observe(struct mt_series *s, double v);
 /* Current value of a counter or gauge (tests, collectors). */
 double mt_value(const struct mt_series *s);
+
+/* What a registered family is, for code that lists families rather than renders
+ * them (the exports, tests). Strings are the registry's: valid until it is freed. */
+struct mt_family_info {
+  enum mt_type type;
+  const char *name; /* as registered; a counter's ends in _total */
+  const char *help; /* NULL: none */
+  const char *const *labels;
+  size_t n_labels;
+};
+/* How many families r holds. */
+size_t mt_family_count(struct mt_registry *r);
+/* The i-th family of r in name order (i < mt_family_count(r)). */
+void mt_family_at(struct mt_registry *r, size_t i, struct mt_family_info *out);
+/* The family registered under name; false when there is none. */
+bool mt_family_find(struct mt_registry *r, const char *name, struct mt_family_info *out);
+/* "counter", "gauge", "histogram": the # TYPE word of the text format. */
+const char *mt_type_name(enum mt_type t);
 
 /* A function run before each render, to refresh what is sampled rather than counted
  * (process stats, supervisor state). */

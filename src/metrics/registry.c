@@ -322,3 +322,46 @@ void mt__run_collectors(struct mt_registry *r) {
   for (size_t i = 0; i < n; i++) cols[i].fn(r, cols[i].arg);
   free(cols);
 }
+
+/* ---- listing ---- */
+
+static void family_info(const struct mt_family *f, struct mt_family_info *out) {
+  *out = (struct mt_family_info){.type = f->type,
+                                 .name = f->name,
+                                 .help = f->help,
+                                 .labels = (const char *const *)f->labels,
+                                 .n_labels = f->n_labels};
+}
+
+size_t mt_family_count(struct mt_registry *r) {
+  mt__lock(r);
+  size_t n = r->n_fams;
+  mt__unlock(r);
+  return n;
+}
+
+void mt_family_at(struct mt_registry *r, size_t i, struct mt_family_info *out) {
+  mt__lock(r);
+  VG_ASSERT(i < r->n_fams);
+  family_info(r->fams[i], out);
+  mt__unlock(r);
+}
+
+bool mt_family_find(struct mt_registry *r, const char *name, struct mt_family_info *out) {
+  mt__lock(r);
+  bool found;
+  size_t at = family_find(r, name, &found);
+  if (found) family_info(r->fams[at], out);
+  mt__unlock(r);
+  return found;
+}
+
+const char *mt_type_name(enum mt_type t) {
+  switch (t) {
+  case MT_COUNTER: return "counter";
+  case MT_GAUGE: return "gauge";
+  case MT_HISTOGRAM: return "histogram";
+  }
+  VG_ASSERT(!"unknown metric type");
+  return NULL;
+}

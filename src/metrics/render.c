@@ -14,15 +14,6 @@
 
 #include <string.h>
 
-static const char *type_name(enum mt_type t) {
-  switch (t) {
-  case MT_COUNTER: return "counter";
-  case MT_GAUGE: return "gauge";
-  case MT_HISTOGRAM: return "histogram";
-  }
-  return "unknown";
-}
-
 static void put(struct vg_buf *b, const char *s, size_t n) {
   memcpy(b->data + b->len, s, n);
   b->len += n;
@@ -40,7 +31,7 @@ static void put_u64(struct vg_buf *b, uint64_t u) {
 
 static void render_metadata(const struct mt_family *f, bool om, struct vg_buf *out) {
   const char *name = om ? f->om_name : f->name;
-  const char *type = type_name(f->type);
+  const char *type = mt_type_name(f->type);
   if (om) vg_buf_printf(out, "# TYPE %s %s\n", name, type);
   if (f->help) {
     vg_buf_printf(out, "# HELP %s ", name);

@@ -53,6 +53,8 @@ void sink__set_up(struct sink_influx *s, bool up) {
   if (s->m_up) mt_set(s->m_up, up ? 1 : 0);
 }
 
+/* The families, defined once for the sink and for sink_metrics_describe; the series of
+ * sink="influx" when s is not NULL. */
 static void register_metrics(struct sink_influx *s, struct mt_registry *r) {
   static const char *const labels[] = {"sink", NULL};
   static const char *const values[] = {"influx"};
@@ -74,24 +76,29 @@ static void register_metrics(struct sink_influx *s, struct mt_registry *r) {
       [SINK__C_SPOOLED_BATCHES] = {"vigil_sink_spooled_batches_total",
                                    "Batches written to the on-disk spool."},
   };
+  struct mt_family *counter[SINK__C_N];
   for (int c = 0; c < SINK__C_N; c++)
-    s->m_counters[c] = mt_get(mt_counter(r, counters[c].name, counters[c].help, labels), values);
-  s->m_dropped = mt_get(mt_counter(r, "vigil_sink_dropped_points_total",
-                                   "Points dropped from the spool past spool_max.", labels),
-                        values);
-  s->m_queued = mt_get(mt_gauge(r, "vigil_sink_queued_points",
-                                "Points in memory, not yet sent or spooled.", labels),
-                       values);
-  s->m_spool_points = mt_get(
-      mt_gauge(r, "vigil_sink_spool_points", "Points in the spool, not yet acknowledged.", labels),
-      values);
-  s->m_spool_bytes = mt_get(
-      mt_gauge(r, "vigil_sink_spool_bytes", "Bytes in the spool, not yet acknowledged.", labels),
-      values);
-  s->m_up = mt_get(mt_gauge(r, "vigil_sink_up",
-                            "1 when the last request to the sink's server got an answer.", labels),
-                   values);
+    counter[c] = mt_counter(r, counters[c].name, counters[c].help, labels);
+  struct mt_family *dropped = mt_counter(r, "vigil_sink_dropped_points_total",
+                                         "Points dropped from the spool past spool_max.", labels);
+  struct mt_family *queued =
+      mt_gauge(r, "vigil_sink_queued_points", "Points in memory, not yet sent or spooled.", labels);
+  struct mt_family *spool_points =
+      mt_gauge(r, "vigil_sink_spool_points", "Points in the spool, not yet acknowledged.", labels);
+  struct mt_family *spool_bytes =
+      mt_gauge(r, "vigil_sink_spool_bytes", "Bytes in the spool, not yet acknowledged.", labels);
+  struct mt_family *up = mt_gauge(
+      r, "vigil_sink_up", "1 when the last request to the sink's server got an answer.", labels);
+  if (!s) return;
+  for (int c = 0; c < SINK__C_N; c++) s->m_counters[c] = mt_get(counter[c], values);
+  s->m_dropped = mt_get(dropped, values);
+  s->m_queued = mt_get(queued, values);
+  s->m_spool_points = mt_get(spool_points, values);
+  s->m_spool_bytes = mt_get(spool_bytes, values);
+  s->m_up = mt_get(up, values);
 }
+
+void sink_metrics_describe(struct mt_registry *r) { register_metrics(NULL, r); }
 
 /* The password file's first line. */
 static char *read_password(const char *path, char *err, size_t errlen) {

@@ -79,6 +79,9 @@ struct sink_influx_stats {
 int sink_influx_open(const struct cfg_influx_sink *cfg, const char *state_dir,
                      struct mt_registry *metrics, struct sink_influx **out, char *err,
                      size_t errlen);
+/* Registers the vigil_sink_* families in r without a sink: no series (the list of every
+ * metric vigil can expose, src/export/families.c). */
+void sink_metrics_describe(struct mt_registry *r);
 
 /*
  * Queues lines[0..len): one or more complete lines of line protocol, each with a

@@ -41,10 +41,10 @@ static void collect(struct mt_registry *r, void *arg) {
   mt_set(mt_get(m->stack_ready, NULL), sv_stack_ready(sv));
 }
 
-void sv_metrics_register(struct sv_supervisor *sv, struct mt_registry *r) {
+/* The families, defined once for the daemon and for sv_metrics_describe. */
+static struct mt_family *families(struct mt_registry *r, struct sv_metrics *m) {
   static const char *const svc[] = {"service", NULL};
   static const char *const svc_state[] = {"service", "state", NULL};
-  struct sv_metrics *m = vg_calloc(1, sizeof *m);
   m->up = mt_gauge(r, "vigil_service_up", "Whether the service is ready (1) or not (0).", svc);
   m->state = mt_gauge(r, "vigil_service_state",
                       "The service's state: 1 for the current one, 0 for the others.", svc_state);
@@ -59,9 +59,19 @@ void sv_metrics_register(struct sv_supervisor *sv, struct mt_registry *r) {
                         "WATCHDOG=1 messages received from the service.", svc);
   m->stack_ready = mt_gauge(r, "vigil_stack_ready",
                             "Whether every service that should run is ready (1) or not (0).", NULL);
-  sv->m_ready = mt_histogram(r, "vigil_service_ready_seconds",
-                             "Time from spawning the service to its readiness probe succeeding.",
-                             svc, ready_buckets, VG_ARRAY_LEN(ready_buckets));
+  return mt_histogram(r, "vigil_service_ready_seconds",
+                      "Time from spawning the service to its readiness probe succeeding.", svc,
+                      ready_buckets, VG_ARRAY_LEN(ready_buckets));
+}
+
+void sv_metrics_describe(struct mt_registry *r) {
+  struct sv_metrics m;
+  families(r, &m);
+}
+
+void sv_metrics_register(struct sv_supervisor *sv, struct mt_registry *r) {
+  struct sv_metrics *m = vg_calloc(1, sizeof *m);
+  sv->m_ready = families(r, m);
   free(sv->metrics);
   sv->metrics = m;
   mt_add_collector(r, collect, sv);

@@ -122,5 +122,8 @@ struct mt_registry;
  * docs/metrics.md) in r and keeps them current: sampled at each render, the readiness
  * histogram observed as services become ready. */
 void sv_metrics_register(struct sv_supervisor *sv, struct mt_registry *r);
+/* Registers the same families in r without a supervisor: no series, no collector (the
+ * list of every metric vigil can expose, src/export/families.c). */
+void sv_metrics_describe(struct mt_registry *r);
 
 #endif

@@ -5,7 +5,7 @@
 struct store_metrics {
   struct tsdb *db;
   struct mt_family *points, *rejected, *series, *head, *blocks, *bytes, *wal_bytes, *syncs,
-      *flushes, *compactions, *drops, *rollups, *corrupt, *policy_bytes, *policy_points;
+      *flushes, *last_flush, *compactions, *drops, *rollups, *corrupt, *policy_bytes, *policy_points;
 };
 
 static void collect(struct mt_registry *r, void *arg) {
@@ -22,6 +22,9 @@ static void collect(struct mt_registry *r, void *arg) {
   mt_set(mt_get(m->wal_bytes, NULL), (double)st.wal_bytes);
   mt_set(mt_get(m->syncs, NULL), (double)st.wal_syncs);
   mt_set(mt_get(m->flushes, NULL), (double)st.flushes);
+  /* last_flush_ms is on the monotonic clock: its age, taken from the wall clock */
+  uint64_t age_ms = vg_now_ms() - atomic_load(&m->db->last_flush_ms);
+  mt_set(mt_get(m->last_flush, NULL), vg_wall_seconds() - (double)age_ms / 1e3);
   mt_set(mt_get(m->compactions, NULL), (double)st.compactions);
   mt_set(mt_get(m->drops, NULL), (double)st.retention_drops);
   mt_set(mt_get(m->rollups, NULL), (double)st.rollup_points);
@@ -36,13 +39,9 @@ static void collect(struct mt_registry *r, void *arg) {
 
 static const double query_buckets[] = {1e-6, 1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
 
-void tsdb_register_metrics(struct tsdb *db, struct mt_registry *reg) {
+/* The families, defined once for the store and for tsdb_metrics_describe. */
+static struct mt_family *families(struct mt_registry *reg, struct store_metrics *m) {
   static const char *const pol[] = {"policy", NULL};
-  /* freed by tsdb_close: close the store only after the last render of the registry */
-  struct store_metrics *m = vg_calloc(1, sizeof *m);
-  free(db->metrics_state);
-  db->metrics_state = m;
-  m->db = db;
   m->points = mt_counter(reg, "vigil_store_points_written_total", "Field values written to the store.", NULL);
   m->rejected = mt_counter(reg, "vigil_store_points_rejected_total",
                            "Field values refused (type conflict, bad value).", NULL);
@@ -53,6 +52,9 @@ void tsdb_register_metrics(struct tsdb *db, struct mt_registry *reg) {
   m->wal_bytes = mt_gauge(reg, "vigil_store_wal_bytes", "Bytes of the write-ahead and series logs.", NULL);
   m->syncs = mt_counter(reg, "vigil_store_wal_syncs_total", "fdatasync calls on the write-ahead log.", NULL);
   m->flushes = mt_counter(reg, "vigil_store_flushes_total", "Head flushes into blocks.", NULL);
+  m->last_flush = mt_gauge(reg, "vigil_store_last_flush_timestamp_seconds",
+                           "Unix time the head was last flushed into blocks (or the store opened).",
+                           NULL);
   m->compactions = mt_counter(reg, "vigil_store_compactions_total", "Block merges.", NULL);
   m->drops = mt_counter(reg, "vigil_store_retention_dropped_blocks_total",
                         "Blocks removed because their policy's retention expired.", NULL);
@@ -61,9 +63,22 @@ void tsdb_register_metrics(struct tsdb *db, struct mt_registry *reg) {
                           "Blocks or chunks that failed a checksum and were not read.", NULL);
   m->policy_bytes = mt_gauge(reg, "vigil_store_policy_bytes", "Block bytes per retention policy.", pol);
   m->policy_points = mt_gauge(reg, "vigil_store_policy_points", "Block points per retention policy.", pol);
-  struct mt_family *q = mt_histogram(reg, "vigil_store_query_duration_seconds",
-                                     "Latency of store queries (range and last value).", NULL,
-                                     query_buckets, sizeof query_buckets / sizeof *query_buckets);
-  db->query_seconds = mt_get(q, NULL);
+  return mt_histogram(reg, "vigil_store_query_duration_seconds",
+                      "Latency of store queries (range and last value).", NULL, query_buckets,
+                      sizeof query_buckets / sizeof *query_buckets);
+}
+
+void tsdb_metrics_describe(struct mt_registry *reg) {
+  struct store_metrics m;
+  families(reg, &m);
+}
+
+void tsdb_register_metrics(struct tsdb *db, struct mt_registry *reg) {
+  /* freed by tsdb_close: close the store only after the last render of the registry */
+  struct store_metrics *m = vg_calloc(1, sizeof *m);
+  free(db->metrics_state);
+  db->metrics_state = m;
+  m->db = db;
+  db->query_seconds = mt_get(families(reg, m), NULL);
   mt_add_collector(reg, collect, m);
 }

@@ -271,5 +271,8 @@ struct mt_registry;
 /* Registers vigil_store_* metrics (points written, bytes, WAL syncs, compactions,
  * retention drops, query latency) that read db's counters at scrape time. */
 void tsdb_register_metrics(struct tsdb *db, struct mt_registry *reg);
+/* Registers the same families in reg without a store: no series, no collector (the
+ * list of every metric vigil can expose, src/export/families.c). */
+void tsdb_metrics_describe(struct mt_registry *reg);
 
 #endif

@@ -274,7 +274,7 @@ struct tsdb {
   uint64_t next_seq;
   uint64_t checkpoint_lsn;
   uint64_t head_points; /* under head_lock */
-  uint64_t last_flush_ms;
+  _Atomic uint64_t last_flush_ms; /* read by the metrics collector */
   /* the flush's sorted copy of one series at a time, one per type, kept between
    * flushes so steady ingest reuses the memory instead of faulting pages in (under
    * flush_mu) */

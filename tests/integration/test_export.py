@@ -5,16 +5,17 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import textwrap
 import unittest
 import urllib.request
 
-from harness import LONG, PROMETHEUS, VIGIL, Prometheus, VigilTest, free_port, wait_for
+from harness import FEED, LONG, PROMETHEUS, VIGIL, Prometheus, VigilTest, free_port, wait_for
 
 PROMTOOL = shutil.which("promtool")
-EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape"]
+EXPORTS = ["grafana", "prometheus-rules", "prometheus-scrape", "metrics"]
 # Sample names Prometheus adds to every target itself; never in vigil's /metrics.
 SYNTHETIC = {"up"}
 # Grafana's variables, replaced by values that make the dashboard's queries plain PromQL.
@@ -41,6 +42,77 @@ def listed(export, what):
     return vigil("export", export, f"--list-{what}", check=0).stdout.splitlines()
 
 
+
+
+def rule_count():
+    return len(listed("prometheus-rules", "exprs"))
+
+
+ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceRestartingOften",
+          "VigilStackNotReady", "VigilFeedSilent", "VigilFeedBelowExpectedRate", "VigilFeedGaps",
+          "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRejectingPoints",
+          "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
+          "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
+          "VigilComputeDeadCells", "VigilComputeRunOverdue")
+
+
+def families():
+    """`vigil export metrics`: {name: (type, labels, help)}, every family vigil can expose."""
+    out = {}
+    for line in vigil("export", "metrics", check=0).stdout.splitlines():
+        name, type_, labels, help_ = line.split("\t")
+        out[name] = (type_, labels, help_)
+    return out
+
+
+def scraped_families(exposition):
+    """{name: (type, help)} from the # TYPE and # HELP lines of a text-format scrape."""
+    types, helps = {}, {}
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            name, type_ = line[7:].split(" ", 1)
+            types[name] = type_
+        elif line.startswith("# HELP "):
+            name, help_ = line[7:].split(" ", 1)
+            helps[name] = help_
+    return {n: (t, helps.get(n, "")) for n, t in types.items()}
+
+
+def full_stack(test, influx_url):
+    """`vigil up` with every module that has metrics, as the demo runs them: services (one
+    with a watchdog, one that exits and is given up on), a feed fed by vigil-feed with
+    sequence gaps and malformed messages and an expect.rate it cannot meet, the store, the
+    InfluxDB sink at influx_url, and compute on a schedule with a calculation that always
+    fails (its cells die and its circuit breaker trips)."""
+    fport = free_port()
+    return test.stack(f"""
+        services:
+          sim:
+            cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]
+            ready: {{notify: true}}
+            watchdog: 1s
+          pub:
+            cmd: ["{FEED}", --connect, "tcp://127.0.0.1:{fport}", --rate, "200", --symbols, "3",
+                  --gap-every, "50", --bad-every, "40", --quiet]
+            depends_on: [sim]
+          flaky:
+            cmd: ["@SIM@", --exit-after, 300ms]
+            restart: {{delay: 200ms, max_restarts: 0}}
+        feeds:
+          ticks:
+            bind: tcp://127.0.0.1:{fport}
+            socket: pull
+            expect: {{rate: 100000/s, seq_field: seq}}
+        sinks:
+          influx: {{url: "{influx_url}", db: tick, create_database: true, flush: 100ms, timeout: 2s}}
+        compute:
+          calendar: {{start: 2026-01-01, end: 2026-01-03}}
+          schedule: every 1s
+          breaker: {{min_attempts: 2, ratio: 0.1}}
+          calcs:
+            prices: {{cmd: [sh, -c, 'echo $1 > $0/p', '{{out}}', '{{date}}']}}
+            broken: {{cmd: [sh, -c, 'exit 1'], retries: 0}}
+        """)
 
 
 def dashboard_promql():
@@ -124,15 +196,16 @@ class ExportTest(VigilTest):
         r = promtool("check", "rules", rules)
         print(r.stdout.strip())
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("SUCCESS: 5 rules found", r.stdout)
+        self.assertIn(f"SUCCESS: {len(ALERTS)} rules found", r.stdout)
+        self.assertEqual(rule_count(), len(ALERTS))
         with open(rules) as f:
             self.assertEqual(f.read(), vigil("export", "prometheus-rules", check=0).stdout)
 
     def test_rules_name_every_alert(self):
         text = vigil("export", "prometheus-rules", check=0).stdout
-        for alert in ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal",
-                      "VigilServiceRestartingOften", "VigilStackNotReady"):
+        for alert in ALERTS:
             self.assertIn(f"- alert: {alert}\n", text)
+        self.assertEqual(text.count("- alert: "), len(ALERTS))
         self.assertIn("absent(up{job=\"vigil\"} == 1)", text)
 
     @unittest.skipUnless(PROMTOOL, "promtool is not installed")
@@ -201,7 +274,15 @@ class ExportTest(VigilTest):
                        "vigil_service_restarts_total", "vigil_service_start_time_seconds",
                        "vigil_service_ready_seconds_bucket", "vigil_service_watchdog_pings_total",
                        "process_cpu_seconds_total", "process_resident_memory_bytes",
-                       "process_open_fds", "process_max_fds", "up"):
+                       "process_open_fds", "process_max_fds", "up",
+                       "vigil_feed_messages_total", "vigil_feed_expected_messages_per_second",
+                       "vigil_feed_gaps_total", "vigil_feed_decode_errors_total",
+                       "vigil_feed_last_message_timestamp_seconds",
+                       "vigil_store_policy_bytes", "vigil_store_policy_points",
+                       "vigil_store_last_flush_timestamp_seconds", "vigil_sink_spool_points",
+                       "vigil_sink_dropped_points_total", "vigil_sink_failed_batches_total",
+                       "vigil_compute_last_run_cells", "vigil_compute_breaker_trips_total",
+                       "vigil_compute_last_run_timestamp_seconds"):
             self.assertIn(family, names)
         for n in names:
             self.assertRegex(n, r"^(vigil_|process_|up$)")
@@ -246,28 +327,40 @@ class ExportTest(VigilTest):
         r = promtool("check", "config", prom)
         print(r.stdout.strip())
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("SUCCESS: 5 rules found", r.stdout)
+        self.assertIn(f"SUCCESS: {len(ALERTS)} rules found", r.stdout)
+
+    def test_export_metrics_lists_families(self):
+        fams = families()
+        self.assertEqual(list(fams), sorted(fams))
+        self.assertEqual(fams["vigil_feed_decode_errors_total"][:2], ("counter", "feed,reason"))
+        self.assertEqual(fams["vigil_service_ready_seconds"][:2], ("histogram", "service"))
+        self.assertEqual(fams["vigil_stack_ready"][:2], ("gauge", ""))
+        for name, (type_, _, help_) in fams.items():
+            self.assertRegex(name, r"^(vigil_|process_)")
+            self.assertTrue(help_, name)
+            self.assertEqual(type_ == "counter", name.endswith("_total"), name)
+        r = vigil("export", "metrics", "stray")
+        self.assertEqual(r.returncode, 2)
+
+    def test_docs_list_every_family(self):
+        """docs/metrics.md's table names every family, and no family that does not exist."""
+        src = os.environ.get("VIGIL_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
+        with open(os.path.join(src, "docs", "metrics.md")) as f:
+            text = f.read()
+        table = text[text.index("## Every metric vigil exposes"):text.index("## Using the registry")]
+        documented = set(re.findall(r"`((?:vigil|process)_[a-z_]+)`", table))
+        self.assertEqual(documented, set(families()))
 
     def test_dashboard_metrics_exist_in_live_scrape(self):
-        port = free_port()
-        s = self.stack(f"""
-        http: {{listen: "127.0.0.1:{port}"}}
-        services:
-          feed:
-            cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]
-            ready: {{notify: true}}
-            watchdog: 1s
-          bot:
-            cmd: ["@SIM@", --tick, 1s]
-            depends_on: [feed]
-          flaky:
-            cmd: ["@SIM@", --exit-after, 300ms]
-            restart: {{delay: 200ms, max_restarts: 0}}
-        """)
-        s.wait_state("bot", "ready", timeout=LONG)
+        """A daemon running every module exposes exactly the families `vigil export metrics`
+        lists (name, type and help: one definition for both), and a sample of every metric
+        the dashboard and the rules use."""
+        dead = free_port()  # the sink needs no server to register its metrics
+        s = full_stack(self, f"http://127.0.0.1:{dead}")
+        s.wait_state("pub", "ready", timeout=LONG)
         wanted = (set(listed("grafana", "metrics")) | set(listed("prometheus-rules", "metrics"))) - SYNTHETIC
         self.assertTrue(wanted)
-        url = f"http://127.0.0.1:{port}/metrics"
+        url = f"http://127.0.0.1:{s.http_port}/metrics"
         seen = {}
 
         def scrape_has_all():
@@ -280,11 +373,78 @@ class ExportTest(VigilTest):
             seen["missing"] = sorted(wanted - sample_names(seen["text"]))
             return not seen["missing"]
 
-        # counters such as restarts and HTTP requests have samples once something happened
+        # counters such as restarts and HTTP requests have samples once something happened,
+        # the compute ones once a scheduled run has finished
         try:
             wait_for(scrape_has_all, timeout=LONG, interval=0.5, what="every exported metric")
         except AssertionError:
             self.fail(f"not in {url}: {seen.get('missing')}\n{seen.get('text', '')[-4000:]}")
+        live = scraped_families(seen["text"])
+        listed_fams = {n: (t, h) for n, (t, _, h) in families().items()}
+        self.assertEqual(live, listed_fams)
+
+    def test_compute_metrics_follow_the_ledger(self):
+        """vigil up serves what compute runs started by hand wrote into the ledger, run after
+        run (the attempts are read incrementally), equal to the ledger's own counts; and
+        metrics.prom says the same."""
+        s = self.stack("""
+        compute:
+          calendar: {start: 2026-01-01, end: 2026-01-03}
+          breaker: {min_attempts: 2, ratio: 0.1}
+          calcs:
+            fine: {cmd: [sh, -c, 'echo $1 > $0/x', '{out}', '{date}']}
+            broken: {cmd: [sh, -c, 'exit 1'], retries: 0}
+        """)
+        ledger = os.path.join(s.state_dir, "compute", "ledger.db")
+
+        def from_ledger():
+            with sqlite3.connect(ledger) as db:
+                att = {(c, st): n for c, st, n in db.execute(
+                    "SELECT calc, status, count(*) FROM attempts GROUP BY calc, status")}
+                runs = db.execute("SELECT count(*) FROM runs WHERE end IS NOT NULL").fetchone()[0]
+                trips = db.execute("SELECT count(*) FROM breakers").fetchone()[0]
+            return att, runs, trips
+
+        def from_metrics(text):
+            att, runs, trips, durations = {}, None, 0, 0
+            for line in text.splitlines():
+                m = re.match(r'vigil_compute_attempts_total\{calc="(\w+)",status="(\w+)"\} (\S+)', line)
+                if m:
+                    att[(m.group(1), m.group(2))] = int(float(m.group(3)))
+                m = re.match(r"vigil_compute_runs_total (\S+)", line)
+                if m:
+                    runs = int(float(m.group(1)))
+                m = re.match(r'vigil_compute_breaker_trips_total\{calc="(\w+)"\} (\S+)', line)
+                if m:
+                    trips += int(float(m.group(2)))
+                m = re.match(r'vigil_compute_attempt_duration_seconds_count\{calc="\w+"\} (\S+)', line)
+                if m:
+                    durations += int(float(m.group(1)))
+            return att, runs, trips, durations
+
+        def agree(text):
+            att, runs, trips = from_ledger()
+            m_att, m_runs, m_trips, m_durations = from_metrics(text)
+            return (m_att, m_runs, m_trips, m_durations) == (att, runs, trips, sum(att.values()))
+
+        url = f"http://127.0.0.1:{s.http_port}/metrics"
+        for run in range(3):
+            r = s.cli("compute", "run", "--quiet")
+            self.assertEqual(r.returncode, 1, r.stderr)  # broken dies, its breaker trips
+            if run < 2:
+                s.cli("compute", "dead", "--retry", check=0)  # so the next run tries again
+            att, runs, trips = from_ledger()
+            self.assertEqual(runs, run + 1)
+            self.assertEqual(att[("fine", "done")], 3)
+            self.assertEqual(trips, run + 1)
+
+            def scraped():
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    text = resp.read().decode()
+                return text if agree(text) else None
+            wait_for(scraped, timeout=30, interval=0.3, what=f"/metrics to follow run {run + 1}")
+        with open(os.path.join(s.state_dir, "compute", "metrics.prom")) as f:
+            self.assertTrue(agree(f.read()))
 
     @unittest.skipUnless(PROMETHEUS, "prometheus is not installed (scripts/deps.sh installs it)")
     def test_real_prometheus_runs_the_exports(self):
@@ -328,7 +488,7 @@ class ExportTest(VigilTest):
                 return groups and all(r["health"] == "ok" for r in groups[0]["rules"]) and groups[0]
 
             group = wait_for(rules_evaluated, timeout=60, interval=0.5, what="the rules evaluated")
-            self.assertEqual(len(group["rules"]), 5)
+            self.assertEqual(len(group["rules"]), len(ALERTS))
 
             def alerts():
                 data = prom.api("alerts") or {"alerts": []}

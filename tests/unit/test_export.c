@@ -17,6 +17,7 @@
 
 #include "core/core.h"
 #include "export/export.h"
+#include "metrics/metrics.h"
 
 /* The names ex_promql_metrics finds in expr, comma-separated ("" for none). */
 static char *names_of(const char *expr, int *rc) {
@@ -72,17 +73,58 @@ static void promql_metric_names(void **state) {
 }
 
 static void metric_origins(void **state) {
-  assert_int_equal(ex_metric_origin("vigil_service_up"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("process_open_fds"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds_bucket"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds_sum"), EX_METRIC_EXPOSED);
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds_count"), EX_METRIC_EXPOSED);
+  struct mt_registry *f = ex_metric_families();
+  assert_int_equal(ex_metric_origin(f, "vigil_service_up"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "process_open_fds"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds_bucket"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds_sum"), EX_METRIC_EXPOSED);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds_count"), EX_METRIC_EXPOSED);
   /* a histogram has no sample of its bare name, a counter no buckets */
-  assert_int_equal(ex_metric_origin("vigil_service_ready_seconds"), EX_METRIC_UNKNOWN);
-  assert_int_equal(ex_metric_origin("vigil_service_restarts_total_bucket"), EX_METRIC_UNKNOWN);
-  assert_int_equal(ex_metric_origin("up"), EX_METRIC_SYNTHETIC);
-  assert_int_equal(ex_metric_origin("vigil_service_upp"), EX_METRIC_UNKNOWN);
-  assert_int_equal(ex_metric_origin("service"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_ready_seconds"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_restarts_total_bucket"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "up"), EX_METRIC_SYNTHETIC);
+  assert_int_equal(ex_metric_origin(f, "vigil_service_upp"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "service"), EX_METRIC_UNKNOWN);
+  assert_int_equal(ex_metric_origin(f, "_bucket"), EX_METRIC_UNKNOWN);
+  /* every module's families are there, not a hand-kept list of some */
+  static const char *const each_module[] = {
+      "vigil_build_info",          "process_cpu_seconds_total",
+      "vigil_stack_ready",         "vigil_http_requests_total",
+      "vigil_store_block_bytes",   "vigil_store_last_flush_timestamp_seconds",
+      "vigil_store_query_duration_seconds_bucket",
+      "vigil_feed_gaps_total",     "vigil_feed_expected_messages_per_second",
+      "vigil_sink_spool_points",   "vigil_sink_failed_batches_total",
+      "vigil_compute_breaker_trips_total", "vigil_compute_last_run_cells",
+      "vigil_compute_attempt_duration_seconds_count",
+  };
+  for (size_t i = 0; i < VG_ARRAY_LEN(each_module); i++)
+    if (ex_metric_origin(f, each_module[i]) != EX_METRIC_EXPOSED)
+      fail_msg("%s is not among the families", each_module[i]);
+  mt_registry_free(f);
+}
+
+static void metric_list_is_every_family(void **state) {
+  struct mt_registry *f = ex_metric_families();
+  char *list = ex_metric_list(f);
+  size_t lines = 0;
+  for (const char *p = list; (p = strchr(p, '\n')); p++) lines++;
+  assert_int_equal(lines, mt_family_count(f));
+  assert_non_null(strstr(list, "vigil_feed_decode_errors_total\tcounter\tfeed,reason\t"
+                               "Lines, objects or messages the feed refused, by reason.\n"));
+  assert_non_null(strstr(list, "vigil_stack_ready\tgauge\t\t"));
+  assert_non_null(strstr(list, "vigil_service_ready_seconds\thistogram\tservice\t"));
+  /* listing the families made no series but the build info */
+  struct vg_buf out;
+  vg_buf_init(&out);
+  mt_render(f, MT_FORMAT_TEXT, &out);
+  for (const char *p = out.data; p && *p; p = strchr(p, '\n') + 1) {
+    if (*p != '#' && strncmp(p, "vigil_build_info{", 17) != 0 && strncmp(p, "process_", 8) != 0)
+      fail_msg("a series in the family list: %.60s", p);
+    if (!strchr(p, '\n')) break;
+  }
+  vg_buf_free(&out);
+  free(list);
+  mt_registry_free(f);
 }
 
 /* Every expression is one line, well formed, and selects only metrics vigil exposes
@@ -90,18 +132,38 @@ static void metric_origins(void **state) {
 static void check_exprs(char **exprs, bool synthetic_ok) {
   assert_non_null(exprs);
   assert_true(vg_strv_len(exprs) > 0);
+  struct mt_registry *f = ex_metric_families();
   for (size_t i = 0; exprs[i]; i++) {
     assert_null(strchr(exprs[i], '\n'));
     char **names = NULL;
     if (ex_promql_metrics(exprs[i], &names) != 0) fail_msg("malformed: %s", exprs[i]);
     if (vg_strv_len(names) == 0) fail_msg("no metric in: %s", exprs[i]);
     for (size_t k = 0; names[k]; k++) {
-      enum ex_metric_origin o = ex_metric_origin(names[k]);
+      enum ex_metric_origin o = ex_metric_origin(f, names[k]);
       if (!(o == EX_METRIC_EXPOSED || (synthetic_ok && o == EX_METRIC_SYNTHETIC)))
         fail_msg("%s (in %s) is not a metric vigil exposes", names[k], exprs[i]);
     }
     vg_strv_free(names);
   }
+  char err[512];
+  if (ex_check_exprs(f, exprs, synthetic_ok, err, sizeof err) != 0) fail_msg("%s", err);
+  mt_registry_free(f);
+}
+
+static void check_exprs_names_the_culprit(void **state) {
+  struct mt_registry *f = ex_metric_families();
+  char err[512];
+  char *ok[] = {"rate(vigil_feed_messages_total[1m])", "up", NULL};
+  assert_int_equal(ex_check_exprs(f, ok, true, err, sizeof err), 0);
+  assert_int_equal(ex_check_exprs(f, ok, false, err, sizeof err), -1);
+  assert_string_equal(err, "up (in up) is not a metric vigil exposes");
+  char *bad[] = {"vigil_feed_messages_total", "sum(vigil_feeds_total) by (feed)", NULL};
+  assert_int_equal(ex_check_exprs(f, bad, true, err, sizeof err), -1);
+  assert_non_null(strstr(err, "vigil_feeds_total (in sum(vigil_feeds_total) by (feed))"));
+  char *malformed[] = {"rate(x[5m)", NULL};
+  assert_int_equal(ex_check_exprs(f, malformed, true, err, sizeof err), -1);
+  assert_non_null(strstr(err, "malformed"));
+  mt_registry_free(f);
 }
 
 static void expressions_use_known_metrics(void **state) {
@@ -116,8 +178,14 @@ static void expressions_use_known_metrics(void **state) {
 static void rules_hold_every_alert(void **state) {
   char *y = ex_rules_yaml();
   assert_non_null(strstr(y, "groups:\n  - name: vigil\n    rules:\n"));
-  static const char *const alerts[] = {"VigilAbsent", "VigilServiceDown", "VigilServiceFatal",
-                                       "VigilServiceRestartingOften", "VigilStackNotReady"};
+  static const char *const alerts[] = {
+      "VigilAbsent",          "VigilServiceDown",          "VigilServiceFatal",
+      "VigilServiceRestartingOften", "VigilStackNotReady", "VigilFeedSilent",
+      "VigilFeedBelowExpectedRate",  "VigilFeedGaps",      "VigilFeedRefusing",
+      "VigilStoreFlushLagging",      "VigilStoreRejectingPoints", "VigilStoreCorruptBlocks",
+      "VigilSinkDown",        "VigilSinkDroppingPoints",   "VigilSinkRejectedBatches",
+      "VigilSinkSpoolNotDraining",   "VigilComputeBreakerTripped", "VigilComputeDeadCells",
+      "VigilComputeRunOverdue"};
   for (size_t i = 0; i < VG_ARRAY_LEN(alerts); i++) {
     char *want = vg_asprintf("      - alert: %s\n        expr: '", alerts[i]);
     if (!strstr(y, want)) fail_msg("no alert %s in:\n%s", alerts[i], y);
@@ -250,6 +318,69 @@ static void dashboard_shape(void **state) {
   }
   vg_strv_free(listed);
   vg_strv_free(from_json);
+}
+
+/* The dashboard has a row per module, whose every query uses that module's metrics,
+ * with the panels issue 12 asks for; and the rules cover every module too. */
+static void dashboard_and_rules_cover_every_module(void **state) {
+  static const struct {
+    const char *row, *prefix;
+    const char *wanted[6];
+  } modules[] = {
+      {"Feeds", "vigil_feed_",
+       {"vigil_feed_expected_messages_per_second", "vigil_feed_gaps_total",
+        "vigil_feed_decode_errors_total", "time() - (vigil_feed_last_message_timestamp_seconds"}},
+      {"Store", "vigil_store_",
+       {"vigil_store_points_written_total", "vigil_store_policy_bytes / vigil_store_policy_points",
+        "time() - vigil_store_last_flush_timestamp_seconds"}},
+      {"InfluxDB sink", "vigil_sink_",
+       {"vigil_sink_spool_points", "vigil_sink_dropped_points_total",
+        "vigil_sink_failed_batches_total"}},
+      {"Compute", "vigil_compute_",
+       {"vigil_compute_last_run_cells", "vigil_compute_breaker_trips_total",
+        "vigil_compute_last_run_timestamp_seconds"}},
+  };
+  char *text = ex_grafana_dashboard(NULL);
+  json_error_t je;
+  json_t *d = json_loads(text, 0, &je);
+  assert_non_null(d);
+  json_t *panels = json_object_get(d, "panels");
+  for (size_t m = 0; m < VG_ARRAY_LEN(modules); m++) {
+    size_t i = 0, n = json_array_size(panels), n_panels = 0;
+    for (; i < n; i++) {
+      json_t *p = json_array_get(panels, i);
+      if (strcmp(json_string_value(json_object_get(p, "type")), "row") == 0 &&
+          strcmp(json_string_value(json_object_get(p, "title")), modules[m].row) == 0)
+        break;
+    }
+    if (i == n) fail_msg("no row %s", modules[m].row);
+    bool found[6] = {false};
+    for (i++; i < n; i++) {
+      json_t *p = json_array_get(panels, i);
+      if (strcmp(json_string_value(json_object_get(p, "type")), "row") == 0) break;
+      n_panels++;
+      json_t *targets = json_object_get(p, "targets");
+      for (size_t t = 0; t < json_array_size(targets); t++) {
+        const char *expr = json_string_value(json_object_get(json_array_get(targets, t), "expr"));
+        if (!strstr(expr, modules[m].prefix))
+          fail_msg("row %s: %s uses no %s metric", modules[m].row, expr, modules[m].prefix);
+        for (size_t w = 0; modules[m].wanted[w]; w++)
+          if (strstr(expr, modules[m].wanted[w])) found[w] = true;
+      }
+    }
+    assert_true(n_panels >= 3);
+    for (size_t w = 0; modules[m].wanted[w]; w++)
+      if (!found[w]) fail_msg("row %s: no panel with %s", modules[m].row, modules[m].wanted[w]);
+  }
+  json_decref(d);
+  free(text);
+  char **rules = ex_rules_exprs();
+  for (size_t m = 0; m < VG_ARRAY_LEN(modules); m++) {
+    size_t n = 0;
+    for (size_t i = 0; rules[i]; i++) n += strstr(rules[i], modules[m].prefix) != NULL;
+    if (n < 3) fail_msg("%zu rules on %s metrics", n, modules[m].prefix);
+  }
+  vg_strv_free(rules);
 }
 
 static void datasource_uid_everywhere(void **state) {
@@ -435,9 +566,12 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(promql_metric_names),
       cmocka_unit_test(metric_origins),
+      cmocka_unit_test(metric_list_is_every_family),
+      cmocka_unit_test(check_exprs_names_the_culprit),
       cmocka_unit_test(expressions_use_known_metrics),
       cmocka_unit_test(rules_hold_every_alert),
       cmocka_unit_test(dashboard_shape),
+      cmocka_unit_test(dashboard_and_rules_cover_every_module),
       cmocka_unit_test(datasource_uid_everywhere),
       cmocka_unit_test(validation),
       cmocka_unit_test(scrape_job),

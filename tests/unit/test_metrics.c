@@ -686,6 +686,43 @@ static void promtool_accepts_the_text_format(void **state) {
   mt_registry_free(r);
 }
 
+static void families_are_listed_in_name_order(void **state) {
+  struct mt_registry *r = mt_registry_new();
+  assert_int_equal(mt_family_count(r), 0);
+  static const char *const labels[] = {"feed", "reason", NULL};
+  static const double b[] = {1, 2};
+  mt_gauge(r, "b_gauge", "A gauge.", NULL);
+  mt_counter(r, "a_total", "A counter.", labels);
+  mt_histogram(r, "c_seconds", NULL, NULL, b, 2);
+  assert_int_equal(mt_family_count(r), 3);
+  struct mt_family_info fi;
+  mt_family_at(r, 0, &fi);
+  assert_string_equal(fi.name, "a_total");
+  assert_int_equal(fi.type, MT_COUNTER);
+  assert_string_equal(fi.help, "A counter.");
+  assert_int_equal(fi.n_labels, 2);
+  assert_string_equal(fi.labels[0], "feed");
+  assert_string_equal(fi.labels[1], "reason");
+  mt_family_at(r, 1, &fi);
+  assert_string_equal(fi.name, "b_gauge");
+  assert_int_equal(fi.n_labels, 0);
+  mt_family_at(r, 2, &fi);
+  assert_string_equal(fi.name, "c_seconds");
+  assert_null(fi.help);
+  assert_string_equal(mt_type_name(fi.type), "histogram");
+  assert_true(mt_family_find(r, "b_gauge", &fi));
+  assert_string_equal(mt_type_name(fi.type), "gauge");
+  assert_false(mt_family_find(r, "b", &fi));
+  assert_false(mt_family_find(r, "a", &fi));
+  /* listing creates no series: the exposition holds only HELP and TYPE lines */
+  struct vg_buf out;
+  vg_buf_init(&out);
+  mt_render(r, MT_FORMAT_TEXT, &out);
+  assert_null(strstr(out.data, "\na_total"));
+  vg_buf_free(&out);
+  mt_registry_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(text_exposition_is_exact),
@@ -699,6 +736,7 @@ int main(void) {
       cmocka_unit_test(output_is_sorted_bytewise),
       cmocka_unit_test(remove_and_clear),
       cmocka_unit_test(registering_again_returns_the_family),
+      cmocka_unit_test(families_are_listed_in_name_order),
       cmocka_unit_test(counters_gauges_and_values),
       cmocka_unit_test(collectors_run_before_render),
       cmocka_unit_test(build_info),
