@@ -110,7 +110,7 @@ static void metric_list_is_every_family(void **state) {
   for (const char *p = list; (p = strchr(p, '\n')); p++) lines++;
   assert_int_equal(lines, mt_family_count(f));
   assert_non_null(strstr(list, "vigil_feed_decode_errors_total\tcounter\tfeed,reason\t"
-                               "Lines, objects or messages the feed refused, by reason.\n"));
+                               "Points (or, for frames and too_large, messages) the feed refused, by reason.\n"));
   assert_non_null(strstr(list, "vigil_stack_ready\tgauge\t\t"));
   assert_non_null(strstr(list, "vigil_service_ready_seconds\thistogram\tservice\t"));
   /* listing the families made no series but the build info */
