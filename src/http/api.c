@@ -187,7 +187,7 @@ static bool host_part(const char *h, char *out, size_t len) {
   if (*h == '[') {
     h++;
     end = strchr(h, ']');
-    if (!end || (end[1] && end[1] != ':')) return false;
+    if (!end || (end[1] && end[1] != ':') || !memchr(h, ':', (size_t)(end - h))) return false;
   } else {
     end = strchr(h, ':');
     if (!end) end = h + strlen(h);
@@ -209,9 +209,9 @@ static bool is_ip_literal(const char *s) {
 
 /* Does Host name this server? Its listen address, localhost, a name in
  * http.allowed_hosts, or — when listening on every address — any IP literal. A request
- * without Host passes only as HTTP/1.0 (browsers always send one). */
+ * without Host (HTTP/1.0; browsers always send one) passes. */
 static bool host_allowed(const struct http_api *api, const struct http_request *req) {
-  if (!req->host[0]) return req->minor == 0;
+  if (!req->host[0]) return true;
   char h[256];
   if (!host_part(req->host, h, sizeof h)) return false;
   if (strcasecmp(h, "localhost") == 0) return true;
@@ -443,6 +443,10 @@ int api_handle(struct http_api *api, bool trusted, const struct http_request *re
   resp->status = 200;
   resp->content_type = "application/json";
   resp->allow = NULL;
+  if (!trusted && !req->host[0] && req->minor == 1) {
+    error_json(resp, 400, "HTTP/1.1 needs a Host header");
+    return 0;
+  }
   if (!trusted && !host_allowed(api, req)) {
     error_json(resp, 421, "this server does not answer for that Host; "
                           "add the name to http.allowed_hosts");

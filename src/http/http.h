@@ -40,6 +40,13 @@ struct http_request {
 int http_parse_request(const char *buf, size_t len, struct http_request *req, char *err,
                        size_t errlen);
 
+/* Frames one request (head and Content-Length body) in buf[0..len): returns its whole
+ * length (> 0) once all of it is in, 0 when more bytes are needed, or a negative status
+ * as http_parse_request does. *head_len is set (else 0) once the head is in; req is
+ * filled from the head. Bytes past the request are not looked at. */
+int http_frame_request(const char *buf, size_t len, struct http_request *req, size_t *head_len,
+                       char *err, size_t errlen);
+
 /* Finds name in a query string (a=1&b=2) and copies its decoded value. 0 or -1. */
 int http_query_get(const char *query, const char *name, char *out, size_t outlen);
 

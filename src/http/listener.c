@@ -213,19 +213,22 @@ static void send_error(struct conn *c, int status, const char *msg) {
   vg_buf_free(&resp.body);
 }
 
-/* Answers 503 without waiting for the client to read (it is being shed), then closes. */
+/* Answers 503 without waiting for the client to read (it is being shed), then closes;
+ * a lingering connection has had its answer and is just closed. */
 static void shed(struct conn *c, const char *msg) {
-  struct http_response resp = {0};
-  vg_buf_init(&resp.body);
-  error_body(&resp, 503, msg);
-  api_count(c->l->api, listener_name(c->l), 503);
-  struct vg_buf out;
-  vg_buf_init(&out);
-  format_response(c, &resp, false, &out);
-  uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
-  uv_try_write(&c->h.stream, &b, 1);
-  vg_buf_free(&out);
-  vg_buf_free(&resp.body);
+  if (c->phase == P_HEAD || c->phase == P_BODY) {
+    struct http_response resp = {0};
+    vg_buf_init(&resp.body);
+    error_body(&resp, 503, msg);
+    api_count(c->l->api, listener_name(c->l), 503);
+    struct vg_buf out;
+    vg_buf_init(&out);
+    format_response(c, &resp, false, &out);
+    uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
+    uv_try_write(&c->h.stream, &b, 1);
+    vg_buf_free(&out);
+    vg_buf_free(&resp.body);
+  }
   conn_close(c);
 }
 
@@ -258,6 +261,7 @@ static void handle(struct conn *c) {
   char follow[128] = "";
   const char *body = c->in.data + c->head_len;
   int stream = api_handle(l->api, !l->tcp, &c->req, body, &resp, follow, sizeof follow);
+  if (stream == 1 && strcmp(c->req.method, "HEAD") == 0) stream = 0; /* nothing to follow */
   if (stream == 1 && l->tcp) {
     vg_buf_reset(&resp.body);
     resp.allow = NULL;
@@ -292,23 +296,21 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
   c->in.len += (size_t)n;
   c->in.data[c->in.len] = '\0';
-  if (c->phase == P_HEAD) {
-    char err[160];
-    int rc = http_parse_request(c->in.data, c->in.len, &c->req, err, sizeof err);
-    if (rc < 0) {
-      send_error(c, -rc, err);
-      return;
-    }
-    if (rc == 0) return;
-    c->head_len = (size_t)rc;
-    if (c->in.len - c->head_len < c->req.content_length) {
-      arm(c, P_BODY, HTTP__BODY_TIMEOUT_MS);
-      if (c->req.expect_continue && c->req.minor == 1)
-        conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, false);
-      return;
-    }
+  char err[160];
+  size_t head_len;
+  int rc = http_frame_request(c->in.data, c->in.len, &c->req, &head_len, err, sizeof err);
+  if (rc < 0) {
+    send_error(c, -rc, err);
+    return;
   }
-  if (c->in.len - c->head_len >= c->req.content_length) handle(c);
+  c->head_len = head_len;
+  if (rc > 0) {
+    handle(c);
+  } else if (head_len && c->phase == P_HEAD) {
+    arm(c, P_BODY, HTTP__BODY_TIMEOUT_MS);
+    if (c->req.expect_continue && c->req.minor == 1)
+      conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, false);
+  }
 }
 
 static void timeout_cb(uv_timer_t *t) {

@@ -95,6 +95,8 @@ static int check_partial(const char *buf, size_t len, struct http_request *req, 
   }
   if (i < len && buf[i] != ' ') return fail(err, errlen, 400, "malformed request line");
   if (i + 1 < len && buf[i + 1] != '/') return fail(err, errlen, 400, "target must be an absolute path");
+  const char *cr = memchr(buf, '\r', len);
+  if (cr && cr + 1 < buf + len && cr[1] != '\n') return fail(err, errlen, 400, "bare CR in request line");
   const char *lf = memchr(buf, '\n', len);
   if (lf && (lf == buf || lf[-1] != '\r')) return fail(err, errlen, 400, "bare LF in request line");
   if (lf) return parse_line(buf, lf - 1, req, err, errlen);
@@ -124,6 +126,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, ch
   /* request line: METHOD SP target SP HTTP/1.x */
   const char *p = buf, *eol = memchr(p, '\r', (size_t)(end - p) + 1);
   if (memchr(p, '\n', (size_t)(eol - p))) return fail(err, errlen, 400, "bare LF in request line");
+  if (eol[1] != '\n') return fail(err, errlen, 400, "bare CR in request line");
   int rc = parse_line(p, eol, req, err, errlen);
   if (rc < 0) return rc;
 
@@ -177,6 +180,16 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req, ch
     p = eol + 2;
   }
   return (int)head_len;
+}
+
+int http_frame_request(const char *buf, size_t len, struct http_request *req, size_t *head_len,
+                       char *err, size_t errlen) {
+  *head_len = 0;
+  int rc = http_parse_request(buf, len, req, err, errlen);
+  if (rc <= 0) return rc;
+  *head_len = (size_t)rc;
+  size_t whole = (size_t)rc + req->content_length; /* both bounded: no overflow */
+  return len >= whole ? (int)whole : 0;
 }
 
 int http_query_get(const char *query, const char *name, char *out, size_t outlen) {

@@ -205,7 +205,7 @@ class HostHeaderTest(VigilTest):
         # HTTP/1.1 without Host is refused; HTTP/1.0 without it passes
         c = socket.create_connection(("127.0.0.1", s.http_port), timeout=5)
         c.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
-        self.assertIn(b" 421 ", c.recv(4096).split(b"\r\n", 1)[0])
+        self.assertIn(b" 400 ", c.recv(4096).split(b"\r\n", 1)[0])
         c.close()
         c = socket.create_connection(("127.0.0.1", s.http_port), timeout=5)
         c.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")

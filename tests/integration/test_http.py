@@ -230,6 +230,7 @@ class HttpTest(VigilTest):
             (b"hello there\r\n\r\n", 400),
             (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),  # a TLS hello
             (b"GET /healthz HTTP/1.1\nHost: x\n\n", 400),                 # bare LFs
+            (b"GET /healthz HTTP/1.1\r,Host: x\r\n\r\n", 400),          # bare CR (fuzz_request)
             (b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505),
             (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
             (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 9000 + b"\r\n\r\n", 431),
