@@ -9,6 +9,7 @@
 #include "config/config_int.h"
 #include "core/core.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,11 +36,12 @@ void cfg__http_free(struct cfg_http *h) {
 
 /* A host name (letters, digits, '-', '.') or an IP address literal, without a port. */
 static bool valid_host(const char *s) {
+  unsigned char addr[16];
+  if (strchr(s, ':')) return inet_pton(AF_INET6, s, addr) == 1;
   if (!*s || strlen(s) > 253) return false;
-  bool colon = strchr(s, ':') != NULL; /* an IPv6 literal */
   for (const char *p = s; *p; p++) {
     bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '.' || (colon && *p == ':');
+              *p == '-' || *p == '.';
     if (!ok) return false;
   }
   return true;
