@@ -1,11 +1,13 @@
-/* libFuzzer target: the API routes behind both listeners (routing, query values, the
- * bearer-token check, /metrics negotiation, /readyz, status and service documents),
- * on a real supervisor whose services are never started. Input: method, path, query,
- * Authorization and Accept, one per line, then the body. */
+/* libFuzzer target: the API routes behind both listeners (the route table, 404/405,
+ * query values, the Host and bearer-token checks, /metrics negotiation, /readyz, status
+ * and service documents), on a real supervisor whose services are never started.
+ * Input: a flags byte (bit 0: trusted, bit 1: HTTP/1.1), then method, path, query,
+ * Authorization, Accept and Host, one per line, then the body. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config.h"
 #include "http/http.h"
@@ -57,11 +59,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct http_request req;
   memset(&req, 0, sizeof req);
   const uint8_t *p = data, *end = data + size;
+  if (size == 0) return 0;
+  bool trusted = data[0] & 1;
+  req.minor = (data[0] >> 1) & 1;
+  p++;
   field(&p, end, req.method, sizeof req.method);
   field(&p, end, req.path, sizeof req.path);
   field(&p, end, req.query, sizeof req.query);
   field(&p, end, req.authorization, sizeof req.authorization);
   field(&p, end, req.accept, sizeof req.accept);
+  field(&p, end, req.host, sizeof req.host);
   /* what a parser would hand over: an absolute path without traversal */
   if (req.path[0] != '/' || strstr(req.path, "/..") || strstr(req.path, "//")) return 0;
   size_t blen = (size_t)(end - p);
@@ -72,10 +79,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct http_response resp = {.status = 0};
   vg_buf_init(&resp.body);
   char follow[128];
-  /* untrusted: every state change stops at the token check (no token file here) */
-  int rc = api_handle(&api, false, &req, body, &resp, follow, sizeof follow);
+  /* trusted POSTs would start real processes: they stay untrusted */
+  if (strcmp(req.method, "POST") == 0) trusted = false;
+  int rc = api_handle(&api, trusted, &req, body, &resp, follow, sizeof follow);
   if (resp.status < 200 || resp.status > 599 || rc < 0 || rc > 1) abort();
-  if (strcmp(req.method, "POST") == 0 && resp.status != 403) abort();
+  if ((resp.status == 405) != (resp.allow != NULL)) abort();
+  if (!trusted && resp.status < 400) {
+    /* over TCP without a token file only the scrapers' routes answer, for a good Host */
+    if (strcmp(req.path, "/healthz") && strcmp(req.path, "/readyz") && strcmp(req.path, "/metrics"))
+      abort();
+    if (req.host[0] && strncmp(req.host, "127.0.0.1", 9) && strncasecmp(req.host, "localhost", 9))
+      abort();
+    if (!req.host[0] && req.minor == 1) abort(); /* 400 */
+  }
   api_count(&api, "tcp", resp.status);
   vg_buf_free(&resp.body);
   free(body);

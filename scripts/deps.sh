@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang
   libuv1-dev libfyaml-dev libjansson-dev libsystemd-dev libxxhash-dev libcmocka-dev
-  libmicrohttpd-dev libzmq3-dev libcurl4-openssl-dev libsqlite3-dev)
+  libzmq3-dev libcurl4-openssl-dev libsqlite3-dev)
 # Real servers and tools the integration tests run: Prometheus (promtool), InfluxDB 1.x
 # (the ingest sink), ninja (the compute benchmark's anchor).
 test_pkgs=(python3 procps prometheus influxdb ninja-build)

@@ -95,15 +95,19 @@ services:
     <<: *svc
   c: {cmd: *argv}
 '
-# HTTP requests for fuzz_request (the control socket's parser).
+# HTTP requests for fuzz_request (both listeners' framing: head, early refusal, body).
 printf 'GET /api/v1/services/feed/logs?n=20&follow=1 HTTP/1.1\r\nHost: vigil\r\n\r\n' >"$seeds/req-get.http"
 printf 'POST /api/v1/services/a%%2Db/restart HTTP/1.0\r\nContent-Length: 2\r\nAuthorization: Bearer x\r\n\r\n{}' >"$seeds/req-post.http"
+printf 'POST /write?precision=s HTTP/1.1\r\nHost: [::1]:9464\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\nx v=1 1\n\nGET / HTTP/1.1' >"$seeds/req-body.http"
 printf 'GET /../x HTTP/2.0\r\nTransfer-Encoding: chunked\r\n\r\n' >"$seeds/req-bad.http"
-# fuzz_api: method, path, query, Authorization, Accept, one per line, then the body
-printf 'GET\n/metrics\n\n\napplication/openmetrics-text; version=1.0.0\n' >"$seeds/api-metrics.txt"
-printf 'GET\n/api/v1/services/feed/logs\nn=5&follow=1\n\n\n' >"$seeds/api-logs.txt"
-printf 'POST\n/api/v1/services/feed/restart\n\nBearer abc\n\n{}' >"$seeds/api-post.txt"
-printf 'GET\n/readyz\n\n\n\n' >"$seeds/api-readyz.txt"
+printf 'GET /healthz HTTP/1.1\nHost: x\n\n' >"$seeds/req-lf.http"
+# fuzz_api: a flags byte (1 trusted, 2 HTTP/1.1), then method, path, query,
+# Authorization, Accept and Host, one per line, then the body
+printf '\002GET\n/metrics\n\n\napplication/openmetrics-text; version=1.0.0\n127.0.0.1:9464\n' >"$seeds/api-metrics.txt"
+printf '\001GET\n/api/v1/services/feed/logs\nn=5&follow=1\n\n\n\n' >"$seeds/api-logs.txt"
+printf '\002POST\n/api/v1/services/feed/restart\n\nBearer abc\n\nlocalhost\n{}' >"$seeds/api-post.txt"
+printf '\002GET\n/readyz\n\n\n\nevil.example.com\n' >"$seeds/api-readyz.txt"
+printf '\003DELETE\n/api/v1/services/feed\n\n\n\n\n' >"$seeds/api-405.txt"
 # fuzz_lineproto: InfluxDB line protocol
 printf 'kraken_tick,sym=BTC-USD,venue=kraken px=30123.5,qty=0.25,side="buy",seq=12i,ok=t 1700000000000000000\n' >"$seeds/lp-tick.lp"
 printf '# comment\nm\\ x,t\\,k=v\\ 1 f\\=1="a\\"b",u=3u\r\nm f=-0.0 -1\n' >"$seeds/lp-escapes.lp"

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 export VIGIL_BUILD="$build"
 export VIGIL_STATE_DIR="$root/var/demo"
 mkdir -p "$VIGIL_STATE_DIR"
-# the bearer token for state changes over HTTP: made once, readable by its owner only
+# the bearer token for the API over HTTP (all but /metrics, /healthz, /readyz): made once, readable by its owner only
 if [ ! -s "$VIGIL_STATE_DIR/token" ]; then
   (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VIGIL_STATE_DIR/token")
 fi
@@ -41,7 +41,8 @@ cat <<TXT
   Over HTTP on $http:
     curl http://$http/metrics             Prometheus metrics
     curl http://$http/readyz              200 when the stack is ready, 503 and why otherwise
-    curl "http://$http/api/v1/query?q=tick,sym=ETH-USD&field=price&from=-10m"
+    curl -H "Authorization: Bearer \$(cat var/demo/token)" \\
+         "http://$http/api/v1/query?q=tick,sym=ETH-USD&field=price&from=-10m"
     curl -X POST -H "Authorization: Bearer \$(cat var/demo/token)" \\
          http://$http/api/v1/services/strategy/restart
 

@@ -82,6 +82,11 @@ int cli_request(const struct cli *cli, const char *method, const char *path, int
  * no daemon listens (no socket, or nobody accepting on it). */
 int cli_request_ex(const struct cli *cli, const char *method, const char *path, const void *body,
                    size_t body_len, int stream_fd, bool quiet_absent, struct cli_reply *reply);
+/* The same with a 200's body handed to fn(arg, data, len) as it arrives (fn returns 0,
+ * or -1 to stop) instead of written to a file descriptor. */
+typedef int (*cli_write_fn)(void *arg, const char *data, size_t len);
+int cli_request_to(const struct cli *cli, const char *method, const char *path, cli_write_fn fn,
+                   void *arg, struct cli_reply *reply);
 void cli_reply_free(struct cli_reply *r);
 /* The control socket path for cfg. */
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);

@@ -28,13 +28,43 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
+/* Where a 200's body streams to: a file descriptor, or a function. */
+struct sink {
+  int fd;
+  cli_write_fn fn;
+  void *arg;
+};
+
+static bool streams(const struct sink *out) { return out->fd >= 0 || out->fn; }
+
+static int emit(const struct sink *out, const char *p, size_t n) {
+  return out->fn ? out->fn(out->arg, p, n) : write_all(out->fd, p, n);
+}
+
+static int request(const struct cli *cli, const char *method, const char *path, const void *body,
+                   size_t body_len, const struct sink *out, bool quiet_absent,
+                   struct cli_reply *reply);
+
 int cli_request(const struct cli *cli, const char *method, const char *path, int stream_fd,
                 struct cli_reply *reply) {
   return cli_request_ex(cli, method, path, NULL, 0, stream_fd, false, reply);
 }
 
+int cli_request_to(const struct cli *cli, const char *method, const char *path, cli_write_fn fn,
+                   void *arg, struct cli_reply *reply) {
+  struct sink out = {.fd = -1, .fn = fn, .arg = arg};
+  return request(cli, method, path, NULL, 0, &out, false, reply);
+}
+
 int cli_request_ex(const struct cli *cli, const char *method, const char *path, const void *body,
                    size_t body_len, int stream_fd, bool quiet_absent, struct cli_reply *reply) {
+  struct sink out = {.fd = stream_fd};
+  return request(cli, method, path, body, body_len, &out, quiet_absent, reply);
+}
+
+static int request(const struct cli *cli, const char *method, const char *path, const void *body,
+                   size_t body_len, const struct sink *out, bool quiet_absent,
+                   struct cli_reply *reply) {
   memset(reply, 0, sizeof *reply);
   char *sock = NULL;
   if (cli->socket) {
@@ -90,13 +120,13 @@ int cli_request_ex(const struct cli *cli, const char *method, const char *path, 
       if (!end) continue;
       head = (size_t)(end - b.data) + 4;
       sscanf(b.data, "HTTP/1.%*d %d", &reply->status);
-      if (stream_fd >= 0 && reply->status == 200) {
-        if (write_all(stream_fd, b.data + head, b.len - head) < 0) break;
+      if (streams(out) && reply->status == 200) {
+        if (emit(out, b.data + head, b.len - head) < 0) break;
         vg_buf_consume(&b, b.len);
         head = 1; /* head seen; everything further is body */
       }
-    } else if (stream_fd >= 0 && reply->status == 200) {
-      if (write_all(stream_fd, b.data, b.len) < 0) break;
+    } else if (streams(out) && reply->status == 200) {
+      if (emit(out, b.data, b.len) < 0) break;
       vg_buf_consume(&b, b.len);
     }
   }
@@ -106,7 +136,7 @@ int cli_request_ex(const struct cli *cli, const char *method, const char *path, 
     vg_buf_free(&b);
     return -1;
   }
-  if (stream_fd >= 0 && reply->status == 200) {
+  if (streams(out) && reply->status == 200) {
     vg_buf_free(&b);
     return 0;
   }

@@ -1,4 +1,5 @@
 /* status, start, stop, restart, logs, reload, down: thin clients of the control API. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -205,13 +206,41 @@ int cmd_service_action(struct cli *cli, int argc, char **argv) {
 
 struct logs_opts {
   bool follow;
+  bool raw;
   long n;
   bool bad;
 };
 
+/* A service's output may hold terminal control sequences (ESC[2J, OSC titles, a bell, a
+ * carriage return that hides what came before): each control byte other than newline
+ * and tab is printed as \xNN, unless --raw. Per byte, so chunk boundaries are harmless. */
+static int write_escaped(void *arg, const char *data, size_t len) {
+  struct vg_buf b;
+  vg_buf_init(&b);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)data[i];
+    if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) vg_buf_printf(&b, "\\x%02x", ch);
+    else vg_buf_putc(&b, (char)ch);
+  }
+  size_t off = 0;
+  int rc = 0;
+  while (off < b.len) {
+    ssize_t w = write(STDOUT_FILENO, b.data + off, b.len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      rc = -1;
+      break;
+    }
+    off += (size_t)w;
+  }
+  vg_buf_free(&b);
+  return rc;
+}
+
 static int logs_opt(int c, const char *value, void *arg) {
   struct logs_opts *o = arg;
   if (c == 'f') o->follow = true;
+  if (c == 'r') o->raw = true;
   if (c == 'n') {
     char *end;
     o->n = strtol(value, &end, 10);
@@ -224,17 +253,21 @@ static int logs_opt(int c, const char *value, void *arg) {
 }
 
 int cmd_logs(struct cli *cli, int argc, char **argv) {
-  static const char usage[] = "vigil logs [-c FILE] SERVICE [-f] [-n N]";
+  static const char usage[] = "vigil logs [-c FILE] SERVICE [-f] [-n N] [--raw]";
   static const char help[] =
       "Prints the last N lines (default 20) of SERVICE's output from its log file\n"
       "(STATE_DIR/logs/SERVICE.log), each line as `TIMESTAMP STREAM TEXT`.\n"
       "\n  -f, --follow   keep printing new lines as they come (Ctrl-C to stop)\n"
-      "  -n, --lines N  how many past lines to print\n";
+      "  -n, --lines N  how many past lines to print\n"
+      "  -r, --raw      print the output's control characters as they are (by default\n"
+      "                 each one but newline and tab is shown as \\xNN, so a service\n"
+      "                 cannot drive your terminal)\n";
   static const struct option longopts[] = {{"follow", no_argument, NULL, 'f'},
-                                           {"lines", required_argument, NULL, 'n'}, {0}};
+                                           {"lines", required_argument, NULL, 'n'},
+                                           {"raw", no_argument, NULL, 'r'}, {0}};
   struct logs_opts o = {.n = 20};
   /* permute so SERVICE may come before or after the options */
-  int ix = cli_parse(cli, argc, argv, usage, help, "fn:", longopts, logs_opt, &o);
+  int ix = cli_parse(cli, argc, argv, usage, help, "fn:r", longopts, logs_opt, &o);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
   const char *svc = NULL;
   if (ix < argc) {
@@ -242,7 +275,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv) {
     /* options after the service name */
     if (ix + 1 < argc) {
       char **rest = &argv[ix];
-      int rc = cli_parse(cli, argc - ix, rest, usage, help, "fn:", longopts, logs_opt, &o);
+      int rc = cli_parse(cli, argc - ix, rest, usage, help, "fn:r", longopts, logs_opt, &o);
       if (rc < 0) return rc == -2 ? EXIT_OK : EXIT_USAGE;
       if (rc < argc - ix) {
         fprintf(stderr, "vigil logs: unexpected argument '%s'\nusage: %s\n", rest[rc], usage);
@@ -256,7 +289,8 @@ int cmd_logs(struct cli *cli, int argc, char **argv) {
   }
   char *path = vg_asprintf("/api/v1/services/%s/logs?n=%ld%s", svc, o.n, o.follow ? "&follow=1" : "");
   struct cli_reply r;
-  int rc = cli_request(cli, "GET", path, STDOUT_FILENO, &r);
+  int rc = o.raw ? cli_request(cli, "GET", path, STDOUT_FILENO, &r)
+                 : cli_request_to(cli, "GET", path, write_escaped, NULL, &r);
   free(path);
   if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
   rc = r.status == 200 ? EXIT_OK : report_failure("logs", &r);

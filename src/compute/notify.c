@@ -36,6 +36,9 @@ int cp_notify(const struct cp_engine *e, const struct cp_run_stats *st, int exit
   }
   struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
   curl_easy_setopt(c, CURLOPT_URL, url);
+  /* the config allows only http(s) URLs (config/url.c); curl is held to them too */
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, b.data);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);

@@ -381,7 +381,13 @@ void cfg__compute_parse(struct cfg__ctx *c, struct cfg_compute *cp, const struct
   if (f[K_BACKOFF]) cfg__duration(c, f[K_BACKOFF]->value, &cp->backoff_ms);
   if (f[K_BREAKER]) parse_breaker(c, cp, f[K_BREAKER]->value);
   if (f[K_SCHEDULE]) parse_schedule(c, cp, f[K_SCHEDULE]->value);
-  if (f[K_ON_COMPLETE]) cp->on_complete = cfg__string(c, f[K_ON_COMPLETE]->value);
+  if (f[K_ON_COMPLETE]) {
+    char err[1200];
+    cp->on_complete = cfg__string(c, f[K_ON_COMPLETE]->value);
+    if (cp->on_complete &&
+        cfg__url_check(cp->on_complete, CFG__URL_HTTPS, "on_complete", err, sizeof err) < 0)
+      cfg_diag_add(c->diags, f[K_ON_COMPLETE]->value->pos, "%s", err);
+  }
   if (f[K_CALCS]) parse_calcs(c, cp, f[K_CALCS]->value, dir);
   else cp->calcs = vg_calloc(1, sizeof *cp->calcs);
   check_deps(c, cp);

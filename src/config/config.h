@@ -111,6 +111,7 @@ struct cfg_http {
   char *host;           /* the parts of listen */
   int port;
   char *token_file;     /* absolute path of the bearer token file, or NULL */
+  char **allowed_hosts; /* more names a TCP request's Host may give (NULL-terminated) */
   struct cfg_pos pos;   /* of the http section, for errors found at start-up */
 };
 

@@ -124,6 +124,14 @@ void cfg__sinks_free(struct cfg_sinks *s);
 void cfg__service_parse(struct cfg__ctx *c, struct cfg_service *s, const struct cfg__node *n);
 void cfg__service_free(struct cfg_service *s);
 
+#define CFG__URL_HTTPS 1u    /* https:// is accepted too */
+#define CFG__URL_NO_QUERY 2u /* no '?' or '#' (the URL gets paths appended) */
+/* Checks a URL-valued key (url.c): http:// (https:// with CFG__URL_HTTPS), a host name
+ * or IPv4 or [IPv6] address, an optional port 1..65535, an optional path; no user
+ * info, spaces or control characters. 0, or -1 with the whole message in err (what
+ * names the key in "https is not supported by WHAT"). */
+int cfg__url_check(const char *s, unsigned flags, const char *what, char *err, size_t errlen);
+
 /* 0 when re is a POSIX extended regex of sane size; else -1 with the reason in err. */
 int cfg__regex_check(const char *re, char *err, size_t errlen);
 

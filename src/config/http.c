@@ -1,21 +1,23 @@
 /*
- * The `http` section: where the HTTP API and /metrics listen, and the file holding the
- * bearer token that state-changing calls over TCP must present.
+ * The `http` section: where the HTTP API and /metrics listen, the file holding the
+ * bearer token that calls over TCP must present, and the names (besides the listen
+ * address and localhost) a request's Host may give.
  *
- *   http: {listen: "127.0.0.1:9464", token_file: ./token}
+ *   http: {listen: "127.0.0.1:9464", token_file: ./token, allowed_hosts: [vigil.lan]}
  *   http: {listen: off}
  */
 #include "config/config_int.h"
 #include "core/core.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 9464
 
-static const char *const keys[] = {"listen", "token_file"};
-enum { K_LISTEN, K_TOKEN_FILE, K_N };
+static const char *const keys[] = {"listen", "token_file", "allowed_hosts"};
+enum { K_LISTEN, K_TOKEN_FILE, K_ALLOWED_HOSTS, K_N };
 
 void cfg__http_defaults(struct cfg_http *h) {
   memset(h, 0, sizeof *h);
@@ -28,7 +30,21 @@ void cfg__http_free(struct cfg_http *h) {
   free(h->listen);
   free(h->host);
   free(h->token_file);
+  vg_strv_free(h->allowed_hosts);
   memset(h, 0, sizeof *h);
+}
+
+/* A host name (letters, digits, '-', '.') or an IP address literal, without a port. */
+static bool valid_host(const char *s) {
+  unsigned char addr[16];
+  if (strchr(s, ':')) return inet_pton(AF_INET6, s, addr) == 1;
+  if (!*s || strlen(s) > 253) return false;
+  for (const char *p = s; *p; p++) {
+    bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /* "host:port" or "[v6]:port" with a port 1..65535. */
@@ -84,5 +100,17 @@ void cfg__http_parse(struct cfg__ctx *c, struct cfg_http *h, const struct cfg__n
     if (s && !s[0]) cfg_diag_add(c->diags, f[K_TOKEN_FILE]->value->pos, "token_file is empty");
     else if (s) h->token_file = cfg__join_path(dir ? dir : "/", s);
     free(s);
+  }
+  if (f[K_ALLOWED_HOSTS]) {
+    const struct cfg__node *v = f[K_ALLOWED_HOSTS]->value;
+    char **names = cfg__strv(c, v, "a list of host names");
+    for (size_t i = 0; names && names[i]; i++) {
+      if (!valid_host(names[i]))
+        cfg_diag_add(c->diags, v->items[i]->pos,
+                     "bad host name '%s' in allowed_hosts: letters, digits, '-' and '.', "
+                     "or an IP address, without a port", names[i]);
+    }
+    vg_strv_free(h->allowed_hosts);
+    h->allowed_hosts = names;
   }
 }

@@ -68,30 +68,10 @@ static bool check_tcp(struct cfg__ctx *c, const struct cfg__node *n, const char 
 }
 
 static bool check_http(struct cfg__ctx *c, const struct cfg__node *n, const char *s) {
-  static const char scheme[] = "http://";
-  if (strncmp(s, "https://", 8) == 0) {
-    cfg_diag_add(c->diags, n->pos, "https is not supported by the http probe: use http://");
-    return false;
-  }
-  bool ok = strncmp(s, scheme, strlen(scheme)) == 0;
-  for (const char *p = s; ok && *p; p++) ok = (unsigned char)*p > ' ' && *p != 0x7f;
-  if (ok) {
-    const char *auth = s + strlen(scheme);
-    size_t len = strcspn(auth, "/?#");
-    size_t host_len = len, port_len = 0;
-    const char *port = NULL;
-    if (memchr(auth, ':', len) || (len && auth[0] == '['))
-      ok = split_host_port(auth, len, &host_len, &port, &port_len);
-    ok = ok && host_len > 0 && memchr(auth, '@', len) == NULL;
-    ok = ok && (auth[len] == '\0' || auth[len] == '/');
-    if (ok && port && !valid_port(port, port_len)) {
-      cfg_diag_add(c->diags, n->pos, "bad port '%.*s' in '%s': expected 1..65535",
-                   (int)port_len, port, s);
-      return false;
-    }
-  }
-  if (!ok) cfg_diag_add(c->diags, n->pos, "bad url '%s': expected http://host[:port]/path", s);
-  return ok;
+  char err[1200];
+  if (cfg__url_check(s, 0, "the http probe", err, sizeof err) == 0) return true;
+  cfg_diag_add(c->diags, n->pos, "%s", err);
+  return false;
 }
 
 static bool check_regex(struct cfg__ctx *c, const struct cfg__node *n, const char *s) {

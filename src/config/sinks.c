@@ -96,12 +96,9 @@ static char *influx_name(struct cfg__ctx *c, const struct cfg__node *n, const ch
 static char *parse_url(struct cfg__ctx *c, const struct cfg__node *n) {
   char *s = cfg__string(c, n);
   if (!s) return NULL;
-  const char *rest = NULL;
-  if (strncmp(s, "http://", 7) == 0) rest = s + 7;
-  else if (strncmp(s, "https://", 8) == 0) rest = s + 8;
-  if (!rest || !*rest || *rest == '/' || strpbrk(s, " \t\r\n?#")) {
-    cfg_diag_add(c->diags, n->pos,
-                 "bad url '%s': expected http://host[:port][/path] or https://...", s);
+  char err[1200];
+  if (cfg__url_check(s, CFG__URL_HTTPS | CFG__URL_NO_QUERY, "sinks.influx", err, sizeof err) < 0) {
+    cfg_diag_add(c->diags, n->pos, "%s", err);
     free(s);
     return NULL;
   }

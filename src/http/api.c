@@ -1,7 +1,12 @@
 /*
  * The API routes: JSON views of the supervisor and the commands that change it.
- * Transport-free: control.c (and later a TCP server) hand requests in and write
+ * Transport-free: listener.c hands requests in for both listeners and writes the
  * responses out. Shapes are documented in docs/api.md; keep them stable.
+ *
+ * Every route is one row of `routes` (method, path pattern, who may call it over TCP,
+ * handler); 404 and 405 (with Allow) follow from the table. Over TCP a request must
+ * name this server in Host, and every route but the scrapers' (/healthz, /readyz,
+ * /metrics) needs the bearer token.
  */
 #include "http/http.h"
 #include "http/store_api.h"
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 static double g_started_wall;
@@ -97,26 +103,6 @@ static void ok_json(struct http_response *resp, const char *action, const char *
   dump(o, &resp->body);
 }
 
-/* Splits "/api/v1/services/NAME/ACTION" into its parts; returns the part count after
- * the prefix (0, 1 or 2), or -1 when it does not start with prefix. */
-static int service_route(const char *path, char *name, size_t nlen, char *action, size_t alen) {
-  static const char prefix[] = "/api/v1/services";
-  size_t pl = sizeof prefix - 1;
-  if (strncmp(path, prefix, pl) != 0) return -1;
-  const char *p = path + pl;
-  if (*p == '\0') return 0;
-  if (*p != '/') return -1;
-  p++;
-  const char *slash = strchr(p, '/');
-  size_t len = slash ? (size_t)(slash - p) : strlen(p);
-  if (len == 0 || len >= nlen) return -1;
-  memcpy(name, p, len);
-  name[len] = '\0';
-  if (!slash) return 1;
-  snprintf(action, alen, "%s", slash + 1);
-  return action[0] && !strchr(action, '/') ? 2 : -1;
-}
-
 /* The family, defined once for the API and for api_metrics_describe. */
 static struct mt_family *requests_family(struct mt_registry *r) {
   static const char *const labels[] = {"listener", "code", NULL};
@@ -176,18 +162,17 @@ static bool token_matches(const char *given, const char *want) {
   return diff == 0;
 }
 
-/* May this request change state? Fills resp with the refusal when not. */
-static bool authorized(struct http_api *api, bool trusted, const struct http_request *req,
+/* Is the token presented? Fills resp with the refusal when not. */
+static bool authorized(struct http_api *api, const struct http_request *req,
                        struct http_response *resp) {
-  if (trusted) return true;
   if (!api->token_file) {
-    error_json(resp, 403, "state changes over TCP need http.token_file in the config; "
+    error_json(resp, 403, "this route over TCP needs http.token_file in the config; "
                           "or use the control socket (the vigil CLI)");
     return false;
   }
   char tok[512], err[256];
   if (read_token(api->token_file, tok, sizeof tok, err, sizeof err) < 0) {
-    VG_ERROR("refusing a state change: the token file is unusable", VF_S("error", err));
+    VG_ERROR("refusing a request: the token file is unusable", VF_S("error", err));
     error_json(resp, 403, "the token file is unusable; see vigil's log");
     return false;
   }
@@ -198,6 +183,51 @@ static bool authorized(struct http_api *api, bool trusted, const struct http_req
     return false;
   }
   return true;
+}
+
+/* The host part of a Host header value ("name", "name:port", "[v6]:port") into out. */
+static bool host_part(const char *h, char *out, size_t len) {
+  const char *end;
+  if (*h == '[') {
+    h++;
+    end = strchr(h, ']');
+    if (!end || (end[1] && end[1] != ':') || !memchr(h, ':', (size_t)(end - h))) return false;
+  } else {
+    end = strchr(h, ':');
+    if (!end) end = h + strlen(h);
+    else if (strchr(end + 1, ':')) return false;
+  }
+  size_t n = (size_t)(end - h);
+  if (n == 0 || n >= len) return false;
+  memcpy(out, h, n);
+  out[n] = '\0';
+  for (const char *p = end[0] == ']' ? end + 1 : end; *p; p++)
+    if (*p != ':' && (*p < '0' || *p > '9')) return false;
+  return true;
+}
+
+static bool is_ip_literal(const char *s) {
+  unsigned char a[16];
+  return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* Does Host name this server? Its listen address, localhost, a name in
+ * http.allowed_hosts, or — when listening on every address — any IP literal. A request
+ * without Host (HTTP/1.0; browsers always send one) passes. */
+static bool host_allowed(const struct http_api *api, const struct http_request *req) {
+  if (!req->host[0]) return true;
+  char h[256];
+  if (!host_part(req->host, h, sizeof h)) return false;
+  if (strcasecmp(h, "localhost") == 0) return true;
+  const struct cfg_http *cfg = &sv_config(api->sv)->http;
+  if (cfg->host) {
+    if (strcasecmp(h, cfg->host) == 0) return true;
+    if ((strcmp(cfg->host, "0.0.0.0") == 0 || strcmp(cfg->host, "::") == 0) && is_ip_literal(h))
+      return true;
+  }
+  for (char **a = cfg->allowed_hosts; a && *a; a++)
+    if (strcasecmp(h, *a) == 0) return true;
+  return false;
 }
 
 static void readyz(struct http_api *api, struct http_response *resp) {
@@ -227,111 +257,224 @@ static void readyz(struct http_api *api, struct http_response *resp) {
   dump(o, &resp->body);
 }
 
+/* ---- the routes ---- */
+
+enum {
+  M_GET = 1,  /* also HEAD */
+  M_POST = 2,
+};
+
+/* What a handler gets: the request, its body, and the {name} of the path if any. */
+struct call {
+  struct http_api *api;
+  const struct http_request *req;
+  const char *body;
+  const char *name;
+  char *follow;
+  size_t follow_len;
+};
+
+/* A handler fills resp; returns 1 when the request asks to follow logs, else 0. */
+typedef int (*route_fn)(const struct call *k, struct http_response *resp);
+
+struct route {
+  unsigned methods;
+  const char *pattern; /* "{name}" matches one path segment */
+  bool open;           /* over TCP without the token (scrapers) */
+  route_fn fn;
+};
+
+static int r_healthz(const struct call *k, struct http_response *resp) {
+  resp->content_type = "text/plain";
+  vg_buf_puts(&resp->body, "ok\n");
+  return 0;
+}
+
+static int r_readyz(const struct call *k, struct http_response *resp) {
+  readyz(k->api, resp);
+  return 0;
+}
+
+static int r_metrics(const struct call *k, struct http_response *resp) {
+  enum mt_format fmt = mt_negotiate(k->req->accept[0] ? k->req->accept : NULL);
+  resp->content_type = mt_content_type(fmt);
+  mt_render(k->api->metrics, fmt, &resp->body);
+  return 0;
+}
+
+static int r_status(const struct call *k, struct http_response *resp) {
+  const struct http_hooks *hooks = &k->api->hooks;
+  json_t *root = status_root(k->api->sv);
+  if (hooks->status) hooks->status(hooks->status_arg, root);
+  dump(root, &resp->body);
+  return 0;
+}
+
+static int r_reload(const struct call *k, struct http_response *resp) {
+  resp->status = k->api->hooks.reload(k->api->hooks.arg, &resp->body);
+  return 0;
+}
+
+static int r_down(const struct call *k, struct http_response *resp) {
+  k->api->hooks.down(k->api->hooks.arg);
+  resp->status = 202;
+  vg_buf_puts(&resp->body, "{\"ok\": true, \"action\": \"down\"}\n");
+  return 0;
+}
+
+static int r_services(const struct call *k, struct http_response *resp) {
+  struct sv_supervisor *sv = k->api->sv;
+  json_t *arr = json_array();
+  for (size_t i = 0; i < sv_count(sv); i++) json_array_append_new(arr, service_json(sv_at(sv, i)));
+  dump(arr, &resp->body);
+  return 0;
+}
+
+/* The named service, or NULL after a 404. */
+static const struct sv_service *find_service(const struct call *k, struct http_response *resp) {
+  const struct sv_service *svc = sv_find(k->api->sv, k->name);
+  if (!svc) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "no service named '%s'", k->name);
+    error_json(resp, 404, msg);
+  }
+  return svc;
+}
+
+static int r_service(const struct call *k, struct http_response *resp) {
+  const struct sv_service *svc = find_service(k, resp);
+  if (svc) dump(service_json(svc), &resp->body);
+  return 0;
+}
+
+static int service_action(const struct call *k, struct http_response *resp, const char *action,
+                          int (*fn)(struct sv_supervisor *, const char *)) {
+  if (!find_service(k, resp)) return 0;
+  if (fn(k->api->sv, k->name) == -ESHUTDOWN) error_json(resp, 409, "vigil is shutting down");
+  else ok_json(resp, action, k->name);
+  return 0;
+}
+
+static int r_start(const struct call *k, struct http_response *resp) {
+  return service_action(k, resp, "start", sv_start);
+}
+static int r_stop(const struct call *k, struct http_response *resp) {
+  return service_action(k, resp, "stop", sv_stop);
+}
+static int r_restart(const struct call *k, struct http_response *resp) {
+  return service_action(k, resp, "restart", sv_restart);
+}
+
+static int r_logs(const struct call *k, struct http_response *resp) {
+  const struct sv_service *svc = find_service(k, resp);
+  if (!svc) return 0;
+  char v[32];
+  size_t n = 20;
+  if (http_query_get(k->req->query, "n", v, sizeof v) == 0) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || x < 0 || x > 100000) {
+      error_json(resp, 400, "n must be an integer between 0 and 100000");
+      return 0;
+    }
+    n = (size_t)x;
+  }
+  resp->content_type = "text/plain";
+  struct sv_info in;
+  sv_info_get(svc, &in);
+  if (in.log_path) api_tail_file(in.log_path, n, &resp->body);
+  bool follow = http_query_get(k->req->query, "follow", v, sizeof v) == 0 &&
+                (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || v[0] == '\0');
+  if (!follow) return 0;
+  snprintf(k->follow, k->follow_len, "%s", k->name);
+  return 1;
+}
+
+/* The store's routes are served by store_api.c; the table only places them. */
+static int r_store(const struct call *k, struct http_response *resp) {
+  store_api_handle(k->api->store, k->req, k->body, resp);
+  return 0;
+}
+
+static const struct route routes[] = {
+    {M_GET, "/healthz", true, r_healthz},
+    {M_GET, "/readyz", true, r_readyz},
+    {M_GET, "/metrics", true, r_metrics},
+    {M_GET, "/api/v1/status", false, r_status},
+    {M_POST, "/api/v1/reload", false, r_reload},
+    {M_POST, "/api/v1/down", false, r_down},
+    {M_GET, "/api/v1/services", false, r_services},
+    {M_GET, "/api/v1/services/{name}", false, r_service},
+    {M_POST, "/api/v1/services/{name}/start", false, r_start},
+    {M_POST, "/api/v1/services/{name}/stop", false, r_stop},
+    {M_POST, "/api/v1/services/{name}/restart", false, r_restart},
+    {M_GET, "/api/v1/services/{name}/logs", false, r_logs},
+    {M_GET, "/api/v1/query", false, r_store},
+    {M_GET, "/api/v1/query/last", false, r_store},
+    {M_GET, "/api/v1/store/stats", false, r_store},
+    {M_POST, "/api/v1/store/compact", false, r_store},
+    {M_POST, "/api/v1/store/retention", false, r_store},
+    {M_POST, "/api/v1/store/import", false, r_store},
+    {M_POST, "/write", false, r_store},
+};
+
+/* Matches path against pattern; a "{...}" segment (at most one) is copied into name. */
+static bool match(const char *pattern, const char *path, char *name, size_t nlen) {
+  while (*pattern) {
+    if (*pattern == '{') {
+      pattern = strchr(pattern, '}') + 1;
+      size_t n = strcspn(path, "/");
+      if (n == 0 || n >= nlen) return false;
+      memcpy(name, path, n);
+      name[n] = '\0';
+      path += n;
+      continue;
+    }
+    if (*pattern++ != *path++) return false;
+  }
+  return *path == '\0';
+}
+
+static unsigned method_bit(const char *m) {
+  if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) return M_GET;
+  if (strcmp(m, "POST") == 0) return M_POST;
+  return 0;
+}
+
 int api_handle(struct http_api *api, bool trusted, const struct http_request *req,
                const char *body, struct http_response *resp, char *follow_service,
                size_t follow_len) {
-  struct sv_supervisor *sv = api->sv;
-  const struct http_hooks *hooks = &api->hooks;
   resp->status = 200;
   resp->content_type = "application/json";
-  bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-  bool post = strcmp(req->method, "POST") == 0;
-  const char *path = req->path;
-
-  if (post && !authorized(api, trusted, req, resp)) return 0;
-  if (store_api_handle(api->store, req, body, resp)) return 0;
-  if (strcmp(path, "/healthz") == 0 && get) {
-    resp->content_type = "text/plain";
-    vg_buf_puts(&resp->body, "ok\n");
+  resp->allow = NULL;
+  if (!trusted && !req->host[0] && req->minor == 1) {
+    error_json(resp, 400, "HTTP/1.1 needs a Host header");
     return 0;
   }
-  if (strcmp(path, "/readyz") == 0 && get) {
-    readyz(api, resp);
+  if (!trusted && !host_allowed(api, req)) {
+    error_json(resp, 421, "this server does not answer for that Host; "
+                          "add the name to http.allowed_hosts");
     return 0;
   }
-  if (strcmp(path, "/metrics") == 0 && get) {
-    enum mt_format fmt = mt_negotiate(req->accept[0] ? req->accept : NULL);
-    resp->content_type = mt_content_type(fmt);
-    mt_render(api->metrics, fmt, &resp->body);
-    return 0;
+  char name[128] = "";
+  unsigned m = method_bit(req->method), allowed = 0;
+  const struct route *hit = NULL;
+  for (size_t i = 0; i < VG_ARRAY_LEN(routes) && !hit; i++) {
+    if (!match(routes[i].pattern, req->path, name, sizeof name)) continue;
+    allowed |= routes[i].methods;
+    if (m & routes[i].methods) hit = &routes[i];
   }
-  if (strcmp(path, "/api/v1/status") == 0 && get) {
-    json_t *root = status_root(sv);
-    if (hooks->status) hooks->status(hooks->status_arg, root);
-    dump(root, &resp->body);
-    return 0;
-  }
-  if (strcmp(path, "/api/v1/reload") == 0 && post) {
-    resp->status = hooks->reload(hooks->arg, &resp->body);
-    return 0;
-  }
-  if (strcmp(path, "/api/v1/down") == 0 && post) {
-    hooks->down(hooks->arg);
-    resp->status = 202;
-    vg_buf_puts(&resp->body, "{\"ok\": true, \"action\": \"down\"}\n");
-    return 0;
-  }
-  char name[128], action[32] = "";
-  int parts = service_route(path, name, sizeof name, action, sizeof action);
-  if (parts == 0 && get) {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < sv_count(sv); i++) json_array_append_new(arr, service_json(sv_at(sv, i)));
-    dump(arr, &resp->body);
-    return 0;
-  }
-  if (parts >= 1) {
-    const struct sv_service *svc = sv_find(sv, name);
-    if (!svc) {
-      char msg[200];
-      snprintf(msg, sizeof msg, "no service named '%s'", name);
-      error_json(resp, 404, msg);
+  if (!hit) {
+    if (!allowed) {
+      error_json(resp, 404, "no such route");
       return 0;
     }
-    if (parts == 1 && get) {
-      dump(service_json(svc), &resp->body);
-      return 0;
-    }
-    if (parts == 2 && post) {
-      int rc;
-      if (strcmp(action, "start") == 0) rc = sv_start(sv, name);
-      else if (strcmp(action, "stop") == 0) rc = sv_stop(sv, name);
-      else if (strcmp(action, "restart") == 0) rc = sv_restart(sv, name);
-      else {
-        error_json(resp, 404, "unknown action (use start, stop or restart)");
-        return 0;
-      }
-      if (rc == -ESHUTDOWN) error_json(resp, 409, "vigil is shutting down");
-      else ok_json(resp, action, name);
-      return 0;
-    }
-    if (parts == 2 && get && strcmp(action, "logs") == 0) {
-      char v[32];
-      size_t n = 20;
-      if (http_query_get(req->query, "n", v, sizeof v) == 0) {
-        char *end;
-        long x = strtol(v, &end, 10);
-        if (*end || x < 0 || x > 100000) {
-          error_json(resp, 400, "n must be an integer between 0 and 100000");
-          return 0;
-        }
-        n = (size_t)x;
-      }
-      resp->content_type = "text/plain";
-      struct sv_info in;
-      sv_info_get(svc, &in);
-      if (in.log_path) api_tail_file(in.log_path, n, &resp->body);
-      bool follow = http_query_get(req->query, "follow", v, sizeof v) == 0 &&
-                    (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || v[0] == '\0');
-      if (follow) {
-        snprintf(follow_service, follow_len, "%s", name);
-        return 1;
-      }
-      return 0;
-    }
+    resp->allow = allowed == M_GET ? "GET, HEAD" : allowed == M_POST ? "POST" : "GET, HEAD, POST";
+    error_json(resp, 405, "method not allowed");
+    return 0;
   }
-  bool known = strcmp(path, "/api/v1/status") == 0 || strcmp(path, "/api/v1/reload") == 0 ||
-               strcmp(path, "/api/v1/down") == 0 || strcmp(path, "/healthz") == 0 ||
-               strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0 || parts >= 0;
-  error_json(resp, known ? 405 : 404, known ? "method not allowed" : "no such route");
-  return 0;
+  if (!trusted && !hit->open && !authorized(api, req, resp)) return 0;
+  struct call k = {.api = api, .req = req, .body = body, .name = name,
+                   .follow = follow_service, .follow_len = follow_len};
+  return hit->fn(&k, resp);
 }

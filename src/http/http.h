@@ -1,7 +1,10 @@
 /*
- * http — vigil's API over HTTP/1.x. For now it is served on the control socket (a unix
- * socket, mode 0600, in state_dir) that the CLI verbs talk to; every route returns
- * JSON except the logs stream. docs/api.md documents the routes and the JSON shapes.
+ * http — vigil's API over HTTP/1.x, served by one small server (listener.c) on two
+ * listeners: the control socket (a unix socket, mode 0600, in state_dir) that the CLI
+ * verbs talk to, and TCP on http.listen, where the Host must name this server and every
+ * route but /healthz, /readyz and /metrics needs the bearer token. Every route returns
+ * JSON except /healthz, /metrics and the logs. docs/api.md documents the routes, the
+ * limits and the JSON shapes.
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
@@ -22,16 +25,27 @@ struct http_request {
   char method[16];
   char path[512];  /* decoded path, without the query */
   char query[512]; /* raw query string, without '?' */
+  int minor;       /* HTTP/1.minor */
   size_t content_length;
   char authorization[256];
   char accept[256];
+  char host[256];       /* the Host header as sent, "" when absent */
+  bool expect_continue; /* Expect: 100-continue */
 };
 
 /* Parses a request head from buf[0..len). Returns the length of the head (> 0) once
  * complete, 0 when more bytes are needed, or a negative HTTP status (-400, -413, -414,
- * -431, -501, -505) with a reason in err. Never reads past len. */
+ * -431, -501, -505) with a reason in err. A request line that is already wrong is
+ * refused as soon as it arrives, before the rest of the head. Never reads past len. */
 int http_parse_request(const char *buf, size_t len, struct http_request *req, char *err,
                        size_t errlen);
+
+/* Frames one request (head and Content-Length body) in buf[0..len): returns its whole
+ * length (> 0) once all of it is in, 0 when more bytes are needed, or a negative status
+ * as http_parse_request does. *head_len is set (else 0) once the head is in; req is
+ * filled from the head. Bytes past the request are not looked at. */
+int http_frame_request(const char *buf, size_t len, struct http_request *req, size_t *head_len,
+                       char *err, size_t errlen);
 
 /* Finds name in a query string (a=1&b=2) and copies its decoded value. 0 or -1. */
 int http_query_get(const char *query, const char *name, char *out, size_t outlen);
@@ -54,6 +68,7 @@ struct http_response {
   const char *content_type;
   struct vg_buf body;
   bool www_authenticate; /* a 401: ask for a bearer token */
+  const char *allow;     /* a 405: the methods the path takes (static), else NULL */
 };
 
 /* Everything the routes read or act on; shared by every transport. */
@@ -63,7 +78,7 @@ struct http_api {
   struct tsdb *store;     /* NULL when the store is disabled */
   struct http_hooks hooks;
   struct mt_registry *metrics;
-  const char *token_file; /* bearer token for state changes over TCP; NULL: refused */
+  const char *token_file; /* bearer token for TCP calls (all but the scrapers'); NULL: refused */
   struct mt_family *requests; /* vigil_http_requests_total{listener,code} */
 };
 
@@ -73,8 +88,10 @@ void api_init_metrics(struct http_api *api);
  * vigil can expose, src/export/families.c). */
 void api_metrics_describe(struct mt_registry *r);
 
-/* Serves one request. trusted: it came on the control socket, whose file mode already
- * decides who may connect; otherwise state changes need the bearer token. Returns 1
+/* Serves one request: finds its route in the table (404, or 405 with resp->allow).
+ * trusted: it came on the control socket, whose file mode already decides who may
+ * connect; otherwise (TCP) the Host must name this server (421) and every route but
+ * /healthz, /readyz and /metrics needs the bearer token (401/403). Returns 1
  * when the request asks to follow a service's logs (GET
  * /api/v1/services/{name}/logs?follow=1): the caller streams; the head and the backlog
  * are already in resp. Otherwise 0. */
@@ -94,14 +111,14 @@ void api_status_json(struct sv_supervisor *sv, struct vg_buf *out);
 /* Appends the last n lines of path (and its rotated predecessor path.1) to out. */
 void api_tail_file(const char *path, size_t n, struct vg_buf *out);
 
-/* ---- control socket (control.c) ---- */
+/* ---- control socket (control.c): every route, no token ---- */
 struct http_control;
 int http_control_start(uv_loop_t *loop, const char *path, struct http_api *api,
                        struct http_control **out, char *err, size_t errlen);
 /* Stops listening, drops every connection, unlinks the socket. */
 void http_control_close(struct http_control *c);
 
-/* ---- HTTP over TCP (server.c): libmicrohttpd driven from the loop ---- */
+/* ---- HTTP over TCP (server.c): the same server on a TCP socket ---- */
 struct http_server;
 /* Listens on host:port. The server holds a pointer to api. 0, or -errno with a
  * message in err. */

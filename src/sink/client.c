@@ -100,6 +100,7 @@ struct sink__client *sink__client_new(const char *url, const char *db, const cha
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->answer);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "vigil/" VIGIL_VERSION);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"); /* should redirects be followed */
   if (username) {
     curl_easy_setopt(h, CURLOPT_USERNAME, username);
     curl_easy_setopt(h, CURLOPT_PASSWORD, password ? password : "");

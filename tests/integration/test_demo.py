@@ -52,8 +52,9 @@ class DemoTest(unittest.TestCase):
             # the history job imports two days of ticks into the store, then exits
             def last_ticks():
                 try:
-                    with urllib.request.urlopen(
+                    with urllib.request.urlopen(urllib.request.Request(
                             f"http://127.0.0.1:{port}/api/v1/query/last?q=tick&field=price",
+                            headers={"Authorization": "Bearer demo-token-0123456789abcdef"}),
                             timeout=10) as resp:
                         return json.loads(resp.read())["series"]
                 except OSError:

@@ -6,10 +6,12 @@ import shutil
 import socket
 import subprocess
 import textwrap
+import time
 
 from harness import LONG, VIGIL, Stack, VigilTest, pid_alive, wait_for
 
 TOKEN = "s3cret-token-0123456789abcdef"
+AUTH = {"Authorization": "Bearer " + TOKEN}
 
 
 def raw_tcp(port, data, read=True):
@@ -47,7 +49,7 @@ class HttpTest(VigilTest):
         return s.start()
 
     def test_health_readiness_and_status(self):
-        s = self.stack("""
+        s = self.token_stack("""
         services:
           slow:
             cmd: ["@SIM@", --ready-after, 1500ms, --notify]
@@ -67,12 +69,12 @@ class HttpTest(VigilTest):
         s.wait_state("dependent", "ready", timeout=LONG)
         code, _, body = s.http("GET", "/readyz")
         self.assertEqual((code, json.loads(body)), (200, {"ready": True, "reasons": []}))
-        code, _, body = s.http("GET", "/api/v1/services/slow")
+        code, _, body = s.http("GET", "/api/v1/services/slow", headers=AUTH)
         self.assertEqual(code, 200)
         self.assertEqual(json.loads(body)["state"], "ready")
-        code, _, body = s.http("GET", "/api/v1/services")
+        code, _, body = s.http("GET", "/api/v1/services", headers=AUTH)
         self.assertEqual([x["name"] for x in json.loads(body)], ["slow", "dependent"])
-        self.assertEqual(s.http("GET", "/api/v1/services/nope")[0], 404)
+        self.assertEqual(s.http("GET", "/api/v1/services/nope", headers=AUTH)[0], 404)
         self.assertEqual(s.http("GET", "/nope")[0], 404)
         # the control socket serves the same routes
         self.assertEqual(s.request("GET", "/readyz")[0], 200)
@@ -137,12 +139,14 @@ class HttpTest(VigilTest):
         self.assertEqual(code, 202, body)
         wait_for(lambda: s.service("a")["pid"] not in (None, pid) and s.service("a")["state"] == "ready",
                  timeout=LONG, what="restarted with a new pid")
-        # reads need no token
-        self.assertEqual(s.http("GET", "/api/v1/status")[0], 200)
+        # reads need the token too, but for the scrapers' routes
+        self.assertEqual(s.http("GET", "/api/v1/status")[0], 401)
+        self.assertEqual(s.http("GET", "/api/v1/status", headers=AUTH)[0], 200)
+        self.assertEqual(s.http("GET", "/metrics")[0], 200)
         # the control socket needs none either: its file mode is the gate
         self.assertEqual(s.request("POST", "/api/v1/services/a/stop")[0], 202)
         _, _, metrics = s.http("GET", "/metrics")
-        self.assertIn(b'vigil_http_requests_total{listener="tcp",code="401"} 4', metrics)
+        self.assertIn(b'vigil_http_requests_total{listener="tcp",code="401"} 5', metrics)
 
     def test_without_a_token_file_state_changes_over_tcp_are_refused(self):
         s = self.stack("""
@@ -197,6 +201,94 @@ class HttpTest(VigilTest):
         self.assertEqual(s.http("GET", "/healthz")[0], 200)
         stall.close()
         self.assertIsNone(s.proc.poll())
+
+    def test_errors_are_json_and_prompt(self):
+        """Issue 17 item 17: every refusal over TCP is the documented JSON, at once."""
+        s = self.stack("services: {}\n")
+        port = s.http_port
+
+        def exchange(data, timeout=3.0):
+            c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            t0 = time.monotonic()
+            try:
+                c.sendall(data)
+                out = b""
+                while True:
+                    try:
+                        b = c.recv(65536)
+                    except (ConnectionResetError, socket.timeout):
+                        break
+                    if not b:
+                        break
+                    out += b
+            finally:
+                c.close()
+            head, _, body = out.partition(b"\r\n\r\n")
+            return head.split(b"\r\n")[0], body, time.monotonic() - t0
+
+        cases = [
+            (b"hello there\r\n\r\n", 400),
+            (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),  # a TLS hello
+            (b"GET /healthz HTTP/1.1\nHost: x\n\n", 400),                 # bare LFs
+            (b"GET /healthz HTTP/1.1\r,Host: x\r\n\r\n", 400),          # bare CR (fuzz_request)
+            (b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+            (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 9000 + b"\r\n\r\n", 431),
+            (b"POST /api/v1/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413),
+            (b"POST /write HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             b"5\r\nx v=1\r\n", 501),
+        ]
+        for data, want in cases:
+            status, body, took = exchange(data)
+            self.assertIn(b" %d " % want, status, data[:60])
+            self.assertIn(b'{"error": ', body, data[:60])
+            self.assertLess(took, 2.0, data[:60])
+        # a body announced but not sent gets 408 at the body's deadline, as JSON
+        status, body, took = exchange(b"POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nx",
+                                      timeout=15)
+        self.assertIn(b" 408 ", status)
+        self.assertIn(b'{"error": "request body not received within 10 s"}', body)
+        # the same parser and answers on the control socket; HEAD has no body there either
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(5)
+        c.connect(s.socket_path)
+        c.sendall(b"HEAD /api/v1/status HTTP/1.0\r\n\r\n")
+        out = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            out += b
+        c.close()
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertIn(b" 200 ", head.split(b"\r\n")[0])
+        self.assertRegex(head, rb"Content-Length: [1-9]")
+        self.assertEqual(body, b"")
+        code, hdrs, body = s.http("HEAD", "/healthz")
+        self.assertEqual((code, body, hdrs["Content-Length"]), (200, b"", "3"))
+
+    def test_404_and_405_follow_the_route_table(self):
+        s = self.token_stack("""
+        services:
+          a:
+            cmd: ["@SIM@"]
+        """)
+        for method, path, allow in [("POST", "/healthz", "GET, HEAD"),
+                                    ("DELETE", "/metrics", "GET, HEAD"),
+                                    ("GET", "/api/v1/reload", "POST"),
+                                    ("GET", "/api/v1/services/a/restart", "POST"),
+                                    ("POST", "/api/v1/services/a/logs", "GET, HEAD"),
+                                    ("GET", "/write", "POST"),
+                                    ("POST", "/api/v1/query", "GET, HEAD")]:
+            code, hdrs, body = s.http(method, path, headers=AUTH)
+            self.assertEqual((code, hdrs.get("Allow")), (405, allow), (method, path))
+            self.assertEqual(json.loads(body), {"error": "method not allowed"})
+        for path in ["/api/v1/services/a/bogus", "/api/v1/store/nope", "/api/v1", "/api/v1/services/a/logs/x"]:
+            code, hdrs, body = s.http("GET", path, headers=AUTH)
+            self.assertEqual(code, 404, path)
+            self.assertNotIn("Allow", hdrs)
+        self.assertEqual(s.request("POST", "/healthz")[0], 405)
+        self.assertEqual(s.request("GET", "/api/v1/services/nope")[0], 404)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,32 @@ static void test_config_cycle(void **state) {
   free(m);
 }
 
+/* on_complete goes to libcurl: only an http(s) URL passes vigil check */
+static void test_config_on_complete_url(void **state) {
+  (void)state;
+  static const char *const bad[][2] = {
+      {"not a url", "3:16: bad url 'not a url': expected http://host[:port][/path] or https://...\n"},
+      {"file:///etc/passwd",
+       "3:16: bad url 'file:///etc/passwd': expected http://host[:port][/path] or https://...\n"},
+      {"gopher://h:70/x", "3:16: bad url 'gopher://h:70/x': expected http://host[:port][/path] or https://...\n"},
+      {"http://user@h/x", "3:16: bad url 'http://user@h/x': expected http://host[:port][/path] or https://...\n"},
+      {"http://h:0/x", "3:16: bad port '0' in 'http://h:0/x': expected 1..65535\n"},
+      {"http://127.0.0.1:8080/hooks/compute?k=v", ""},
+      {"https://[::1]/hook", ""},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *yaml = vg_asprintf("compute:\n"
+                             "  calendar: {start: 2026-01-01}\n"
+                             "  on_complete: \"%s\"\n"
+                             "  calcs:\n"
+                             "    x: {cmd: [true]}\n", bad[i][0]);
+    char *m = diags_of(yaml);
+    assert_string_equal(m, bad[i][1]);
+    free(m);
+    free(yaml);
+  }
+}
+
 static void test_config_problems(void **state) {
   (void)state;
   char *m = diags_of("compute:\n"
@@ -255,6 +281,7 @@ int main(void) {
       cmocka_unit_test(test_code_hash_python),
       cmocka_unit_test(test_dates),
       cmocka_unit_test(test_config_cycle),
+      cmocka_unit_test(test_config_on_complete_url),
       cmocka_unit_test(test_config_problems),
       cmocka_unit_test(test_plan_impossible_propagates),
       cmocka_unit_test(test_plan_selection),

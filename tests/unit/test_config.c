@@ -434,6 +434,25 @@ static void test_http_section(void **state) {
   assert_non_null(strstr(d.items[0].msg, "bad listen address '127.0.0.1:70000'"));
   assert_string_equal(d.items[1].msg, "unknown key 'tokenfile' (did you mean 'token_file'?)");
   cfg_diags_free(&d);
+
+  const char *hosts = "http: {allowed_hosts: [vigil.lan, 10.0.0.7, \"fe80::1\"]}\n";
+  cfg_diags_init(&d);
+  cfg = cfg_load_string("/x.yaml", hosts, strlen(hosts), &d);
+  assert_non_null(cfg);
+  assert_int_equal(vg_strv_len(cfg->http.allowed_hosts), 3);
+  assert_string_equal(cfg->http.allowed_hosts[0], "vigil.lan");
+  assert_string_equal(cfg->http.allowed_hosts[2], "fe80::1");
+  cfg_free(cfg);
+  const char *bad_hosts = "http:\n  allowed_hosts: [ok.lan, \"evil.lan:80\", \"a b\"]\n";
+  cfg = cfg_load_string("/x.yaml", bad_hosts, strlen(bad_hosts), &d);
+  assert_null(cfg);
+  assert_int_equal(d.n, 2);
+  assert_int_equal(d.items[0].pos.line, 2);
+  assert_int_equal(d.items[0].pos.col, 27);
+  assert_string_equal(d.items[0].msg, "bad host name 'evil.lan:80' in allowed_hosts: letters, digits, "
+                                      "'-' and '.', or an IP address, without a port");
+  assert_non_null(strstr(d.items[1].msg, "bad host name 'a b'"));
+  cfg_diags_free(&d);
 }
 
 static void test_state_dir_absolute(void **state) {

@@ -1,4 +1,4 @@
-/* Unit tests of the control API's request parser and log tail. */
+/* Unit tests of the HTTP request parser and framing (both listeners) and the log tail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +44,51 @@ static void needs_more_until_the_blank_line(void **state) {
     assert_int_equal(http_parse_request(s, i, &r, err, sizeof err), 0);
   }
   assert_int_equal(parse(s, &r), (int)strlen(s));
+}
+
+/* A head still arriving is refused as soon as its request line shows it is not one. */
+static void refuses_garbage_before_the_head_ends(void **state) {
+  struct {
+    const char *part;
+    int status;
+  } cases[] = {
+      {"hello", 400},                      /* not a method */
+      {"\x16\x03\x01", 400},               /* a TLS hello */
+      {"GET x", 400},                      /* not an absolute path */
+      {"GET / HTTP/1.1\n", 400},           /* bare LF */
+      {"GET / HTTP/1.1\r,Host: x\r\n", 400}, /* bare CR */
+      {"GET / HTTP/3.0\r\nHost: x\r\n", 505},
+      {"ABCDEFGHIJKLMNOPQ", 501},
+  };
+  for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+    struct http_request r;
+    int rc = parse(cases[i].part, &r);
+    if (rc != -cases[i].status) fail_msg("case %zu (%s): got %d", i, cases[i].part, rc);
+  }
+  struct http_request r;
+  assert_int_equal(parse("GET /healthz HTTP/1.1\r\nHost: x\r\n", &r), 0); /* fine so far */
+  /* a complete head with a bare CR after the version is refused too */
+  assert_int_equal(parse("GET / HTTP/1.1\r,Host: x\r\n\r\n", &r), -400);
+}
+
+static void frames_head_and_body(void **state) {
+  const char *s = "POST /write HTTP/1.1\r\nHost: [::1]:9464\r\nExpect: 100-continue\r\n"
+                  "Content-Length: 5\r\n\r\nx v=1NEXT";
+  size_t head = (size_t)(strstr(s, "x v=1") - s), hl;
+  struct http_request r;
+  char err[128];
+  for (size_t i = 0; i < head + 5; i++) {
+    assert_int_equal(http_frame_request(s, i, &r, &hl, err, sizeof err), 0);
+    assert_int_equal(hl, i < head ? 0 : head);
+  }
+  assert_int_equal(http_frame_request(s, strlen(s), &r, &hl, err, sizeof err), (int)head + 5);
+  assert_string_equal(r.host, "[::1]:9464");
+  assert_true(r.expect_continue);
+  assert_int_equal(r.minor, 1);
+  assert_int_equal(http_frame_request("GET / HTTP/1.0\r\nExpect: x\r\n\r\n", 29, &r, &hl, err,
+                                      sizeof err), -417);
+  assert_int_equal(http_frame_request("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 36, &r,
+                                      &hl, err, sizeof err), -400);
 }
 
 static void rejects_bad_requests_with_their_status(void **state) {
@@ -128,6 +173,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parses_a_simple_request),
       cmocka_unit_test(needs_more_until_the_blank_line),
+      cmocka_unit_test(refuses_garbage_before_the_head_ends),
+      cmocka_unit_test(frames_head_and_body),
       cmocka_unit_test(rejects_bad_requests_with_their_status),
       cmocka_unit_test(limits_header_count_and_size),
       cmocka_unit_test(tail_reads_the_last_lines_across_rotation),
