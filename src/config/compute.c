@@ -34,19 +34,9 @@ enum { C_CMD, C_DEPS, C_INPUTS, C_CODE, C_HISTORY, C_TAGS, C_TIMEOUT, C_RETRIES,
 static const char *const class_keys[] = {"standard", "highmem"};
 
 int cfg_parse_date(const char *s, long *days) {
-  int y, m, d, n = 0;
-  if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) return -1;
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
-    return -1;
-  /* days from civil (Howard Hinnant's algorithm) */
-  y -= m <= 2;
-  long era = y / 400;
-  long yoe = y - era * 400;
-  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  *days = era * 146097 + doe - 719468;
+  int64_t d;
+  if (vg_date_parse(s, &d, NULL) < 0 || d < 0) return -1; /* d < 0: before 1970 */
+  *days = (long)d;
   return 0;
 }
 
