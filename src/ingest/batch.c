@@ -34,11 +34,7 @@ static struct tsdb_str span(struct ingest_str s) { return (struct tsdb_str){s.p,
 int ingest_batch_add(struct ingest_batch *b, const struct ingest_line *l) {
   int64_t ts;
   if (!l->has_ts) {
-    if (b->default_ts == INGEST_TS_CLOCK) {
-      struct timespec now;
-      clock_gettime(CLOCK_REALTIME, &now);
-      b->default_ts = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-    }
+    if (b->default_ts == INGEST_TS_CLOCK) b->default_ts = vg_wall_ns();
     ts = b->default_ts;
   } else {
     if (l->ts > INT64_MAX / b->ts_mult || l->ts < INT64_MIN / b->ts_mult) return -1;
