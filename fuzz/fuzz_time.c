@@ -28,7 +28,12 @@ static void one(const char *s) {
     static const int digits[] = {VG_FRAC_AUTO, 0, 3, 6, 9};
     for (size_t i = 0; i < sizeof digits / sizeof *digits; i++) {
       size_t n = vg_rfc3339_format(t, digits[i], out, sizeof out);
-      if (n >= sizeof out || vg_rfc3339_parse(out, &back, NULL) < 0) abort();
+      if (n >= sizeof out) abort();
+      if (vg_rfc3339_parse(out, &back, NULL) < 0) {
+        /* truncated towards the past, the first second of int64 time falls before it */
+        if (t >= INT64_MIN + VG_NS_PER_SEC) abort();
+        continue;
+      }
       if ((digits[i] == VG_FRAC_AUTO || digits[i] == 9) && back != t) abort();
       if (back > t) abort(); /* truncation goes towards the past */
     }
