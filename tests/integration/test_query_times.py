@@ -109,3 +109,24 @@ class ComputeDatesTest(VigilTest):
         r = st.cli("compute", "plan", "--from", "2026-09-05", "--to", "2026-09-05")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("1 cells", r.stdout)
+
+
+class ConfigDurationsTest(VigilTest):
+    """Config durations read core's grammar in whole milliseconds: weeks and the small
+    units are accepted, a total finer than a millisecond is refused with its reason."""
+
+    def check(self, value):
+        st = Stack(f"services:\n  a: {{cmd: [x], watchdog: {value}}}\n")
+        self.stacks.append(st)
+        return st.cli("check")
+
+    def test_units(self):
+        for ok in ("1w", "1w2d", "1500000us", "2000000000ns", "1h30m"):
+            r = self.check(ok)
+            self.assertEqual(r.returncode, 0, (ok, r.stdout, r.stderr))
+        r = self.check("1500us")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(":27: bad duration '1500us': not a whole number of milliseconds", r.stderr)
+        r = self.check("30x")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("bad duration '30x': expected a number followed by ms, s, m, h or d", r.stderr)
