@@ -329,12 +329,13 @@ static void parse_calcs(struct cfg__ctx *c, struct cfg_compute *cp, const struct
 static void parse_schedule(struct cfg__ctx *c, struct cfg_compute *cp, const struct cfg__node *n) {
   char *s = cfg__string(c, n);
   if (!s) return;
-  int h, m, len = 0;
   int64_t ms;
+  bool hhmm = strlen(s) == 5 && s[2] == ':';
+  for (int i = 0; hhmm && i < 5; i++) hhmm = i == 2 || (s[i] >= '0' && s[i] <= '9');
+  int h = hhmm ? (s[0] - '0') * 10 + s[1] - '0' : -1, m = hhmm ? (s[3] - '0') * 10 + s[4] - '0' : -1;
   if (strncmp(s, "every ", 6) == 0 && cfg_parse_duration(s + 6, &ms) == 0 && ms >= 1000)
     cp->schedule_every_ms = ms;
-  else if (sscanf(s, "%2d:%2d%n", &h, &m, &len) == 2 && len == 5 && h >= 0 && h <= 23 && m >= 0 &&
-           m <= 59)
+  else if (hhmm && h <= 23 && m <= 59) /* two digits each: no sign, no space */
     cp->schedule_at = h * 60 + m;
   else
     cfg_diag_add(c->diags, n->pos,

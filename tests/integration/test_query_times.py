@@ -130,3 +130,16 @@ class ConfigDurationsTest(VigilTest):
         r = self.check("30x")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("bad duration '30x': expected a number followed by ms, s, m, h or d", r.stderr)
+
+
+class ScheduleTest(VigilTest):
+    def test_hh_mm_is_two_digits_each(self):
+        for value, code in (("06:30", 0), ("23:59", 0), ("every 1h", 0), ("+1:+5", 2),
+                            (" 1: 5", 2), ("24:00", 2), ("6:30", 2), ("06:3", 2), ("every 1w", 0)):
+            st = Stack("compute:\n  calendar: {start: 2026-01-01}\n"
+                       f"  schedule: \"{value}\"\n  calcs: {{}}\n")
+            self.stacks.append(st)
+            r = st.cli("check")
+            self.assertEqual(r.returncode, code, (value, r.stdout, r.stderr))
+            if code:
+                self.assertIn("bad schedule", r.stderr)
