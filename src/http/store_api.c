@@ -249,7 +249,12 @@ static void query(struct tsdb *db, const struct http_request *req, bool last,
     err_json(resp, 400, msg);
     return;
   }
-  if (*every && (vg_duration_parse(every, 1, &q.every_ns, NULL) < 0 || q.every_ns <= 0)) {
+  if (*every && vg_duration_parse(every, 1, &q.every_ns, &te) < 0) {
+    snprintf(msg, sizeof msg, "bad every '%s' at column %zu: %s", every, te.col, te.msg);
+    err_json(resp, 400, msg);
+    return;
+  }
+  if (*every && q.every_ns <= 0) {
     err_json(resp, 400, "every must be a duration such as 1m, 5m, 1h");
     return;
   }

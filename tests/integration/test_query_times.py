@@ -52,6 +52,8 @@ class QueryTimesTest(VigilTest):
                      want="at column 21: more than 9 fraction digits")
         self.refused(st, "--from", "99999999999", want="out of range")
         self.refused(st, "--from", "now-1x", want="at column 6: expected a unit")
+        self.refused(st, "--every", "5m1", "--agg", "max", want="bad every '5m1' at column 4: expected a unit")
+        self.refused(st, "--every", "0", "--agg", "max", want="every must be a duration such as 1m")
         # what is valid still works, and finds the point
         r = st.cli("query", "x", "--from", "2023-11-14T23:00:00-01:00", "--to", "2023-11-15T00:00:00.000000001Z",
                    "--format", "json")
