@@ -115,8 +115,9 @@ printf '# comment\nm\\ x,t\\,k=v\\ 1 f\\=1="a\\"b",u=3u\r\nm f=-0.0 -1\n' >"$see
 printf '{"measurement":"ticks","tags":{"sym":"S0001"},"fields":{"price":101.5,"ok":true,"note":"a\\u00e9\\ud83d\\ude00"},"time":1700000000000000000}\n' >"$seeds/json-influx.json"
 printf '[{"sym":"S0002","venue":7,"price":-1.5e-3,"size":12,"seq":5,"ts":5},{"measurement":"m","x":null}]\n{"f":[1,{"a":2}]}' >"$seeds/json-flat.json"
 
-# fuzz_store_query: times, durations and selectors, one per line
-printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n1700000000.5\n1h30m\ntick,sym=BTC\\,X,venue=a\\=b\n' >"$seeds/query.txt"
+# fuzz_store_query: selectors; fuzz_time: times, durations and dates; one per line
+printf 'tick,sym=BTC\\,X,venue=a\\=b\nm\n' >"$seeds/query.txt"
+printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n2024-02-29\n1700000000.5\n1h30m\n1w2d3h4m5s6ms7us8ns\n-1h\n1677-09-21T00:12:43.145224192Z\n2262-04-11t23:47:16.854775807z\n' >"$seeds/time.txt"
 # committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
 

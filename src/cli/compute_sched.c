@@ -33,9 +33,7 @@ static struct {
 
 /* Milliseconds until the next HH:MM (UTC). */
 static uint64_t until_next(int at) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int64_t now_ms = vg_wall_ns() / VG_NS_PER_MS;
   int64_t day = 86400000, target = now_ms - now_ms % day + (int64_t)at * 60000;
   if (target <= now_ms) target += day;
   return (uint64_t)(target - now_ms);

@@ -115,12 +115,8 @@ void cli_feeds_stop(struct cli_feeds *fs) {
 
 /* RFC 3339 UTC with milliseconds, as the quarantine file writes it. */
 static json_t *iso_time(int64_t ns) {
-  char buf[40], out[48];
-  time_t secs = (time_t)(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, sizeof out, "%s.%03dZ", buf, (int)(ns % 1000000000 / 1000000));
+  char out[VG_TIME_LEN];
+  vg_rfc3339_format(ns, 3, out, sizeof out);
   return json_string(out);
 }
 

@@ -12,7 +12,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -59,19 +58,6 @@ const char *cp_reason_name(enum cp_reason r) {
   return r <= CP_R_REQUEUED ? names[r] : "?";
 }
 
-void cp_format_date(long days, char *buf) {
-  /* civil from days (Howard Hinnant's algorithm) */
-  long z = days + 719468;
-  long era = (z >= 0 ? z : z - 146096) / 146097;
-  long doe = z - era * 146097;
-  long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long y = yoe + era * 400;
-  long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  long mp = (5 * doy + 2) / 153;
-  long d = doy - (153 * mp + 2) / 5 + 1;
-  long m = mp + (mp < 10 ? 3 : -9);
-  y += m <= 2;
-  snprintf(buf, 11, "%04ld-%02ld-%02ld", y % 10000, m, d);
-}
+void cp_format_date(long days, char *buf) { vg_date_format(days, buf, 11); }
 
-long cp_today(void) { return (long)(time(NULL) / 86400); }
+long cp_today(void) { return (long)(vg_wall_ns() / VG_NS_PER_DAY); }

@@ -98,6 +98,10 @@ int cp_configure(struct cp_engine *e, const struct cp_options *o, char *err, siz
   e->to = end;
   if (o && o->from && parse_day(o->from, "--from", &e->from, err, errlen) < 0) return -EINVAL;
   if (o && o->to && parse_day(o->to, "--to", &e->to, err, errlen) < 0) return -EINVAL;
+  if (o && o->from && o->to && e->to < e->from) {
+    snprintf(err, errlen, "reversed range: --from %s is after --to %s", o->from, o->to);
+    return -EINVAL;
+  }
   if (e->from < e->start) e->from = e->start; /* nothing exists before the calendar */
   if (e->cp->end && e->to > end) e->to = end;  /* nor after its end */
   if (e->to < e->from) e->to = e->from - 1;    /* an empty range */

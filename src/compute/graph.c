@@ -80,18 +80,25 @@ int cp__graph_build(struct cp_engine *e, char *err, size_t errlen) {
 }
 
 static void mark(struct cp_engine *e, size_t c, bool up, bool *seen) {
-  /* iterative: graphs of thousands of calcs must not recurse deeply */
+  /* iterative: graphs of thousands of calcs must not recurse deeply. A calc is marked
+   * seen when pushed, so it is pushed once and the stack never holds more than n. */
   size_t *stack = vg_calloc(e->n_calcs + 1, sizeof *stack), sp = 0;
+  if (seen[c]) {
+    free(stack);
+    return;
+  }
+  seen[c] = true;
   stack[sp++] = c;
   while (sp) {
     size_t u = stack[--sp];
-    if (seen[u]) continue;
-    seen[u] = true;
     e->calcs[u].selected = true;
     size_t n = up ? e->calcs[u].n_deps : e->calcs[u].n_rdeps;
     const size_t *next = up ? e->calcs[u].deps : e->calcs[u].rdeps;
     for (size_t j = 0; j < n; j++)
-      if (!seen[next[j]]) stack[sp++] = next[j];
+      if (!seen[next[j]]) {
+        seen[next[j]] = true;
+        stack[sp++] = next[j];
+      }
   }
   free(stack);
 }

@@ -34,19 +34,9 @@ enum { C_CMD, C_DEPS, C_INPUTS, C_CODE, C_HISTORY, C_TAGS, C_TIMEOUT, C_RETRIES,
 static const char *const class_keys[] = {"standard", "highmem"};
 
 int cfg_parse_date(const char *s, long *days) {
-  int y, m, d, n = 0;
-  if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) return -1;
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
-    return -1;
-  /* days from civil (Howard Hinnant's algorithm) */
-  y -= m <= 2;
-  long era = y / 400;
-  long yoe = y - era * 400;
-  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  *days = era * 146097 + doe - 719468;
+  int64_t d;
+  if (vg_date_parse(s, &d, NULL) < 0 || d < 0) return -1; /* d < 0: before 1970 */
+  *days = (long)d;
   return 0;
 }
 
@@ -196,20 +186,16 @@ static void parse_calc(struct cfg__ctx *c, struct cfg_calc *k, const struct cfg_
   if (f[C_FIXTURE]) parse_fixture(c, k, f[C_FIXTURE]->value, dir);
 }
 
-static size_t find_calc(const struct cfg_compute *cp, const char *name) {
-  for (size_t i = 0; i < cp->n_calcs; i++)
-    if (strcmp(cp->calcs[i].name, name) == 0) return i;
-  return SIZE_MAX;
-}
-
-static void check_deps(struct cfg__ctx *c, const struct cfg_compute *cp) {
-  const char **names = vg_calloc(cp->n_calcs + 1, sizeof *names);
-  for (size_t i = 0; i < cp->n_calcs; i++) names[i] = cp->calcs[i].name;
+static void check_deps(struct cfg__ctx *c, const struct cfg_compute *cp, const char **names,
+                       const struct cfg__names *ix) {
+  size_t suggested = 0;
   for (size_t i = 0; i < cp->n_calcs; i++) {
     const struct cfg_calc *k = &cp->calcs[i];
     for (size_t j = 0; k->deps && k->deps[j]; j++) {
-      size_t d = find_calc(cp, k->deps[j]);
-      const char *hint = d == SIZE_MAX ? cfg__suggest(k->deps[j], names, cp->n_calcs) : NULL;
+      size_t d = cfg__names_find(ix, k->deps[j]);
+      const char *hint = d == SIZE_MAX && suggested++ < CFG__MAX_SUGGEST
+                             ? cfg__suggest(k->deps[j], names, cp->n_calcs)
+                             : NULL;
       if (d == i)
         cfg_diag_add(c->diags, k->deps_pos[j], "calculation '%s' depends on itself (use history)",
                      k->name);
@@ -220,7 +206,6 @@ static void check_deps(struct cfg__ctx *c, const struct cfg_compute *cp) {
         cfg_diag_add(c->diags, k->deps_pos[j], "unknown calculation '%s' in deps", k->deps[j]);
     }
   }
-  free(names);
 }
 
 /* Index of every known dependency: adj[i][0..deg[i]). */
@@ -228,14 +213,15 @@ struct dgraph {
   size_t **adj, *deg;
 };
 
-static void build_graph(const struct cfg_compute *cp, struct dgraph *g) {
+static void build_graph(const struct cfg_compute *cp, const struct cfg__names *ix,
+                        struct dgraph *g) {
   g->adj = vg_calloc(cp->n_calcs + 1, sizeof *g->adj);
   g->deg = vg_calloc(cp->n_calcs + 1, sizeof *g->deg);
   for (size_t i = 0; i < cp->n_calcs; i++) {
     size_t nd = vg_strv_len(cp->calcs[i].deps);
     g->adj[i] = vg_calloc(nd + 1, sizeof *g->adj[i]);
     for (size_t j = 0; j < nd; j++) {
-      size_t d = find_calc(cp, cp->calcs[i].deps[j]);
+      size_t d = cfg__names_find(ix, cp->calcs[i].deps[j]);
       if (d < cp->n_calcs && d != i) g->adj[i][g->deg[i]++] = d;
     }
   }
@@ -243,15 +229,18 @@ static void build_graph(const struct cfg_compute *cp, struct dgraph *g) {
 
 /* Kahn's algorithm over the known dependencies; what it cannot order lies on or behind a
  * cycle. Following deps from such a calculation inside that remainder must come back to a
- * node already seen: that loop is reported, starting at its member first in the file. */
-static void check_cycles(struct cfg__ctx *c, const struct cfg_compute *cp) {
+ * node already seen: that loop is reported, starting at its member first in the file.
+ * Each walk stops at a calculation an earlier walk went through (its loop is reported
+ * already), so all the walks together visit every calculation once: linear. */
+static void check_cycles(struct cfg__ctx *c, const struct cfg_compute *cp,
+                         const struct cfg__names *ix) {
   size_t n = cp->n_calcs;
   struct dgraph g;
-  build_graph(cp, &g);
+  build_graph(cp, ix, &g);
   size_t *left = vg_calloc(n + 1, sizeof *left), *queue = vg_calloc(n + 1, sizeof *queue);
   size_t *pos = vg_calloc(n + 1, sizeof *pos), *path = vg_calloc(n + 1, sizeof *path);
-  size_t *rstart = vg_calloc(n + 2, sizeof *rstart), *radj = vg_calloc(n + 1, sizeof *radj);
-  bool *done = vg_calloc(n + 1, sizeof *done), *reported = vg_calloc(n + 1, sizeof *reported);
+  size_t *rstart = vg_calloc(n + 2, sizeof *rstart), *walk = vg_calloc(n + 1, sizeof *walk);
+  bool *done = vg_calloc(n + 1, sizeof *done);
   size_t edges = 0;
   for (size_t i = 0; i < n; i++) {
     left[i] = g.deg[i];
@@ -259,8 +248,7 @@ static void check_cycles(struct cfg__ctx *c, const struct cfg_compute *cp) {
     for (size_t j = 0; j < g.deg[i]; j++) rstart[g.adj[i][j] + 1]++;
   }
   for (size_t i = 0; i < n; i++) rstart[i + 1] += rstart[i];
-  free(radj);
-  radj = vg_calloc(edges + 1, sizeof *radj);
+  size_t *radj = vg_calloc(edges + 1, sizeof *radj);
   size_t *fill = vg_calloc(n + 1, sizeof *fill);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < g.deg[i]; j++) {
@@ -277,26 +265,22 @@ static void check_cycles(struct cfg__ctx *c, const struct cfg_compute *cp) {
       if (--left[radj[e]] == 0) queue[tail++] = radj[e];
   }
   for (size_t s = 0; s < n; s++) {
-    if (done[s] || reported[s]) continue;
-    for (size_t i = 0; i < n; i++) pos[i] = SIZE_MAX;
+    if (done[s] || walk[s]) continue;
     size_t len = 0, u = s;
-    while (pos[u] == SIZE_MAX) {
+    while (!walk[u]) { /* walk[u]: 1 + the start of the walk that went through u */
+      walk[u] = s + 1;
       pos[u] = len;
       path[len++] = u;
       size_t next = SIZE_MAX;
       for (size_t j = 0; j < g.deg[u] && next == SIZE_MAX; j++)
         if (!done[g.adj[u][j]]) next = g.adj[u][j];
+      VG_ASSERT(next != SIZE_MAX); /* what Kahn left waits on something it left */
       u = next;
     }
+    if (walk[u] != s + 1) continue;
     size_t from = pos[u], first = from;
-    bool seen = false;
-    for (size_t i = from; i < len; i++) {
+    for (size_t i = from; i < len; i++)
       if (path[i] < path[first]) first = i;
-      seen |= reported[path[i]];
-      reported[path[i]] = true;
-    }
-    reported[s] = true;
-    if (seen) continue;
     struct vg_buf b;
     vg_buf_init(&b);
     size_t cyc = len - from;
@@ -317,7 +301,7 @@ static void check_cycles(struct cfg__ctx *c, const struct cfg_compute *cp) {
   free(radj);
   free(fill);
   free(done);
-  free(reported);
+  free(walk);
 }
 
 static void parse_calcs(struct cfg__ctx *c, struct cfg_compute *cp, const struct cfg__node *n,
@@ -345,12 +329,13 @@ static void parse_calcs(struct cfg__ctx *c, struct cfg_compute *cp, const struct
 static void parse_schedule(struct cfg__ctx *c, struct cfg_compute *cp, const struct cfg__node *n) {
   char *s = cfg__string(c, n);
   if (!s) return;
-  int h, m, len = 0;
   int64_t ms;
+  bool hhmm = strlen(s) == 5 && s[2] == ':';
+  for (int i = 0; hhmm && i < 5; i++) hhmm = i == 2 || (s[i] >= '0' && s[i] <= '9');
+  int h = hhmm ? (s[0] - '0') * 10 + s[1] - '0' : -1, m = hhmm ? (s[3] - '0') * 10 + s[4] - '0' : -1;
   if (strncmp(s, "every ", 6) == 0 && cfg_parse_duration(s + 6, &ms) == 0 && ms >= 1000)
     cp->schedule_every_ms = ms;
-  else if (sscanf(s, "%2d:%2d%n", &h, &m, &len) == 2 && len == 5 && h >= 0 && h <= 23 && m >= 0 &&
-           m <= 59)
+  else if (hhmm && h <= 23 && m <= 59) /* two digits each: no sign, no space */
     cp->schedule_at = h * 60 + m;
   else
     cfg_diag_add(c->diags, n->pos,
@@ -390,8 +375,14 @@ void cfg__compute_parse(struct cfg__ctx *c, struct cfg_compute *cp, const struct
   }
   if (f[K_CALCS]) parse_calcs(c, cp, f[K_CALCS]->value, dir);
   else cp->calcs = vg_calloc(1, sizeof *cp->calcs);
-  check_deps(c, cp);
-  check_cycles(c, cp);
+  const char **names = vg_calloc(cp->n_calcs + 1, sizeof *names);
+  for (size_t i = 0; i < cp->n_calcs; i++) names[i] = cp->calcs[i].name;
+  struct cfg__names ix;
+  cfg__names_init(&ix, names, cp->n_calcs);
+  check_deps(c, cp, names, &ix);
+  check_cycles(c, cp, &ix);
+  cfg__names_free(&ix);
+  free(names);
 }
 
 void cfg__compute_free(struct cfg_compute *cp) {

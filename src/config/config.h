@@ -268,7 +268,8 @@ void cfg_free(struct vg_config *cfg);
  * in). NULL when the file or its state_dir cannot be read; diags say why. */
 char *cfg_load_state_dir(const char *path, struct cfg_diags *diags);
 
-/* A YYYY-MM-DD date as days since 1970-01-01; 0, or -1 when malformed. */
+/* A YYYY-MM-DD date from 1970 to 9999 as days since 1970-01-01 (core's vg_date_parse);
+ * 0, or -1 when malformed, not a real day or out of that range. */
 int cfg_parse_date(const char *s, long *days);
 
 const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
@@ -287,7 +288,8 @@ void cfg_diag_add(struct cfg_diags *d, struct cfg_pos pos, const char *fmt, ...)
 /* Prints each diagnostic as "file:line:col: message\n" to the stream. */
 void cfg_diags_print(const struct cfg_diags *d, const char *file, void *stream);
 
-/* Parses a duration ("250ms", "30s", "5m", "1h", "1h30m", "0"). 0 or -1. */
+/* A duration in core's grammar ("250ms", "30s", "5m", "1h", "1h30m", "1w", "0") in whole
+ * milliseconds (vg_duration_parse); 0 or -1. */
 int cfg_parse_duration(const char *s, int64_t *ms);
 
 /* Expands ${VAR} and ${VAR:-default} in s. Returns a new string, or NULL with a

@@ -18,6 +18,10 @@
 
 /* ---- the YAML tree (yaml.c) ---- */
 
+/* Mappings and sequences nest at most this deep: a vigil config needs about six
+ * levels; deeper is refused at once rather than parsed (and walked) level by level. */
+#define CFG__MAX_DEPTH 64
+
 enum cfg__type { CFG__NULL, CFG__SCALAR, CFG__SEQ, CFG__MAP };
 
 struct cfg__pair;
@@ -159,5 +163,24 @@ void cfg__compute_free(struct cfg_compute *cp);
 
 /* Sorts diags[from..] by position, keeping the order of equal positions. */
 void cfg__diags_sort(struct cfg_diags *d, size_t from);
+
+
+/* ---- names.c: a sorted index of names to their positions ---- */
+struct cfg__name {
+  const char *name;
+  size_t i;
+};
+struct cfg__names {
+  struct cfg__name *v;
+  size_t n;
+};
+/* Indexes names[0..n) (borrowed: they must outlive the index). */
+void cfg__names_init(struct cfg__names *ix, const char *const *names, size_t n);
+/* The position of name (the first, should it repeat), or SIZE_MAX. O(log n). */
+size_t cfg__names_find(const struct cfg__names *ix, const char *name);
+void cfg__names_free(struct cfg__names *ix);
+/* Unknown names get a "did you mean" only this many times per check: each costs an
+ * edit distance to every name. */
+#define CFG__MAX_SUGGEST 100
 
 #endif

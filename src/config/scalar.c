@@ -1,6 +1,6 @@
 /*
- * Pure parsers for the scalar types of the config — durations, sizes, integers,
- * numbers and signal names — and the names of the config's enums. They see only
+ * Pure parsers for the scalar types of the config — durations (core's grammar, in
+ * milliseconds), sizes, integers, numbers and signal names — and the names of the config's enums. They see only
  * the (already expanded) text and report failure by return value; value.c turns a
  * failure into a diagnostic.
  */
@@ -39,51 +39,12 @@ static bool mul_add(int64_t *total, int64_t v, int64_t mult) {
 }
 
 int cfg_parse_duration(const char *s, int64_t *ms) {
-  static const struct {
-    const char *unit;
-    int64_t ms;
-  } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-  if (strcmp(s, "0") == 0) {
-    *ms = 0;
-    return 0;
-  }
-  int64_t total = 0;
-  const char *p = s;
-  if (!*p) return -1;
-  while (*p) {
-    int64_t v;
-    if (!digits(&p, &v)) return -1;
-    size_t u = 0;
-    /* "ms" comes before "m" in the table, so the longest unit wins. */
-    while (u < VG_ARRAY_LEN(units) && strncmp(p, units[u].unit, strlen(units[u].unit)) != 0)
-      u++;
-    if (u == VG_ARRAY_LEN(units)) return -1;
-    if (!mul_add(&total, v, units[u].ms)) return -1;
-    p += strlen(units[u].unit);
-  }
-  *ms = total;
-  return 0;
+  return vg_duration_parse(s, VG_NS_PER_MS, ms, NULL);
 }
 
 void cfg__format_duration(int64_t ms, char *buf, size_t len) {
-  static const struct {
-    const char *unit;
-    int64_t ms;
-  } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-  if (ms <= 0) {
-    snprintf(buf, len, "0");
-    return;
-  }
-  size_t off = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < VG_ARRAY_LEN(units) && off < len; i++) {
-    int64_t n = ms / units[i].ms;
-    ms %= units[i].ms;
-    if (n == 0) continue;
-    int w = snprintf(buf + off, len - off, "%lld%s", (long long)n, units[i].unit);
-    if (w < 0) break;
-    off += (size_t)w;
-  }
+  if (ms > INT64_MAX / VG_NS_PER_MS) snprintf(buf, len, "%lldms", (long long)ms);
+  else vg_duration_format(ms < 0 ? 0 : ms * VG_NS_PER_MS, buf, len);
 }
 
 int cfg__parse_int(const char *s, long long *out) {

@@ -168,8 +168,12 @@ bool cfg__int(struct cfg__ctx *c, const struct cfg__node *n, const char *what,
 bool cfg__duration(struct cfg__ctx *c, const struct cfg__node *n, int64_t *ms) {
   char *s = scalar_as(c, n, "a duration");
   if (!s) return false;
-  bool ok = cfg_parse_duration(s, ms) == 0;
-  if (!ok)
+  struct vg_time_error e;
+  int64_t ns;
+  bool ok = vg_duration_parse(s, VG_NS_PER_MS, ms, &e) == 0;
+  if (!ok && vg_duration_parse(s, 1, &ns, NULL) == 0) /* finer than 1ms, or too long */
+    cfg_diag_add(c->diags, n->pos, "bad duration '%s': %s", s, e.msg);
+  else if (!ok)
     cfg_diag_add(c->diags, n->pos,
                  "bad duration '%s': expected a number followed by ms, s, m, h or d", s);
   free(s);

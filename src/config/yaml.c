@@ -11,6 +11,10 @@
  * ('x''''y' gives x''' instead of x''y) and leaks memory doing so, so those are
  * decoded here from the source text, which the marks locate exactly.
  *
+ * Nesting stops at CFG__MAX_DEPTH mappings and sequences: flow brackets are counted in
+ * one pass before libfyaml starts (check_flow_depth), and every other way of nesting
+ * is refused at the first event beyond the limit.
+ *
  * An alias shares the anchored node instead of copying it, so a "billion laughs"
  * document stays small; anchors are registered only once their node is complete,
  * which makes recursive aliases unknown rather than cyclic.
@@ -146,6 +150,74 @@ static int check_bytes(struct builder *b, const char *text, size_t len) {
     if (cp == '\n') line++, col = 1;
     else col++;
     i += k;
+  }
+  return 0;
+}
+
+/* Refuses flow collections ([ and {) nested deeper than CFG__MAX_DEPTH before libfyaml
+ * sees them: its scanner keeps every token of a flow collection that could still turn
+ * out to be an implicit key, so ten million '[' took 17 s and 3.6 GB before the first
+ * event. One pass, no allocation. Inside a flow collection every bracket counts; in
+ * block context only one where a node can start (the start, or after ": ", "- ", "? ");
+ * quoted scalars, comments and block scalars (| and >) are skipped. What this misses
+ * is still caught, more slowly, at the parser's events. */
+static int check_flow_depth(struct builder *b, const char *s, size_t len) {
+  int line = 1, col = 0, line_indent = 0, depth = 0;
+  char prev = 0;          /* last non-blank character outside scalars and comments */
+  bool blank = true;      /* a blank (or the start) came after prev */
+  bool at_indent = true;  /* only blanks so far on this line */
+  int skip_indent = -1;   /* in a block scalar: lines indented more than this */
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '\n') {
+      line++, col = 0, line_indent = 0, at_indent = blank = true;
+      continue;
+    }
+    if ((c & 0xc0) != 0x80) col++;
+    if (c == ' ' || c == '\t' || c == '\r') {
+      if (at_indent) line_indent++;
+      blank = true;
+      continue;
+    }
+    if (at_indent) {
+      at_indent = false;
+      if (skip_indent >= 0 && line_indent > skip_indent) { /* block scalar content */
+        while (i + 1 < len && s[i + 1] != '\n') i++;
+        continue;
+      }
+      skip_indent = -1;
+    }
+    bool node_start = !prev || (depth > 0 && strchr("[{,", prev)) || (blank && strchr(":-?", prev));
+    char now = c;
+    if (c == '#' && blank) {
+      while (i + 1 < len && s[i + 1] != '\n') i++;
+      continue;
+    } else if ((c == '"' || c == '\'') && node_start) {
+      for (i++; i < len; i++) {
+        if (s[i] == '\n') line++, col = 0;
+        else if ((s[i] & 0xc0) != 0x80) col++;
+        if (c == '"' && s[i] == '\\' && i + 1 < len && s[i + 1] != '\n') i++, col++;
+        else if (s[i] == c && c == '\'' && i + 1 < len && s[i + 1] == '\'') i++, col++;
+        else if (s[i] == c) break;
+      }
+      now = 'x';
+    } else if ((c == '|' || c == '>') && node_start && depth == 0) {
+      skip_indent = line_indent;
+      while (i + 1 < len && s[i + 1] != '\n') i++;
+    } else if ((c == '[' || c == '{') && (depth > 0 || node_start)) {
+      if (++depth > CFG__MAX_DEPTH) {
+        cfg_diag_add(b->diags, (struct cfg_pos){line, col}, "nesting deeper than %d levels",
+                     CFG__MAX_DEPTH);
+        return -1;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+      now = 'x';
+    } else if (depth == 0 && strchr("[]{},", c)) {
+      now = 'x'; /* part of a plain scalar */
+    }
+    prev = now;
+    blank = false;
   }
   return 0;
 }
@@ -292,6 +364,10 @@ static int on_event(struct builder *b, struct fy_event *e) {
   case FYET_SEQUENCE_START:
   case FYET_MAPPING_START: {
     bool seq = e->type == FYET_SEQUENCE_START;
+    if (b->depth == CFG__MAX_DEPTH) {
+      cfg_diag_add(b->diags, pos, "nesting deeper than %d levels", CFG__MAX_DEPTH);
+      return -1;
+    }
     n = node_new(b, seq ? CFG__SEQ : CFG__MAP, pos);
     attach(b, n);
     push(b, n, anchor_of(seq ? e->sequence_start.anchor : e->mapping_start.anchor));
@@ -335,6 +411,7 @@ int cfg__yaml_parse(const char *text, size_t len, struct cfg_diags *diags,
   struct builder b = {.text = text, .len = len, .diags = diags, .doc = doc, .last = {1, 1}};
   doc->root = doc->all = NULL;
   if (check_bytes(&b, text, len) < 0) return -1;
+  if (check_flow_depth(&b, text, len) < 0) return -1;
 
   struct fy_diag_cfg dcfg;
   fy_diag_cfg_default(&dcfg);

@@ -69,16 +69,8 @@ void vg_log(enum vg_log_level level, const char *msg, ...);
 #define VG_WARN(...) vg_log(VG_LOG_WARN, __VA_ARGS__, VF_END)
 #define VG_ERROR(...) vg_log(VG_LOG_ERROR, __VA_ARGS__, VF_END)
 
-/* ---- time ---- */
-/* Monotonic clock in milliseconds / nanoseconds. */
-uint64_t vg_now_ms(void);
-uint64_t vg_now_ns(void);
-/* The same clocks read from the kernel's last tick (resolution 1-4 ms, a few ns to
- * read instead of 25 or more on a VM): for per-message bookkeeping on hot paths. */
-uint64_t vg_now_coarse_ns(void);
-int64_t vg_wall_coarse_ns(void);
-/* Wall clock in seconds since the epoch, with sub-second precision. */
-double vg_wall_seconds(void);
+/* ---- time: clocks, durations, dates, RFC 3339 ---- */
+#include "core/vtime.h"
 
 /* ---- growable byte buffer, always NUL-terminated ---- */
 struct vg_buf {

@@ -60,13 +60,8 @@ static void logfmt_value(struct vg_buf *b, const char *s) {
 }
 
 static void put_timestamp(struct vg_buf *b) {
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  struct tm tm;
-  gmtime_r(&tv.tv_sec, &tm);
-  char ts[40];
-  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-  vg_buf_printf(b, "%s.%03dZ", ts, (int)(tv.tv_usec / 1000));
+  char ts[VG_TIME_LEN];
+  vg_buf_append(b, ts, vg_rfc3339_format(vg_wall_ns(), 3, ts, sizeof ts));
 }
 
 static void put_double(struct vg_buf *b, double d) {

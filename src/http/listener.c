@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 enum phase {
@@ -239,15 +238,11 @@ static void on_line(void *arg, const char *stream, const char *line, size_t len)
     conn_close(c);
     return;
   }
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  struct tm tm;
-  gmtime_r(&tv.tv_sec, &tm);
   struct vg_buf b;
   vg_buf_init(&b);
-  char ts[32];
-  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-  vg_buf_printf(&b, "%s.%03dZ %s ", ts, (int)(tv.tv_usec / 1000), stream);
+  char ts[VG_TIME_LEN];
+  vg_rfc3339_format(vg_wall_ns(), 3, ts, sizeof ts);
+  vg_buf_printf(&b, "%s %s ", ts, stream);
   vg_buf_append(&b, line, len);
   vg_buf_putc(&b, '\n');
   conn_write(c, b.data, b.len, false);

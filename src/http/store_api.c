@@ -10,7 +10,8 @@
  *   POST /api/v1/store/import?precision=ns|us|ms|s   body: line protocol
  *   POST /write?precision=...           the same, InfluxDB 1.x compatible (204)
  *
- * format is json (default), csv or table. Times as in tsdb_parse_time.
+ * format is json (default), csv or table. Times as in vg_time_parse (core/vtime.h);
+ * from must be before to.
  */
 #include <errno.h>
 #include <math.h>
@@ -163,7 +164,7 @@ static void render(const struct tsdb_result *r, enum fmt f, uint64_t elapsed_ns,
         csv_field(b, (char *)name.data);
         vg_buf_putc(b, ',');
         csv_field(b, d->field);
-        tsdb_format_time(d->ts[k], t, sizeof t);
+        vg_rfc3339_format(d->ts[k], VG_FRAC_AUTO, t, sizeof t);
         vg_buf_printf(b, ",%s,", t);
         if (d->values[k].type == TSDB_STRING) {
           char *s = vg_strndup(d->values[k].v.s.p, d->values[k].v.s.len);
@@ -185,7 +186,7 @@ static void render(const struct tsdb_result *r, enum fmt f, uint64_t elapsed_ns,
     vg_buf_printf(b, " %s (%s, %zu points)\n", d->field, tsdb_type_name(d->type), d->n);
     vg_buf_printf(b, "%-32s %s\n", "TIME", "VALUE");
     for (size_t k = 0; k < d->n; k++) {
-      tsdb_format_time(d->ts[k], t, sizeof t);
+      vg_rfc3339_format(d->ts[k], VG_FRAC_AUTO, t, sizeof t);
       vg_buf_printf(b, "%-32s ", t);
       put_value(b, &d->values[k], false);
       if (d->raw_from != TSDB_TIME_MIN && d->ts[k] < d->raw_from) vg_buf_puts(b, "  (rollup)");
@@ -230,13 +231,30 @@ static void query(struct tsdb *db, const struct http_request *req, bool last,
   http_query_get(req->query, "agg", agg, sizeof agg);
   http_query_get(req->query, "limit", limit, sizeof limit);
   int64_t now = tsdb_now();
-  if (tsdb_parse_time(from, now, &q.from) < 0 || tsdb_parse_time(to, now, &q.to) < 0) {
-    snprintf(msg, sizeof msg, "bad time '%s': use RFC 3339, epoch seconds, now, or -1h style",
-             tsdb_parse_time(from, now, &q.from) < 0 ? from : to);
+  struct vg_time_error te;
+  const char *bad = vg_time_parse(from, now, &q.from, &te) < 0 ? from
+                    : vg_time_parse(to, now, &q.to, &te) < 0   ? to
+                                                                : NULL;
+  if (bad) {
+    snprintf(msg, sizeof msg, "bad time '%s' at column %zu: %s", bad, te.col, te.msg);
     err_json(resp, 400, msg);
     return;
   }
-  if (*every && (tsdb_parse_duration(every, &q.every_ns) < 0 || q.every_ns <= 0)) {
+  if (!last && q.to <= q.from) {
+    char a[VG_TIME_LEN], b[VG_TIME_LEN];
+    vg_rfc3339_format(q.from, VG_FRAC_AUTO, a, sizeof a);
+    vg_rfc3339_format(q.to, VG_FRAC_AUTO, b, sizeof b);
+    snprintf(msg, sizeof msg, "%s range: from %s is %s to %s", q.to < q.from ? "reversed" : "empty",
+             a, q.to < q.from ? "after" : "equal", b);
+    err_json(resp, 400, msg);
+    return;
+  }
+  if (*every && vg_duration_parse(every, 1, &q.every_ns, &te) < 0) {
+    snprintf(msg, sizeof msg, "bad every '%s' at column %zu: %s", every, te.col, te.msg);
+    err_json(resp, 400, msg);
+    return;
+  }
+  if (*every && q.every_ns <= 0) {
     err_json(resp, 400, "every must be a duration such as 1m, 5m, 1h");
     return;
   }
@@ -334,8 +352,8 @@ static void stats(struct tsdb *db, const struct http_request *req, struct http_r
       if (p->duration_ns && p->duration_ns % (86400 * TSDB_NS_PER_SEC) == 0)
         snprintf(dur, sizeof dur, "%lldd", (long long)(p->duration_ns / 86400 / TSDB_NS_PER_SEC));
       if (p->points) {
-        tsdb_format_time(p->mint - p->mint % TSDB_NS_PER_SEC, o, sizeof o);
-        tsdb_format_time(p->maxt - p->maxt % TSDB_NS_PER_SEC, n, sizeof n);
+        vg_rfc3339_format(p->mint, 0, o, sizeof o);
+        vg_rfc3339_format(p->maxt, 0, n, sizeof n);
       }
       human_bytes(hb, sizeof hb, (double)p->bytes);
       vg_buf_printf(b, "%-16s %-10s %8llu %7llu %12llu %11s %8.2f  %-20s %-20s\n", p->name, dur,

@@ -40,12 +40,6 @@ void ingest_batch_free(struct ingest_batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-int64_t ingest__wall_ns(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
 int64_t ingest_precision(const char *s) {
   if (!s || !*s || strcmp(s, "ns") == 0 || strcmp(s, "n") == 0) return 1;
   if (strcmp(s, "us") == 0 || strcmp(s, "u") == 0) return 1000;

@@ -9,8 +9,6 @@
 
 #include "ingest/ingest.h"
 
-/* The wall clock in ns (batch.c). */
-int64_t ingest__wall_ns(void);
 
 /* Makes p, decoded into b's free tail (b->points[b->n], its tags and fields at
  * b->n_tags and b->n_fields), the batch's last point: its time gets the batch's
@@ -20,7 +18,7 @@ int64_t ingest__wall_ns(void);
 static inline int ingest__batch_commit(struct ingest_batch *b, struct tsdb_point *p, bool has_ts,
                                        struct ingest_error *err) {
   if (!has_ts) {
-    if (b->default_ts == INGEST_TS_CLOCK) b->default_ts = ingest__wall_ns();
+    if (b->default_ts == INGEST_TS_CLOCK) b->default_ts = vg_wall_ns();
     p->ts = b->default_ts;
   } else if (b->ts_mult != 1) {
     if (p->ts > INT64_MAX / b->ts_mult || p->ts < INT64_MIN / b->ts_mult) {

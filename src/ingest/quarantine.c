@@ -78,15 +78,11 @@ bool ingest_quarantine_add(struct ingest_quarantine *q, enum ingest_reason r, co
   uint64_t nth = q->seen[r]++;
   if (!q->f || (nth >= q->keep && (nth - q->keep) % 1000 != 999) || q->size >= q->max_bytes)
     return false;
-  struct timespec ts;
-  struct tm tm;
-  char when[40];
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  char when[VG_TIME_LEN];
+  vg_rfc3339_format(vg_wall_ns(), 3, when, sizeof when);
   struct vg_buf b;
   vg_buf_init(&b);
-  vg_buf_printf(&b, "%s.%03ldZ reason=%s error=\"", when, ts.tv_nsec / 1000000, ingest_reason_name(r));
+  vg_buf_printf(&b, "%s reason=%s error=\"", when, ingest_reason_name(r));
   put_escaped(&b, (const unsigned char *)msg, strlen(msg));
   vg_buf_printf(&b, "\" bytes=%zu raw=", len);
   put_escaped(&b, raw, len > RAW_MAX ? RAW_MAX : len);

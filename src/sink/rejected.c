@@ -47,10 +47,8 @@ void sink__reject_append(const char *path, const struct sink__reply *r, const ch
   }
   struct vg_buf b;
   vg_buf_init(&b);
-  char when[32];
-  time_t now = time(NULL);
-  struct tm tm;
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+  char when[VG_TIME_LEN];
+  vg_rfc3339_format(vg_wall_ns(), 0, when, sizeof when);
   vg_buf_printf(&b, "# %s status=%ld points=%" PRIu64 " error=", when, r->status, points);
   /* The message on one line, so the comment stays one line. */
   for (const char *m = r->msg; *m; m++) vg_buf_putc(&b, *m == '\n' || *m == '\r' ? ' ' : *m);

@@ -63,13 +63,9 @@ void sv__logfile_close(struct sv_service *svc) {
 
 static void write_file(struct sv_service *svc, const char *stream, const char *line, size_t len) {
   if (svc->log_fd < 0) return;
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  struct tm tm;
-  gmtime_r(&tv.tv_sec, &tm);
   char head[64];
-  size_t h = strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
-  h += (size_t)snprintf(head + h, sizeof head - h, ".%03dZ %s ", (int)(tv.tv_usec / 1000), stream);
+  size_t h = vg_rfc3339_format(vg_wall_ns(), 3, head, sizeof head);
+  h += (size_t)snprintf(head + h, sizeof head - h, " %s ", stream);
   struct iovec iov[3] = {{head, h}, {(void *)line, len}, {"\n", 1}};
   ssize_t n = writev(svc->log_fd, iov, 3);
   if (n > 0) svc->log_size += n;

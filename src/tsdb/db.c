@@ -28,11 +28,7 @@
 
 int64_t tsdb_now(void) { return tsdb__now(); }
 
-int64_t tsdb__now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * TSDB_NS_PER_SEC + ts.tv_nsec;
-}
+int64_t tsdb__now(void) { return vg_wall_ns(); }
 
 static bool valid_name(const char *s) {
   if (!s || !*s || strlen(s) > 60) return false;

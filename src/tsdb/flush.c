@@ -406,7 +406,7 @@ int tsdb__retention(struct tsdb *db, int64_t now) {
     for (size_t j = 0; j < n; j++) k += drop[j]->policy == i;
     if (!k) continue;
     char until[48];
-    tsdb_format_time(db->policies[i].dropped_until, until, sizeof until);
+    vg_rfc3339_format(db->policies[i].dropped_until, VG_FRAC_AUTO, until, sizeof until);
     VG_INFO("store: retention dropped expired blocks", VF_S("policy", db->policies[i].name),
             VF_I("blocks", k), VF_S("raw_data_from", until));
   }

@@ -255,14 +255,7 @@ struct tsdb_stats {
 void tsdb_stats(struct tsdb *db, struct tsdb_stats *st);
 void tsdb_stats_free(struct tsdb_stats *st);
 
-/* ---- times (timefmt.c) ---- */
-/* "now", "-1h", "now-15m", "+30s", RFC 3339 ("2026-11-23T06:00:00.5Z", "+01:00" offsets,
- * or a bare "2026-11-23"), or epoch seconds ("1763877600.25"). 0 or -1. */
-int tsdb_parse_time(const char *s, int64_t now, int64_t *out);
-/* "90s", "1m30s", "250ms", "1d", "1w" (ns, us, ms, s, m, h, d, w) to ns. 0 or -1. */
-int tsdb_parse_duration(const char *s, int64_t *ns);
-/* RFC 3339 in UTC, fraction only as long as needed. buf of 40 bytes is enough. */
-void tsdb_format_time(int64_t ns, char *buf, size_t len);
+/* ---- times: parsed and formatted by core (core/vtime.h) ---- */
 /* Wall-clock now in ns. */
 int64_t tsdb_now(void);
 
