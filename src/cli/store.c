@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,11 +194,8 @@ int cmd_query(struct cli *cli, int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *selector = argv[ix];
-  /* options may follow the selector too */
-  int ix2 = cli_parse(cli, argc - ix, argv + ix, query_usage, query_help, NULL, longopts, query_opt, &o);
-  if (ix2 < 0) return ix2 == -2 ? EXIT_OK : EXIT_USAGE;
-  if (ix + ix2 < argc) {
-    fprintf(stderr, "vigil query: unexpected argument '%s'\nusage: %s\n", argv[ix + ix2], query_usage);
+  if (ix + 1 < argc) {
+    fprintf(stderr, "vigil query: unexpected argument '%s'\nusage: %s\n", argv[ix + 1], query_usage);
     return EXIT_USAGE;
   }
   if (o.agg && !o.every) {
@@ -248,19 +246,31 @@ enum { S_PRECISION = 3000, S_JSON };
 struct sopts {
   const char *precision;
   bool json;
+  unsigned seen; /* bit (1 << (c - S_PRECISION)) of each option given */
 };
 static int store_opt(int c, const char *v, void *arg) {
   struct sopts *o = arg;
   if (c == S_PRECISION) o->precision = v;
   else if (c == S_JSON) o->json = true;
   else return -1;
+  o->seen |= 1u << (c - S_PRECISION);
   return 0;
 }
+/* every action's options, for those given before the action */
+static const struct option store_all_opts[] = {{"precision", required_argument, NULL, S_PRECISION},
+                                               {"json", no_argument, NULL, S_JSON},
+                                               {0}};
 
 /* Sends FILE in bodies of at most 1 MiB cut at line ends. */
 static int do_import(struct session *s, const char *file, const char *precision) {
   FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
   const char *name = strcmp(file, "-") == 0 ? "<stdin>" : file;
+  struct stat sb;
+  if (f && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    f = NULL;
+    errno = EISDIR;
+  }
   if (!f) {
     fprintf(stderr, "vigil store import: %s: %s\n", file, strerror(errno));
     return EXIT_FAIL;
@@ -276,6 +286,11 @@ static int do_import(struct session *s, const char *file, const char *precision)
     if (!eof) {
       size_t n = fread(buf + have, 1, CHUNK - have, f);
       have += n;
+      if (n == 0 && ferror(f)) {
+        fprintf(stderr, "vigil store import: %s: %s\n", name, strerror(errno));
+        code = EXIT_FAIL;
+        break;
+      }
       if (n == 0) eof = true;
     }
     size_t cut = have;
@@ -342,49 +357,85 @@ static int do_import(struct session *s, const char *file, const char *precision)
   return code;
 }
 
+/* The options of each action; an action refuses the options of another. */
+static const struct store_action {
+  const char *name;
+  const char *usage;
+  struct option opts[2];
+  int n_operands;
+} store_actions[] = {
+    {"import", "vigil store import FILE|- [--precision ns|us|ms|s]",
+     {{"precision", required_argument, NULL, S_PRECISION}, {0}}, 1},
+    {"stats", "vigil store stats [--json]", {{"json", no_argument, NULL, S_JSON}, {0}}, 0},
+    {"compact", "vigil store compact", {{0}}, 0},
+    {"retention", "vigil store retention [--json]", {{"json", no_argument, NULL, S_JSON}, {0}}, 0},
+};
+
 int cmd_store(struct cli *cli, int argc, char **argv) {
-  static const struct option longopts[] = {{"precision", required_argument, NULL, S_PRECISION},
-                                           {"json", no_argument, NULL, S_JSON},
-                                           {0}};
   struct sopts o = {.precision = "ns"};
-  int ix = cli_parse(cli, argc, argv, store_usage, store_help, NULL, longopts, store_opt, &o);
+  int ix = cli_parse(cli, argc, argv, store_usage, store_help, "+", store_all_opts, store_opt, &o);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
   if (ix >= argc) {
     fprintf(stderr, "vigil store: which action? (import, stats, compact, retention)\nusage: %s\n",
             store_usage);
     return EXIT_USAGE;
   }
-  const char *act = argv[ix];
-  int ix2 = cli_parse(cli, argc - ix, argv + ix, store_usage, store_help, NULL, longopts, store_opt, &o);
-  if (ix2 < 0) return ix2 == -2 ? EXIT_OK : EXIT_USAGE;
-  int nops = argc - ix - ix2;
-  char **ops = argv + ix + ix2;
-  bool import = strcmp(act, "import") == 0;
-  if (!import && strcmp(act, "stats") && strcmp(act, "compact") && strcmp(act, "retention")) {
-    fprintf(stderr, "vigil store: unknown action '%s' (import, stats, compact, retention)\n", act);
+  const struct store_action *a = NULL;
+  for (size_t i = 0; i < VG_ARRAY_LEN(store_actions); i++)
+    if (strcmp(argv[ix], store_actions[i].name) == 0) a = &store_actions[i];
+  if (!a) {
+    fprintf(stderr, "vigil store: unknown action '%s' (import, stats, compact, retention)\n", argv[ix]);
     return EXIT_USAGE;
   }
-  if (import != (nops == 1) || nops > 1) {
-    fprintf(stderr, "vigil store %s: %s\nusage: %s\n", act,
-            import ? "which file? (- for stdin)" : "takes no argument", store_usage);
-    return EXIT_USAGE;
+  /* the action parses what follows it, named "store ACTION" in messages */
+  int n = argc - ix;
+  char **args = vg_calloc((size_t)n + 1, sizeof *args);
+  char *name = vg_asprintf("store %s", a->name);
+  args[0] = name;
+  for (int i = 1; i < n; i++) args[i] = argv[ix + i];
+  int code = EXIT_USAGE;
+  int ix2 = cli_parse(cli, n, args, a->usage, store_help, NULL, a->opts, store_opt, &o);
+  if (ix2 < 0) {
+    code = ix2 == -2 ? EXIT_OK : EXIT_USAGE;
+    goto out;
+  }
+  for (size_t i = 0; i < VG_ARRAY_LEN(store_all_opts) - 1; i++) {
+    const struct option *op = &store_all_opts[i];
+    bool mine = false;
+    for (const struct option *m = a->opts; m->name && !mine; m++) mine = m->val == op->val;
+    if (!mine && (o.seen & (1u << (op->val - S_PRECISION)))) {
+      fprintf(stderr, "vigil store %s: --%s is not an option of %s\nusage: %s\n", a->name,
+              op->name, a->name, a->usage);
+      goto out;
+    }
+  }
+  if (n - ix2 > a->n_operands) {
+    fprintf(stderr, "vigil store %s: unexpected argument '%s'\nusage: %s\n", a->name,
+            args[ix2 + a->n_operands], a->usage);
+    goto out;
+  }
+  if (n - ix2 < a->n_operands) {
+    fprintf(stderr, "vigil store %s: which file? (- for stdin)\nusage: %s\n", a->name, a->usage);
+    goto out;
   }
   struct session s = {.cli = cli};
-  if (start(&s) < 0) return EXIT_USAGE;
-  int code;
+  if (start(&s) < 0) goto out;
   struct cli_reply r;
   const char *stats = o.json ? "/api/v1/store/stats?format=json" : "/api/v1/store/stats?format=table";
-  if (import) {
-    code = do_import(&s, ops[0], o.precision);
-  } else if (strcmp(act, "stats") == 0) {
+  if (strcmp(a->name, "import") == 0) {
+    code = do_import(&s, args[ix2], o.precision);
+  } else if (strcmp(a->name, "stats") == 0) {
     code = call(&s, "GET", stats, NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
-  } else if (strcmp(act, "compact") == 0) {
+  } else if (strcmp(a->name, "compact") == 0) {
     code = call(&s, "POST", "/api/v1/store/compact", NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
   } else {
     code = call(&s, "POST", "/api/v1/store/retention", NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
     if (code == EXIT_OK) code = call(&s, "GET", stats, NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
   }
   session_end(&s);
+out:
+  free(name);
+  free(args);
   return code;
 }
 
