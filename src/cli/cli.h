@@ -57,6 +57,9 @@ int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const c
  * 0, or a negative errno after printing why (-EBUSY: a daemon has it). */
 struct tsdb;
 int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **out);
+/* The same without the maintenance thread, and silent when the store is busy (-EBUSY:
+ * the store's own lock says another process, a daemon, has it). */
+int cli_store_try_open(const struct vg_config *cfg, struct tsdb **out);
 
 /* Store inputs of the compute engine (store.c): fingerprints of a selector's points in a
  * time range, read through the daemon or, without one, from the store opened for each

@@ -41,6 +41,7 @@ struct conn {
   bool closing;
   long sub_id;
   size_t pending;
+  struct http_job *job; /* a store route running off the loop; its answer is sent later */
   struct conn *next;
 };
 
@@ -88,6 +89,8 @@ static void conn_close(struct conn *c) {
   struct http_control *ctl = c->ctl;
   if (c->sub_id > 0) sv_log_unsubscribe(ctl->api->sv, c->sub_id);
   c->sub_id = 0;
+  http_job_detach(c->job);
+  c->job = NULL;
   for (struct conn **pp = &ctl->conns; *pp; pp = &(*pp)->next) {
     if (*pp == c) {
       *pp = c->next;
@@ -168,15 +171,28 @@ static void on_line(void *arg, const char *stream, const char *line, size_t len)
   vg_buf_free(&b);
 }
 
+/* A deferred answer (job.c), back on the loop thread. */
+static void job_done(void *arg, struct http_response *resp) {
+  struct conn *c = arg;
+  c->job = NULL;
+  send_response(c, resp, false);
+}
+
 static void handle(struct conn *c) {
   c->handled = true;
   uv_timer_stop(&c->timer);
   struct http_control *ctl = c->ctl;
-  struct http_response resp = {.status = 200};
+  struct http_response resp = {.status = 200, .defer_loop = ctl->loop, .defer_done = job_done,
+                               .defer_arg = c};
   vg_buf_init(&resp.body);
   char follow[128] = "";
   const char *body = c->in.data + c->head_len;
   int stream = api_handle(ctl->api, true, &c->req, body, &resp, follow, sizeof follow);
+  if (resp.job) { /* answered by job_done */
+    c->job = resp.job;
+    vg_buf_free(&resp.body);
+    return;
+  }
   send_response(c, &resp, stream == 1);
   vg_buf_free(&resp.body);
   if (stream == 1 && !c->closing) {
@@ -195,6 +211,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   struct conn *c = s->data;
+  if (n == UV_EOF && c->job) { /* a client that half-closed still gets its answer */
+    uv_read_stop(s);
+    return;
+  }
   if (n < 0) {
     conn_close(c); /* EOF or error; for a follower this is how it leaves */
     return;

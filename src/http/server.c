@@ -26,12 +26,20 @@ struct http_server {
   uv_timer_t timer;
   struct http_api *api;
   int closing;
+  struct req_state *suspended; /* requests whose answer a job (job.c) will give */
 };
 
 /* Per-request state, kept by libmicrohttpd between the calls of one request. */
 struct req_state {
   struct vg_buf body;
   bool too_large;
+  /* a deferred answer: the connection is suspended until the job is done */
+  struct http_server *s;
+  struct MHD_Connection *conn;
+  struct http_job *job;
+  bool answered;
+  struct http_response answer;
+  struct req_state *next_suspended;
 };
 
 static void schedule(struct http_server *s);
@@ -104,6 +112,32 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
   return MHD_YES;
 }
 
+static void unlist_suspended(struct req_state *st) {
+  for (struct req_state **pp = &st->s->suspended; *pp; pp = &(*pp)->next_suspended)
+    if (*pp == st) {
+      *pp = st->next_suspended;
+      break;
+    }
+}
+
+/* Gives a suspended request its answer and lets libmicrohttpd call the handler again. */
+static void resume_with(struct req_state *st, struct http_response *resp) {
+  st->job = NULL;
+  st->answered = true;
+  st->answer = *resp;
+  vg_buf_init(&resp->body); /* the body is ours now */
+  unlist_suspended(st);
+  MHD_resume_connection(st->conn);
+}
+
+/* A deferred answer (job.c), back on the loop thread. */
+static void job_done(void *arg, struct http_response *resp) {
+  struct req_state *st = arg;
+  struct http_server *s = st->s;
+  resume_with(st, resp);
+  run_mhd(s);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version,
                                const char *upload_data, size_t *upload_size, void **con_cls) {
@@ -125,6 +159,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     return MHD_YES;
   }
   if (st->too_large) return queue_error(conn, s, 413, "request body too large");
+  if (st->answered) return queue(conn, s, &st->answer); /* resumed: the job's answer */
 
   struct http_request req;
   memset(&req, 0, sizeof req);
@@ -150,11 +185,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
   if (h) snprintf(req.accept, sizeof req.accept, "%s", h);
   req.content_length = st->body.len;
 
-  struct http_response resp = {.status = 200};
+  struct http_response resp = {.status = 200, .defer_loop = s->loop, .defer_done = job_done,
+                               .defer_arg = st};
   vg_buf_init(&resp.body);
   char follow[128];
+  st->s = s;
+  st->conn = conn;
   int rc = api_handle(s->api, false, &req, st->body.data ? st->body.data : "", &resp, follow,
                       sizeof follow);
+  if (resp.job) { /* answered once job_done resumes the connection */
+    st->job = resp.job;
+    st->next_suspended = s->suspended;
+    s->suspended = st;
+    MHD_suspend_connection(conn);
+    vg_buf_free(&resp.body);
+    return MHD_YES;
+  }
   enum MHD_Result out;
   if (rc == 1) out = queue_error(conn, s, 501, "follow is served on the control socket only (vigil logs -f)");
   else out = queue(conn, s, &resp);
@@ -166,7 +212,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
   struct req_state *st = *con_cls;
   if (!st) return;
+  http_job_detach(st->job);
   vg_buf_free(&st->body);
+  vg_buf_free(&st->answer.body);
   free(st);
   *con_cls = NULL;
 }
@@ -195,7 +243,7 @@ int http_server_start(uv_loop_t *loop, const char *host, int port, struct http_a
   struct http_server *s = vg_calloc(1, sizeof *s);
   s->loop = loop;
   s->api = api;
-  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (res->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   s->mhd = MHD_start_daemon(
       flags, (uint16_t)port, NULL, NULL, handler, s,
@@ -231,6 +279,15 @@ static void closed(uv_handle_t *h) {
 void http_server_close(struct http_server *s) {
   uv_poll_stop(&s->poll);
   uv_timer_stop(&s->timer);
+  /* libmicrohttpd must not stop with suspended connections: answer them, drop the jobs */
+  while (s->suspended) {
+    struct req_state *st = s->suspended;
+    http_job_detach(st->job);
+    struct http_response r = {.status = 503, .content_type = "application/json"};
+    vg_buf_init(&r.body);
+    vg_buf_puts(&r.body, "{\"error\": \"vigil is shutting down\"}\n");
+    resume_with(st, &r);
+  }
   /* stop libmicrohttpd (closing its epoll fd) only after libuv lets go of the fd */
   MHD_stop_daemon(s->mhd);
   s->mhd = NULL;
