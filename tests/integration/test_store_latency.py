@@ -4,7 +4,8 @@ the test polls the status route on the control socket (what `vigil status` asks)
 measures the worst answer time. Store work runs on the loop's thread pool and the answer
 is sent when it is done (src/http/job.c); before that, each of these stalled the loop for
 seconds. The bound asserted is loose (1 s: a loaded 2-core machine, sanitizer builds);
-the measured figures are printed."""
+the measured figures are printed. Run against the loop-thread routes it failed: worst
+status answer 8.4 s, `vigil status` 8.8 s."""
 import os
 import subprocess
 import threading
@@ -57,46 +58,70 @@ class StoreLatencyTest(VigilTest):
                 lat.append((time.monotonic() - t, resp.status))
                 time.sleep(0.01)
 
+        cli_lat = []  # wall time of `vigil status` runs meanwhile, process start included
+
+        def poll_cli():
+            while not stop.is_set():
+                t = time.monotonic()
+                r = subprocess.run([VIGIL, "-c", st.config_path, "status"], capture_output=True,
+                                   timeout=60)
+                cli_lat.append((time.monotonic() - t, r.returncode))
+                time.sleep(0.05)
+
         poller = threading.Thread(target=poll)
+        cli_poller = threading.Thread(target=poll_cli)
         base = [VIGIL, "-c", st.config_path]
         t_start = time.monotonic()
         poller.start()
-        jobs = {
-            "compact": subprocess.Popen(base + ["store", "compact"], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True),
-            "import": subprocess.Popen(base + ["store", "import", imp, "--precision=s"],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-            "query": subprocess.Popen(base + ["query", "big", "--from", str(T0), "--to",
-                                              str(T0 + LINES_BIG), "--every", "1d", "--agg",
-                                              "count", "--format", "csv"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        }
+        cli_poller.start()
         out, took = {}, {}
-        deadline = time.monotonic() + 240
-        while len(took) < len(jobs) and time.monotonic() < deadline:
-            for name, p in jobs.items():
-                if name not in took and p.poll() is not None:
-                    took[name] = time.monotonic() - t_start
-            time.sleep(0.01)
-        stop.set()
+        try:
+            jobs = {
+                "compact": subprocess.Popen(base + ["store", "compact"], stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True),
+                "import": subprocess.Popen(base + ["store", "import", imp, "--precision=s"],
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           text=True),
+                "query": subprocess.Popen(base + ["query", "big", "--from", str(T0), "--to",
+                                                  str(T0 + LINES_BIG), "--every", "1d", "--agg",
+                                                  "count", "--format", "csv"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True),
+            }
+            deadline = time.monotonic() + 240
+            while len(took) < len(jobs) and time.monotonic() < deadline:
+                for name, p in jobs.items():
+                    if name not in took and p.poll() is not None:
+                        took[name] = time.monotonic() - t_start
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            poller.join()
+            cli_poller.join()
         for name, p in jobs.items():
             out[name] = p.communicate(timeout=60)
+        self.assertTrue(lat)
+        self.assertTrue(cli_lat)
+        worst = max(s for s, _ in lat)
+        during = sorted(s for s, _ in lat)
+        cli_worst = max(s for s, _ in cli_lat)
+        print(f"\nstore jobs (finished after): " +
+              ", ".join(f"{k} {v:.2f} s" for k, v in took.items()) +
+              f"; import of {LINES_IMPORT * FIELDS} points, query of {LINES_BIG * FIELDS} values")
+        print(f"status route meanwhile: {len(lat)} answers, median "
+              f"{during[len(during) // 2] * 1e3:.1f} ms, worst {worst * 1e3:.1f} ms")
+        print(f"`vigil status` runs meanwhile: {len(cli_lat)}, worst {cli_worst * 1e3:.1f} ms "
+              "(process start included)")
+        self.assertLess(worst, 1.0)
+        self.assertLess(cli_worst, 3.0)  # a process start on a loaded machine, too
+        for name, p in jobs.items():
             self.assertEqual(p.returncode, 0, f"{name}: {out[name]}")
-        poller.join()
         self.assertIn('"action": "compact"', out["compact"][0])
         self.assertIn(f"imported {LINES_IMPORT * FIELDS} points", out["import"][0])
         rows = out["query"][0].strip().splitlines()[1:]
         self.assertEqual(sum(int(float(r.rsplit(",", 1)[1])) for r in rows), LINES_BIG * FIELDS)
-        self.assertTrue(lat)
         self.assertTrue(all(s == 200 for _, s in lat))
-        worst = max(s for s, _ in lat)
-        during = sorted(s for s, _ in lat)
-        print(f"\nstore jobs: compact {took['compact']:.2f} s, import of "
-              f"{LINES_IMPORT * FIELDS} points {took['import']:.2f} s, query of "
-              f"{LINES_BIG * FIELDS} values {took['query']:.2f} s (wall, from the start)")
-        print(f"status answers meanwhile: {len(lat)}, median {during[len(during) // 2] * 1e3:.1f} ms, "
-              f"worst {worst * 1e3:.1f} ms")
-        self.assertLess(worst, 1.0)
+        self.assertTrue(all(rc == 0 for _, rc in cli_lat))
         # the CLI verb itself, once the loop is idle again
         t = time.monotonic()
         r = st.cli("status")
