@@ -3,8 +3,9 @@ million points and a query of ten million values run at once through the daemon,
 the test polls the status route on the control socket (what `vigil status` asks) and
 measures the worst answer time. Store work runs on the loop's thread pool and the answer
 is sent when it is done (src/http/job.c); before that, each of these stalled the loop for
-seconds. The bound asserted is loose (1 s: a loaded 2-core machine, sanitizer builds);
-the measured figures are printed. Run against the loop-thread routes it failed: worst
+seconds. The bound asserted is loose (1 s: a loaded 2-core machine, sanitizer builds;
+a tenth of the store work's time when the machine is so loaded that the work takes
+minutes); the measured figures are printed. Run against the loop-thread routes it failed: worst
 status answer 8.4 s, `vigil status` 8.8 s."""
 import os
 import subprocess
@@ -112,8 +113,12 @@ class StoreLatencyTest(VigilTest):
               f"{during[len(during) // 2] * 1e3:.1f} ms, worst {worst * 1e3:.1f} ms")
         print(f"`vigil status` runs meanwhile: {len(cli_lat)}, worst {cli_worst * 1e3:.1f} ms "
               "(process start included)")
-        self.assertLess(worst, 1.0)
-        self.assertLess(cli_worst, 3.0)  # a process start on a loaded machine, too
+        # Under 1 s; on a machine so loaded that the store work itself takes minutes, under
+        # a tenth of the longest job — the loop-thread routes held the loop for a whole job
+        # (worst answer = the longest job's time), so they fail either bound.
+        longest = max(took.values())
+        self.assertLess(worst, max(1.0, longest / 10))
+        self.assertLess(cli_worst, max(3.0, longest / 5))  # a process start, too
         for name, p in jobs.items():
             self.assertEqual(p.returncode, 0, f"{name}: {out[name]}")
         self.assertIn('"action": "compact"', out["compact"][0])
@@ -127,6 +132,26 @@ class StoreLatencyTest(VigilTest):
         r = st.cli("status")
         self.assertEqual(r.returncode, 0, r.stderr)
         print(f"vigil status after the jobs: {(time.monotonic() - t) * 1e3:.1f} ms")
+        # shutdown while a long query over TCP waits for its answer (a suspended
+        # libmicrohttpd connection): vigil stops cleanly, the client gets 503 or a close
+        got = []
+
+        def tcp_query():
+            try:
+                got.append(st.http("GET", f"/api/v1/query?q=big&from={T0}&to={T0 + LINES_BIG}"
+                                          "&every=1h&agg=max")[0])
+            except Exception as e:  # the connection closed by the shutdown
+                got.append(type(e).__name__)
+
+        q = threading.Thread(target=tcp_query)
+        q.start()
+        time.sleep(0.3)
+        t = time.monotonic()
+        self.assertEqual(st.stop(), 0)
+        q.join(60)
+        print(f"shutdown during a TCP query: {(time.monotonic() - t) * 1e3:.0f} ms, client got {got}")
+        self.assertTrue(got)
+        self.assertIn(got[0], (200, 503, "RemoteDisconnected", "ConnectionResetError"))
 
 
 if __name__ == "__main__":
