@@ -118,7 +118,8 @@ class StoreLatencyTest(VigilTest):
         # (worst answer = the longest job's time), so they fail either bound.
         longest = max(took.values())
         self.assertLess(worst, max(1.0, longest / 10))
-        self.assertLess(cli_worst, max(3.0, longest / 5))  # a process start, too
+        # a process start, too: slow under the sanitizers (~0.5 s idle)
+        self.assertLess(cli_worst, max(6.0 if SANITIZED else 3.0, longest / 5))
         for name, p in jobs.items():
             self.assertEqual(p.returncode, 0, f"{name}: {out[name]}")
         self.assertIn('"action": "compact"', out["compact"][0])
