@@ -113,6 +113,8 @@ printf '[{"sym":"S0002","venue":7,"price":-1.5e-3,"size":12,"seq":5,"ts":5},{"me
 
 # fuzz_store_query: times, durations and selectors, one per line
 printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n1700000000.5\n1h30m\ntick,sym=BTC\\,X,venue=a\\=b\n' >"$seeds/query.txt"
+# ... and seven lines as one query's arguments (q, field, from, to, every, agg, limit)
+printf 'tick,sym=BTC\nprice\n-1h\nnow\n1m\nmax\n10\n' >"$seeds/query-args.txt"
 # committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
 

@@ -116,7 +116,11 @@ class CliOptionsTest(VigilTest):
         services:
           talker:
             cmd: ["@SIM@", --say, "hello", --tick, 50ms]
-        """)
+        """, extra_args=["--log-level=debug"])  # `vigil up` with '=' too
+        st.wait_state("talker", "ready")
+        self.ok(st, "stop", "talker", "--log-level=warn")
+        st.wait_state("talker", "stopped")
+        self.ok(st, "start", "talker", f"--config={st.config_path}")
         st.wait_state("talker", "ready")
         r = self.ok(st, "status", "--log-level=warn", "--json")
         self.assertIn("talker", r.stdout)
