@@ -118,6 +118,8 @@ printf '[{"sym":"S0002","venue":7,"price":-1.5e-3,"size":12,"seq":5,"ts":5},{"me
 # fuzz_store_query: selectors; fuzz_time: times, durations and dates; one per line
 printf 'tick,sym=BTC\\,X,venue=a\\=b\nm\n' >"$seeds/query.txt"
 printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n2024-02-29\n1700000000.5\n1h30m\n1w2d3h4m5s6ms7us8ns\n-1h\n1677-09-21T00:12:43.145224192Z\n2262-04-11t23:47:16.854775807z\n' >"$seeds/time.txt"
+# ... and seven lines as one query's arguments (q, field, from, to, every, agg, limit)
+printf 'tick,sym=BTC\nprice\n-1h\nnow\n1m\nmax\n10\n' >"$seeds/query-args.txt"
 # committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
 

@@ -45,8 +45,12 @@ void cli_compute_schedule_free(void);
 struct vg_config *cli_load_config(const struct cli *cli);
 
 /* Parses the options shared by every verb (-c, --socket, --log-format, --log-level,
- * -h) plus the verb's own, getopt_long style. Returns the index of the first operand,
- * or -1 after printing usage (exit 2), or -2 after printing help (exit 0).
+ * -h) plus the verb's own, getopt_long style: options before or after the operands,
+ * `--opt value` or `--opt=value`, `--` ends the options. Moves the operands, in their
+ * order, to the tail of argv and returns the index of the first (argc when none), or
+ * -1 after printing usage (exit 2), or -2 after printing help (exit 0). shortopts
+ * starting with '+': stop at the first operand and leave it and all after it as they
+ * are (a verb with sub-verbs, which parse their own options).
  * For each verb-specific option, on_opt(c, optarg, arg) is called; it returns 0 or -1. */
 struct option;
 int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const char *help,
@@ -57,6 +61,9 @@ int cli_parse(struct cli *cli, int argc, char **argv, const char *usage, const c
  * 0, or a negative errno after printing why (-EBUSY: a daemon has it). */
 struct tsdb;
 int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **out);
+/* The same without the maintenance thread, and silent when the store is busy (-EBUSY:
+ * the store's own lock says another process, a daemon, has it). */
+int cli_store_try_open(const struct vg_config *cfg, struct tsdb **out);
 
 /* Store inputs of the compute engine (store.c): fingerprints of a selector's points in a
  * time range, read through the daemon or, without one, from the store opened for each

@@ -180,7 +180,7 @@ int cmd_compute(struct cli *cli, int argc, char **argv) {
       "  report    the last run's build report per date\n"
       "  history   the attempts of one calculation\n"
       "\n`vigil compute SUB --help` for each.\n";
-  int ix = cli_parse(cli, argc, argv, usage, help, NULL, NULL, NULL, NULL);
+  int ix = cli_parse(cli, argc, argv, usage, help, "+", NULL, NULL, NULL);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
   if (ix >= argc) {
     fprintf(stderr, "vigil compute: expected plan, run, dead, report or history\nusage: %s\n", usage);

@@ -277,7 +277,7 @@ int cmd_export(struct cli *cli, int argc, char **argv) {
     vg_buf_printf(&help, "  %-18s %s\n", subs[i].name, subs[i].summary);
   vg_buf_puts(&help, "\n`vigil export NAME --help` for each one's options. See docs/observability.md.\n"
                      "\nexit status: 0 ok, 1 cannot write, 2 usage or config error.\n");
-  int ix = cli_parse(cli, argc, argv, usage, help.data, NULL, NULL, NULL, NULL);
+  int ix = cli_parse(cli, argc, argv, usage, help.data, "+", NULL, NULL, NULL);
   vg_buf_free(&help);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
   if (ix == argc) {

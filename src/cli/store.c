@@ -1,20 +1,20 @@
 /*
- * The store verbs: `vigil query` and `vigil store import|stats|compact|retention`.
- * They talk to the daemon's store when `vigil up` runs on this state_dir, and otherwise
- * open the store themselves and serve the very same routes in-process (store_api.c), so
- * the answers are identical either way.
+ * The store verbs: `vigil query` and `vigil store import|stats|compact|retention`, and the
+ * store inputs of the compute engine. When `vigil up` runs on this state_dir they ask its
+ * routes over the control socket; otherwise they open the store themselves and call its
+ * functions (tsdb.h), rendering with the routes' own renderers (store_api.h), so the
+ * answers are identical either way. Whether a daemon has the store is the store's to say
+ * (tsdb_open's -EBUSY) and the daemon's (its control socket).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <xxhash.h>
 
 #include "cli/cli.h"
 #include "core/core.h"
@@ -30,33 +30,23 @@ struct session {
   bool borrowed_cfg;  /* cfg belongs to the caller */
 };
 
-static int cli_store_open_quiet(const struct vg_config *cfg, struct tsdb **out) {
-  /* cli_store_open prints; probe the lock first so a busy store stays silent */
-  char *lock = vg_asprintf("%s/LOCK", cfg->store.dir);
-  int fd = open(lock, O_RDWR | O_CLOEXEC);
-  free(lock);
-  if (fd >= 0) {
-    int busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-    close(fd); /* releases the probe's lock */
-    if (busy) return -EBUSY;
-  }
-  return cli_store_open(cfg, false, out);
-}
-
 static void session_end(struct session *s) {
   tsdb_close(s->local);
+  s->local = NULL;
   if (!s->borrowed_cfg) cfg_free(s->cfg);
 }
 
-/* Sends one request to the daemon or serves it in-process. -1 after printing why. */
-static int call(struct session *s, const char *method, const char *target, const void *body,
-                size_t len, struct cli_reply *reply) {
+/* Finds the store: asks the daemon (1: it answered into reply), or opens the store here
+ * (0: s->local); -1 after printing why neither can be done. */
+static int reach(struct session *s, const char *method, const char *target, const void *body,
+                 size_t len, struct cli_reply *reply) {
+  if (s->local) return 0;
   if (!s->checked || s->use_daemon) {
     int rc = cli_request_ex(s->cli, method, target, body, len, -1, true, reply);
     s->checked = true;
     if (rc == 0) {
       s->use_daemon = true;
-      return 0;
+      return 1;
     }
     if (rc != -3) return -1;
   }
@@ -64,40 +54,22 @@ static int call(struct session *s, const char *method, const char *target, const
     fprintf(stderr, "vigil: the store is disabled in %s (store: {enabled: false})\n", s->cfg->path);
     return -1;
   }
-  if (!s->local) {
-    int rc = cli_store_open_quiet(s->cfg, &s->local);
-    /* held by a daemon that is still starting (its socket not bound yet): wait for it */
-    for (int i = 0; rc == -EBUSY && i < 100; i++) {
-      usleep(50 * 1000);
-      int r = cli_request_ex(s->cli, method, target, body, len, -1, true, reply);
-      if (r == 0) {
-        s->use_daemon = true;
-        return 0;
-      }
-      if (r != -3) return -1;
-      rc = cli_store_open_quiet(s->cfg, &s->local);
+  int rc = cli_store_try_open(s->cfg, &s->local);
+  /* held by a daemon that is still starting (its socket not bound yet): wait for it */
+  for (int i = 0; rc == -EBUSY && i < 100; i++) {
+    usleep(50 * 1000);
+    int r = cli_request_ex(s->cli, method, target, body, len, -1, true, reply);
+    if (r == 0) {
+      s->use_daemon = true;
+      return 1;
     }
-    if (rc == -EBUSY)
-      fprintf(stderr, "vigil: another process holds the store %s, but no daemon answers on "
-                      "the control socket\n", s->cfg->store.dir);
-    else if (rc < 0)
-      rc = cli_store_open(s->cfg, false, &s->local); /* again, to print why */
-    if (rc < 0) return -1;
+    if (r != -3) return -1;
+    rc = cli_store_try_open(s->cfg, &s->local);
   }
-  struct http_request req = {.content_length = len};
-  snprintf(req.method, sizeof req.method, "%s", method);
-  const char *q = strchr(target, '?');
-  snprintf(req.path, sizeof req.path, "%.*s", (int)(q ? (size_t)(q - target) : strlen(target)), target);
-  if (q) snprintf(req.query, sizeof req.query, "%s", q + 1);
-  struct http_response resp = {.status = 200, .content_type = "application/json"};
-  vg_buf_init(&resp.body);
-  store_api_handle(s->local, &req, body ? body : "", &resp);
-  memset(reply, 0, sizeof *reply);
-  reply->status = resp.status;
-  vg_buf_putc(&resp.body, 0);
-  reply->body = (char *)resp.body.data;
-  reply->len = resp.body.len - 1;
-  return 0;
+  if (rc == -EBUSY)
+    fprintf(stderr, "vigil: another process holds the store %s, but no daemon answers on "
+                    "the control socket\n", s->cfg->store.dir);
+  return rc < 0 ? -1 : 0;
 }
 
 /* Prints the body (or the error of a JSON error body); returns the exit code. */
@@ -113,6 +85,13 @@ static int finish(struct cli_reply *r) {
   }
   cli_reply_free(r);
   return code;
+}
+
+/* Prints what was rendered here; returns EXIT_OK. */
+static int print_buf(struct vg_buf *b) {
+  fwrite(b->data ? b->data : "", 1, b->len, stdout);
+  vg_buf_free(b);
+  return EXIT_OK;
 }
 
 static void url_put(struct vg_buf *b, const char *key, const char *v) {
@@ -193,15 +172,27 @@ int cmd_query(struct cli *cli, int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *selector = argv[ix];
-  /* options may follow the selector too */
-  int ix2 = cli_parse(cli, argc - ix, argv + ix, query_usage, query_help, NULL, longopts, query_opt, &o);
-  if (ix2 < 0) return ix2 == -2 ? EXIT_OK : EXIT_USAGE;
-  if (ix + ix2 < argc) {
-    fprintf(stderr, "vigil query: unexpected argument '%s'\nusage: %s\n", argv[ix + ix2], query_usage);
+  if (ix + 1 < argc) {
+    fprintf(stderr, "vigil query: unexpected argument '%s'\nusage: %s\n", argv[ix + 1], query_usage);
+    return EXIT_USAGE;
+  }
+  enum store_format fmt;
+  if (store_format_parse(o.format, &fmt) < 0) {
+    fprintf(stderr, "vigil query: --format must be table, csv or json, not '%s'\n", o.format);
     return EXIT_USAGE;
   }
   if (o.agg && !o.every) {
     fprintf(stderr, "vigil query: --agg needs --every (the bucket width)\n");
+    return EXIT_USAGE;
+  }
+  /* checked here, with the very parser the route uses: a bad query is exit 2 either way */
+  struct store_query_args qa = {.q = selector, .field = o.field, .from = o.from, .to = o.to,
+                                .every = o.every, .agg = o.agg, .limit = o.limit,
+                                .last = o.last};
+  struct store_query sq;
+  char msg[512];
+  if (store_query_parse(&qa, &sq, msg, sizeof msg) < 0) {
+    fprintf(stderr, "vigil: %s\n", msg);
     return EXIT_USAGE;
   }
   struct session s = {.cli = cli};
@@ -218,8 +209,27 @@ int cmd_query(struct cli *cli, int argc, char **argv) {
   url_put(&t, "limit", o.limit);
   url_put(&t, "format", o.format);
   struct cli_reply r;
-  int code = call(&s, "GET", (char *)t.data, NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
+  int code = EXIT_FAIL;
+  int where = reach(&s, "GET", (char *)t.data, NULL, 0, &r);
   vg_buf_free(&t);
+  if (where == 1) {
+    code = finish(&r);
+  } else if (where == 0) {
+    struct tsdb_result res;
+    uint64_t t0 = vg_now_ns();
+    int rc = o.last ? tsdb_last(s.local, &sq.q, &res, msg, sizeof msg)
+                    : tsdb_query(s.local, &sq.q, &res, msg, sizeof msg);
+    if (rc < 0) {
+      fprintf(stderr, "vigil: %s\n", msg);
+      code = rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+    } else {
+      struct vg_buf out;
+      vg_buf_init(&out);
+      store_render_result(&res, fmt, vg_now_ns() - t0, &out);
+      tsdb_result_free(&res);
+      code = print_buf(&out);
+    }
+  }
   session_end(&s);
   return code;
 }
@@ -248,19 +258,31 @@ enum { S_PRECISION = 3000, S_JSON };
 struct sopts {
   const char *precision;
   bool json;
+  unsigned seen; /* bit (1 << (c - S_PRECISION)) of each option given */
 };
 static int store_opt(int c, const char *v, void *arg) {
   struct sopts *o = arg;
   if (c == S_PRECISION) o->precision = v;
   else if (c == S_JSON) o->json = true;
   else return -1;
+  o->seen |= 1u << (c - S_PRECISION);
   return 0;
 }
+/* every action's options, for those given before the action */
+static const struct option store_all_opts[] = {{"precision", required_argument, NULL, S_PRECISION},
+                                               {"json", no_argument, NULL, S_JSON},
+                                               {0}};
 
 /* Sends FILE in bodies of at most 1 MiB cut at line ends. */
 static int do_import(struct session *s, const char *file, const char *precision) {
   FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
   const char *name = strcmp(file, "-") == 0 ? "<stdin>" : file;
+  struct stat sb;
+  if (f && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    f = NULL;
+    errno = EISDIR;
+  }
   if (!f) {
     fprintf(stderr, "vigil store import: %s: %s\n", file, strerror(errno));
     return EXIT_FAIL;
@@ -276,6 +298,11 @@ static int do_import(struct session *s, const char *file, const char *precision)
     if (!eof) {
       size_t n = fread(buf + have, 1, CHUNK - have, f);
       have += n;
+      if (n == 0 && ferror(f)) {
+        fprintf(stderr, "vigil store import: %s: %s\n", name, strerror(errno));
+        code = EXIT_FAIL;
+        break;
+      }
       if (n == 0) eof = true;
     }
     size_t cut = have;
@@ -296,11 +323,19 @@ static int do_import(struct session *s, const char *file, const char *precision)
     snprintf(fl, sizeof fl, "%zu", first_line);
     url_put(&t, "first_line", fl);
     struct cli_reply r;
-    int rc = call(s, "POST", (char *)t.data, buf, cut, &r);
+    int rc = reach(s, "POST", (char *)t.data, buf, cut, &r);
     vg_buf_free(&t);
     if (rc < 0) {
       code = EXIT_FAIL;
       break;
+    }
+    if (rc == 0) { /* no daemon: the route's own function, on the store opened here */
+      struct http_response resp = {.status = 200};
+      vg_buf_init(&resp.body);
+      store_import(s->local, precision, first_line, buf, cut, false, &resp);
+      vg_buf_putc(&resp.body, 0);
+      r = (struct cli_reply){.status = resp.status, .body = (char *)resp.body.data,
+                             .len = resp.body.len - 1};
     }
     if (r.status != 200) {
       code = finish(&r);
@@ -342,49 +377,117 @@ static int do_import(struct session *s, const char *file, const char *precision)
   return code;
 }
 
+static int do_stats(struct session *s, const char *target, bool json) {
+  struct cli_reply r;
+  int where = reach(s, "GET", target, NULL, 0, &r);
+  if (where != 0) return where == 1 ? finish(&r) : EXIT_FAIL;
+  struct tsdb_stats st;
+  struct vg_buf out;
+  vg_buf_init(&out);
+  tsdb_stats(s->local, &st);
+  store_render_stats(&st, json ? STORE_JSON : STORE_TABLE, &out);
+  tsdb_stats_free(&st);
+  return print_buf(&out);
+}
+
+static int do_compact(struct session *s) {
+  struct cli_reply r;
+  int where = reach(s, "POST", "/api/v1/store/compact", NULL, 0, &r);
+  if (where != 0) return where == 1 ? finish(&r) : EXIT_FAIL;
+  char err[512];
+  uint64_t t0 = vg_now_ns();
+  if (tsdb_compact(s->local, err, sizeof err) < 0) {
+    fprintf(stderr, "vigil: %s\n", err);
+    return EXIT_FAIL;
+  }
+  struct vg_buf out;
+  vg_buf_init(&out);
+  store_render_compact(vg_now_ns() - t0, &out);
+  return print_buf(&out);
+}
+
+static int do_retention(struct session *s) {
+  struct cli_reply r;
+  int where = reach(s, "POST", "/api/v1/store/retention", NULL, 0, &r);
+  if (where != 0) return where == 1 ? finish(&r) : EXIT_FAIL;
+  struct vg_buf out;
+  vg_buf_init(&out);
+  store_render_retention(tsdb_apply_retention(s->local), &out);
+  return print_buf(&out);
+}
+
+/* The options of each action; an action refuses the options of another. */
+static const struct store_action {
+  const char *name;
+  const char *usage;
+  struct option opts[2];
+  int n_operands;
+} store_actions[] = {
+    {"import", "vigil store import FILE|- [--precision ns|us|ms|s]",
+     {{"precision", required_argument, NULL, S_PRECISION}, {0}}, 1},
+    {"stats", "vigil store stats [--json]", {{"json", no_argument, NULL, S_JSON}, {0}}, 0},
+    {"compact", "vigil store compact", {{0}}, 0},
+    {"retention", "vigil store retention [--json]", {{"json", no_argument, NULL, S_JSON}, {0}}, 0},
+};
+
 int cmd_store(struct cli *cli, int argc, char **argv) {
-  static const struct option longopts[] = {{"precision", required_argument, NULL, S_PRECISION},
-                                           {"json", no_argument, NULL, S_JSON},
-                                           {0}};
   struct sopts o = {.precision = "ns"};
-  int ix = cli_parse(cli, argc, argv, store_usage, store_help, NULL, longopts, store_opt, &o);
+  int ix = cli_parse(cli, argc, argv, store_usage, store_help, "+", store_all_opts, store_opt, &o);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
   if (ix >= argc) {
     fprintf(stderr, "vigil store: which action? (import, stats, compact, retention)\nusage: %s\n",
             store_usage);
     return EXIT_USAGE;
   }
-  const char *act = argv[ix];
-  int ix2 = cli_parse(cli, argc - ix, argv + ix, store_usage, store_help, NULL, longopts, store_opt, &o);
-  if (ix2 < 0) return ix2 == -2 ? EXIT_OK : EXIT_USAGE;
-  int nops = argc - ix - ix2;
-  char **ops = argv + ix + ix2;
-  bool import = strcmp(act, "import") == 0;
-  if (!import && strcmp(act, "stats") && strcmp(act, "compact") && strcmp(act, "retention")) {
-    fprintf(stderr, "vigil store: unknown action '%s' (import, stats, compact, retention)\n", act);
+  const struct store_action *a = NULL;
+  for (size_t i = 0; i < VG_ARRAY_LEN(store_actions); i++)
+    if (strcmp(argv[ix], store_actions[i].name) == 0) a = &store_actions[i];
+  if (!a) {
+    fprintf(stderr, "vigil store: unknown action '%s' (import, stats, compact, retention)\n", argv[ix]);
     return EXIT_USAGE;
   }
-  if (import != (nops == 1) || nops > 1) {
-    fprintf(stderr, "vigil store %s: %s\nusage: %s\n", act,
-            import ? "which file? (- for stdin)" : "takes no argument", store_usage);
-    return EXIT_USAGE;
+  /* the action parses what follows it, named "store ACTION" in messages */
+  int n = argc - ix;
+  char **args = vg_calloc((size_t)n + 1, sizeof *args);
+  char *name = vg_asprintf("store %s", a->name);
+  args[0] = name;
+  for (int i = 1; i < n; i++) args[i] = argv[ix + i];
+  int code = EXIT_USAGE;
+  int ix2 = cli_parse(cli, n, args, a->usage, store_help, NULL, a->opts, store_opt, &o);
+  if (ix2 < 0) {
+    code = ix2 == -2 ? EXIT_OK : EXIT_USAGE;
+    goto out;
+  }
+  for (size_t i = 0; i < VG_ARRAY_LEN(store_all_opts) - 1; i++) {
+    const struct option *op = &store_all_opts[i];
+    bool mine = false;
+    for (const struct option *m = a->opts; m->name && !mine; m++) mine = m->val == op->val;
+    if (!mine && (o.seen & (1u << (op->val - S_PRECISION)))) {
+      fprintf(stderr, "vigil store %s: --%s is not an option of %s\nusage: %s\n", a->name,
+              op->name, a->name, a->usage);
+      goto out;
+    }
+  }
+  if (n - ix2 > a->n_operands) {
+    fprintf(stderr, "vigil store %s: unexpected argument '%s'\nusage: %s\n", a->name,
+            args[ix2 + a->n_operands], a->usage);
+    goto out;
+  }
+  if (n - ix2 < a->n_operands) {
+    fprintf(stderr, "vigil store %s: which file? (- for stdin)\nusage: %s\n", a->name, a->usage);
+    goto out;
   }
   struct session s = {.cli = cli};
-  if (start(&s) < 0) return EXIT_USAGE;
-  int code;
-  struct cli_reply r;
+  if (start(&s) < 0) goto out;
   const char *stats = o.json ? "/api/v1/store/stats?format=json" : "/api/v1/store/stats?format=table";
-  if (import) {
-    code = do_import(&s, ops[0], o.precision);
-  } else if (strcmp(act, "stats") == 0) {
-    code = call(&s, "GET", stats, NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
-  } else if (strcmp(act, "compact") == 0) {
-    code = call(&s, "POST", "/api/v1/store/compact", NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
-  } else {
-    code = call(&s, "POST", "/api/v1/store/retention", NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
-    if (code == EXIT_OK) code = call(&s, "GET", stats, NULL, 0, &r) < 0 ? EXIT_FAIL : finish(&r);
-  }
+  if (strcmp(a->name, "import") == 0) code = do_import(&s, args[ix2], o.precision);
+  else if (strcmp(a->name, "stats") == 0) code = do_stats(&s, stats, o.json);
+  else if (strcmp(a->name, "compact") == 0) code = do_compact(&s);
+  else if ((code = do_retention(&s)) == EXIT_OK) code = do_stats(&s, stats, o.json);
   session_end(&s);
+out:
+  free(name);
+  free(args);
   return code;
 }
 
@@ -405,41 +508,66 @@ void cli_store_session_free(struct cli_store_session *ss) {
   free(ss);
 }
 
+/* Epoch seconds with the nanoseconds as a fraction: exact (tsdb_parse_time). */
+static void epoch_text(int64_t ns, char *buf, size_t len) {
+  int64_t sec = ns / TSDB_NS_PER_SEC, frac = ns % TSDB_NS_PER_SEC;
+  if (frac < 0) sec--, frac += TSDB_NS_PER_SEC;
+  if (frac) snprintf(buf, len, "%lld.%09lld", (long long)sec, (long long)frac);
+  else snprintf(buf, len, "%lld", (long long)sec);
+}
+
+/* The fingerprint of the stored points (tsdb_fingerprint), through the daemon's
+ * /api/v1/store/fingerprint or from the store opened here. */
 int cli_store_input(void *arg, const char *selector, int64_t from_ns, int64_t to_ns,
                     uint8_t out[16]) {
   struct cli_store_session *ss = arg;
+  char a[48], b[48], msg[512];
+  epoch_text(from_ns, a, sizeof a);
+  epoch_text(to_ns, b, sizeof b);
+  struct store_query_args qa = {.q = selector, .from = a, .to = b};
+  struct store_query sq;
+  if (store_query_parse(&qa, &sq, msg, sizeof msg) < 0) {
+    fprintf(stderr, "vigil: store input %s: %s\n", selector, msg);
+    return -EINVAL;
+  }
   struct vg_buf t;
   vg_buf_init(&t);
-  vg_buf_puts(&t, "/api/v1/query");
+  vg_buf_puts(&t, "/api/v1/store/fingerprint");
   url_put(&t, "q", selector);
-  char a[32], b[32];
-  snprintf(a, sizeof a, "%lld", (long long)(from_ns / 1000000000));
-  snprintf(b, sizeof b, "%lld", (long long)(to_ns / 1000000000));
   url_put(&t, "from", a);
   url_put(&t, "to", b);
-  url_put(&t, "format", "csv");
   struct cli_reply r;
-  int rc = call(&ss->s, "GET", (char *)t.data, NULL, 0, &r);
+  int where = reach(&ss->s, "GET", (char *)t.data, NULL, 0, &r);
   vg_buf_free(&t);
-  /* without a daemon, do not keep the store: a calculation may want to read it too */
-  tsdb_close(ss->s.local);
-  ss->s.local = NULL;
-  if (rc < 0) return -EIO;
-  if (r.status != 200) {
-    fprintf(stderr, "vigil: store input %s: %.*s\n", selector, (int)r.len, r.body);
+  if (where < 0) return -EIO;
+  size_t points = 0;
+  int rc = 0;
+  if (where == 0) {
+    rc = tsdb_fingerprint(ss->s.local, &sq.q, out, &points, msg, sizeof msg);
+    /* without a daemon, do not keep the store: a calculation may want to read it too */
+    tsdb_close(ss->s.local);
+    ss->s.local = NULL;
+    if (rc < 0) {
+      fprintf(stderr, "vigil: store input %s: %s\n", selector, msg);
+      return -EIO;
+    }
+  } else {
+    json_t *j = r.status == 200 ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+    const char *hex = j ? json_string_value(json_object_get(j, "fingerprint")) : NULL;
+    if (!hex || strlen(hex) != 32) {
+      fprintf(stderr, "vigil: store input %s: %.*s\n", selector, (int)r.len, r.body);
+      rc = -EIO;
+    } else {
+      for (int i = 0; i < 16; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+      }
+      points = (size_t)json_integer_value(json_object_get(j, "points"));
+    }
+    json_decref(j);
     cli_reply_free(&r);
-    return -EIO;
+    if (rc < 0) return rc;
   }
-  const char *rows = memchr(r.body, '\n', r.len); /* past the header */
-  size_t n = rows ? r.len - (size_t)(rows + 1 - r.body) : 0;
-  if (n == 0) {
-    cli_reply_free(&r);
-    return -ENOENT;
-  }
-  /* the CSV of a day is deterministic: series sorted, exact values */
-  XXH128_canonical_t cn;
-  XXH128_canonicalFromHash(&cn, XXH3_128bits(rows + 1, n));
-  memcpy(out, cn.digest, 16);
-  cli_reply_free(&r);
-  return 0;
+  return points ? 0 : -ENOENT;
 }

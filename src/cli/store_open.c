@@ -1,5 +1,6 @@
 /* store_open — the config's `store` section turned into tsdb options, for `vigil up` and
  * for the store verbs when no daemon is running. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 
 #define MS_NS INT64_C(1000000)
 
-int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **out) {
+static int store_open(const struct vg_config *cfg, bool background, bool quiet_busy,
+                      struct tsdb **out) {
   const struct cfg_store *s = &cfg->store;
   struct tsdb_policy *pol = vg_calloc(s->n_policies + 1, sizeof *pol);
   size_t n_tags = 0;
@@ -49,9 +51,17 @@ int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **o
   };
   char err[512];
   int rc = tsdb_open(out, s->dir, &o, err, sizeof err);
-  if (rc < 0) fprintf(stderr, "vigil: store %s: %s\n", s->dir, err);
+  if (rc < 0 && !(quiet_busy && rc == -EBUSY)) fprintf(stderr, "vigil: store %s: %s\n", s->dir, err);
   free(pol);
   free(tags);
   free(ru);
   return rc;
+}
+
+int cli_store_open(const struct vg_config *cfg, bool background, struct tsdb **out) {
+  return store_open(cfg, background, false, out);
+}
+
+int cli_store_try_open(const struct vg_config *cfg, struct tsdb **out) {
+  return store_open(cfg, false, true, out);
 }

@@ -5,7 +5,10 @@
  *
  * A root input is fingerprinted by path, size and modification time, as make and ninja
  * judge freshness — reading every input of a year on each plan would cost more than the
- * plan itself. Outputs are hashed by content: the result hash drives early cutoff.
+ * plan itself. A store input ("store:SELECTOR") is fingerprinted by the store itself
+ * (the cp_store_input_fn hook; the CLI's answers with tsdb_fingerprint, a hash of the
+ * stored points, never of a rendering of them). Outputs are hashed by content: the
+ * result hash drives early cutoff.
  */
 #include "compute/cp_int.h"
 

@@ -412,6 +412,7 @@ static const struct route routes[] = {
     {M_GET, "/api/v1/query", false, r_store},
     {M_GET, "/api/v1/query/last", false, r_store},
     {M_GET, "/api/v1/store/stats", false, r_store},
+    {M_GET, "/api/v1/store/fingerprint", false, r_store},
     {M_POST, "/api/v1/store/compact", false, r_store},
     {M_POST, "/api/v1/store/retention", false, r_store},
     {M_POST, "/api/v1/store/import", false, r_store},

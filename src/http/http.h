@@ -63,13 +63,33 @@ struct http_hooks {
 };
 
 /* ---- routes (api.c) ---- */
+struct http_job;
 struct http_response {
   int status;
   const char *content_type;
   struct vg_buf body;
   bool www_authenticate; /* a 401: ask for a bearer token */
   const char *allow;     /* a 405: the methods the path takes (static), else NULL */
+  /* Answers given later (job.c): a transport that can wait sets defer_loop, defer_done
+   * and defer_arg; a route with long work (the store's) then runs it on the loop's
+   * thread pool, sets job and leaves the rest alone; the answer reaches defer_done on
+   * the loop thread. A transport whose requester leaves calls http_job_detach(job). */
+  uv_loop_t *defer_loop;
+  void (*defer_done)(void *arg, struct http_response *resp);
+  void *defer_arg;
+  struct http_job *job;
 };
+
+/* ---- work off the loop thread (job.c) ---- */
+/* Runs run(arg, resp) on loop's thread pool (resp: status 200, JSON, empty body), then,
+ * on the loop thread, done(done_arg, resp) — done may take resp->body (leaving it
+ * initialised) — and free_arg(arg). Returns the job, for http_job_detach. */
+struct http_job *http_job_submit(uv_loop_t *loop, void (*run)(void *arg, struct http_response *resp),
+                                 void *arg, void (*free_arg)(void *arg),
+                                 void (*done)(void *done_arg, struct http_response *resp),
+                                 void *done_arg);
+/* The requester went away: the job finishes, its answer is dropped. */
+void http_job_detach(struct http_job *j);
 
 /* Everything the routes read or act on; shared by every transport. */
 struct tsdb;

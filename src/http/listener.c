@@ -31,6 +31,7 @@ enum phase {
   P_ANSWER, /* answer being written */
   P_LINGER, /* answer written, write side shut, dropping input until EOF */
   P_STREAM, /* following a service's logs */
+  P_WORK,   /* a store route runs off the loop (job.c); its answer is sent when done */
 };
 
 union stream {
@@ -52,6 +53,7 @@ struct conn {
   bool closing;
   long sub_id;
   size_t pending;
+  struct http_job *job; /* P_WORK: the job whose answer this connection waits for */
   char peer[64]; /* the client's address over TCP; "" on the control socket */
   struct conn *prev, *next; /* in accept order, oldest first */
 };
@@ -117,6 +119,8 @@ static void conn_close(struct conn *c) {
   struct http__listener *l = c->l;
   if (c->sub_id > 0) sv_log_unsubscribe(l->api->sv, c->sub_id);
   c->sub_id = 0;
+  http_job_detach(c->job); /* the job finishes; its answer is dropped */
+  c->job = NULL;
   if (c->prev) c->prev->next = c->next;
   else l->first = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -249,13 +253,27 @@ static void on_line(void *arg, const char *stream, const char *line, size_t len)
   vg_buf_free(&b);
 }
 
+/* A deferred answer (job.c), back on the loop thread. */
+static void job_done(void *arg, struct http_response *resp) {
+  struct conn *c = arg;
+  c->job = NULL;
+  send_response(c, resp, false);
+}
+
 static void handle(struct conn *c) {
   struct http__listener *l = c->l;
-  struct http_response resp = {.status = 200};
+  struct http_response resp = {.status = 200, .defer_loop = l->loop, .defer_done = job_done,
+                               .defer_arg = c};
   vg_buf_init(&resp.body);
   char follow[128] = "";
   const char *body = c->in.data + c->head_len;
   int stream = api_handle(l->api, !l->tcp, &c->req, body, &resp, follow, sizeof follow);
+  if (resp.job) { /* answered by job_done; no deadline: the work is ours, not the client's */
+    c->job = resp.job;
+    arm(c, P_WORK, 0);
+    vg_buf_free(&resp.body);
+    return;
+  }
   if (stream == 1 && strcmp(c->req.method, "HEAD") == 0) stream = 0; /* nothing to follow */
   if (stream == 1 && l->tcp) {
     vg_buf_reset(&resp.body);
@@ -281,6 +299,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   struct conn *c = s->data;
+  if (n == UV_EOF && c->job) { /* a client that half-closed still gets its answer */
+    uv_read_stop(s);
+    return;
+  }
   if (n < 0) {
     conn_close(c); /* EOF or error; for a follower this is how it leaves */
     return;

@@ -1,9 +1,12 @@
 /*
- * store_api — the store's routes, shared by the HTTP listener, the control socket and
- * the CLI when no daemon runs (it then calls these with a store it opened itself):
+ * store_api — the store's routes: argument parsing and rendering around the store's own
+ * functions (tsdb.h). The renderers and the query's argument parser are shared with the
+ * CLI, which calls the store directly when no daemon runs, so the answers are identical
+ * either way.
  *
  *   GET  /api/v1/query?q=MEAS[,tag=v...]&field=F&from=T&to=T&every=D&agg=A&limit=N&format=F
  *   GET  /api/v1/query/last?q=...&field=F&format=F
+ *   GET  /api/v1/store/fingerprint?q=...&field=F&from=T&to=T   (tsdb_fingerprint)
  *   GET  /api/v1/store/stats?format=json|table
  *   POST /api/v1/store/compact          flush the head, compact, apply retention, rollups
  *   POST /api/v1/store/retention        apply retention now
@@ -11,7 +14,12 @@
  *   POST /write?precision=...           the same, InfluxDB 1.x compatible (204)
  *
  * format is json (default), csv or table. Times as in vg_time_parse (core/vtime.h);
- * from must be before to.
+ * from must be before to (except for the last values).
+ *
+ * Store work can be long (a compaction, an import, a query of millions of values): when
+ * the transport allows it (resp->defer_loop), a route runs on the loop's thread pool and
+ * the transport sends the answer when it is done (http_job_submit), so the loop keeps
+ * serving everything else meanwhile.
  */
 #include <errno.h>
 #include <math.h>
@@ -118,11 +126,10 @@ static void csv_field(struct vg_buf *b, const char *s) {
   vg_buf_putc(b, '"');
 }
 
-enum fmt { F_JSON, F_CSV, F_TABLE };
-
-static void render(const struct tsdb_result *r, enum fmt f, uint64_t elapsed_ns, struct vg_buf *b) {
+void store_render_result(const struct tsdb_result *r, enum store_format f, uint64_t elapsed_ns,
+                         struct vg_buf *b) {
   char t[48];
-  if (f == F_JSON) {
+  if (f == STORE_JSON) {
     vg_buf_puts(b, "{\"series\": [");
     for (size_t i = 0; i < r->n_series; i++) {
       const struct tsdb_series_data *d = &r->series[i];
@@ -151,7 +158,7 @@ static void render(const struct tsdb_result *r, enum fmt f, uint64_t elapsed_ns,
                   r->points, (double)elapsed_ns / 1e3);
     return;
   }
-  if (f == F_CSV) {
+  if (f == STORE_CSV) {
     vg_buf_puts(b, "series,field,time,value\n");
     struct vg_buf name;
     vg_buf_init(&name);
@@ -196,96 +203,164 @@ static void render(const struct tsdb_result *r, enum fmt f, uint64_t elapsed_ns,
   if (!r->n_series) vg_buf_puts(b, "no series matched\n");
 }
 
-static int get_fmt(const struct http_request *req, enum fmt *f, struct http_response *resp) {
+int store_format_parse(const char *s, enum store_format *f) {
+  if (strcmp(s, "json") == 0) *f = STORE_JSON;
+  else if (strcmp(s, "csv") == 0) *f = STORE_CSV;
+  else if (strcmp(s, "table") == 0) *f = STORE_TABLE;
+  else return -1;
+  return 0;
+}
+
+const char *store_format_content_type(enum store_format f) {
+  return f == STORE_JSON ? "application/json" : f == STORE_CSV ? "text/csv" : "text/plain";
+}
+
+static int get_fmt(const struct http_request *req, enum store_format *f, struct http_response *resp) {
   char v[16];
-  *f = F_JSON;
-  if (http_query_get(req->query, "format", v, sizeof v) < 0 || strcmp(v, "json") == 0) return 0;
-  if (strcmp(v, "csv") == 0) *f = F_CSV;
-  else if (strcmp(v, "table") == 0) *f = F_TABLE;
-  else {
+  *f = STORE_JSON;
+  if (http_query_get(req->query, "format", v, sizeof v) < 0) return 0;
+  if (store_format_parse(v, f) < 0) {
     err_json(resp, 400, "format must be json, csv or table");
     return -1;
   }
   return 0;
 }
 
-static void query(struct tsdb *db, const struct http_request *req, bool last,
-                  struct http_response *resp) {
-  char sel[512], buf[512], field[256], from[64] = "-1h", to[64] = "now", every[32] = "",
-                                                                   agg[16] = "", limit[24] = "";
-  struct tsdb_tag tags[32];
-  struct tsdb_query q = {0};
-  char msg[300];
-  enum fmt f;
-  if (get_fmt(req, &f, resp) < 0) return;
-  if (http_query_get(req->query, "q", sel, sizeof sel) < 0 ||
-      store_parse_selector(sel, buf, sizeof buf, &q.measurement, tags, 32, &q.n_tags) < 0) {
-    err_json(resp, 400, "q must be measurement[,tag=value...] (escape ',' '=' '\\' with '\\')");
-    return;
+int store_query_parse(const struct store_query_args *a, struct store_query *out, char *err,
+                      size_t errlen) {
+  memset(out, 0, sizeof *out);
+  struct tsdb_query *q = &out->q;
+  if (!a->q || store_parse_selector(a->q, out->buf, sizeof out->buf, &q->measurement, out->tags,
+                                    VG_ARRAY_LEN(out->tags), &q->n_tags) < 0) {
+    snprintf(err, errlen, "q must be measurement[,tag=value...] (escape ',' '=' '\\' with '\\')");
+    return -1;
   }
-  q.tags = tags;
-  if (http_query_get(req->query, "field", field, sizeof field) == 0 && *field) q.field = field;
-  http_query_get(req->query, "from", from, sizeof from);
-  http_query_get(req->query, "to", to, sizeof to);
-  http_query_get(req->query, "every", every, sizeof every);
-  http_query_get(req->query, "agg", agg, sizeof agg);
-  http_query_get(req->query, "limit", limit, sizeof limit);
+  q->tags = out->tags;
+  if (a->field && *a->field) {
+    if (strlen(a->field) >= sizeof out->field) {
+      snprintf(err, errlen, "field name too long");
+      return -1;
+    }
+    snprintf(out->field, sizeof out->field, "%s", a->field);
+    q->field = out->field;
+  }
+  const char *from = a->from && *a->from ? a->from : "-1h", *to = a->to && *a->to ? a->to : "now";
   int64_t now = tsdb_now();
   struct vg_time_error te;
-  const char *bad = vg_time_parse(from, now, &q.from, &te) < 0 ? from
-                    : vg_time_parse(to, now, &q.to, &te) < 0   ? to
+  const char *bad = vg_time_parse(from, now, &q->from, &te) < 0 ? from
+                    : vg_time_parse(to, now, &q->to, &te) < 0   ? to
                                                                 : NULL;
   if (bad) {
-    snprintf(msg, sizeof msg, "bad time '%s' at column %zu: %s", bad, te.col, te.msg);
-    err_json(resp, 400, msg);
-    return;
+    snprintf(err, errlen, "bad time '%s' at column %zu: %s", bad, te.col, te.msg);
+    return -1;
   }
-  if (!last && q.to <= q.from) {
-    char a[VG_TIME_LEN], b[VG_TIME_LEN];
-    vg_rfc3339_format(q.from, VG_FRAC_AUTO, a, sizeof a);
-    vg_rfc3339_format(q.to, VG_FRAC_AUTO, b, sizeof b);
-    snprintf(msg, sizeof msg, "%s range: from %s is %s to %s", q.to < q.from ? "reversed" : "empty",
-             a, q.to < q.from ? "after" : "equal", b);
-    err_json(resp, 400, msg);
-    return;
+  if (!a->last && q->to <= q->from) {
+    char f[VG_TIME_LEN], t[VG_TIME_LEN];
+    vg_rfc3339_format(q->from, VG_FRAC_AUTO, f, sizeof f);
+    vg_rfc3339_format(q->to, VG_FRAC_AUTO, t, sizeof t);
+    snprintf(err, errlen, "%s range: from %s is %s to %s", q->to < q->from ? "reversed" : "empty", f,
+             q->to < q->from ? "after" : "equal", t);
+    return -1;
   }
-  if (*every && vg_duration_parse(every, 1, &q.every_ns, &te) < 0) {
-    snprintf(msg, sizeof msg, "bad every '%s' at column %zu: %s", every, te.col, te.msg);
-    err_json(resp, 400, msg);
-    return;
+  bool every = a->every && *a->every, agg = a->agg && *a->agg;
+  if (every && vg_duration_parse(a->every, 1, &q->every_ns, &te) < 0) {
+    snprintf(err, errlen, "bad every '%s' at column %zu: %s", a->every, te.col, te.msg);
+    return -1;
   }
-  if (*every && q.every_ns <= 0) {
-    err_json(resp, 400, "every must be a duration such as 1m, 5m, 1h");
-    return;
+  if (every && q->every_ns <= 0) {
+    snprintf(err, errlen, "every must be a duration such as 1m, 5m, 1h");
+    return -1;
   }
-  if (*agg && tsdb_agg_parse(agg, &q.agg) < 0) {
-    err_json(resp, 400, "agg must be one of first, last, min, max, sum, count, mean");
-    return;
+  if (agg && tsdb_agg_parse(a->agg, &q->agg) < 0) {
+    snprintf(err, errlen, "agg must be one of first, last, min, max, sum, count, mean");
+    return -1;
   }
-  if (*agg && !*every) {
-    err_json(resp, 400, "agg needs every (the bucket width)");
-    return;
+  if (agg && !every) {
+    snprintf(err, errlen, "agg needs every (the bucket width)");
+    return -1;
   }
-  if (*limit) {
+  if (a->limit && *a->limit) {
     char *end;
-    long long l = strtoll(limit, &end, 10);
-    if (*end || l < 0) {
-      err_json(resp, 400, "limit must be a non-negative integer");
-      return;
+    errno = 0;
+    long long l = strtoll(a->limit, &end, 10);
+    if (*end || l < 0 || errno) {
+      snprintf(err, errlen, "limit must be a non-negative integer");
+      return -1;
     }
-    q.limit = (size_t)l;
+    q->limit = (size_t)l;
+  }
+  return 0;
+}
+
+/* The query's arguments from the request's query string; NULL for those absent. */
+struct query_strings {
+  char sel[512], field[256], from[64], to[64], every[32], agg[16], limit[24];
+  struct store_query_args a;
+};
+
+static void get_args(const struct http_request *req, struct query_strings *qs) {
+  memset(qs, 0, sizeof *qs);
+#define ARG(name, member)                                                                    \
+  qs->a.member = http_query_get(req->query, name, qs->member, sizeof qs->member) == 0 ? qs->member : NULL
+  qs->a.q = http_query_get(req->query, "q", qs->sel, sizeof qs->sel) == 0 ? qs->sel : NULL;
+  ARG("field", field);
+  ARG("from", from);
+  ARG("to", to);
+  ARG("every", every);
+  ARG("agg", agg);
+  ARG("limit", limit);
+#undef ARG
+}
+
+static void query(struct tsdb *db, const struct http_request *req, bool last,
+                  struct http_response *resp) {
+  struct query_strings qs;
+  struct store_query sq;
+  char msg[300];
+  enum store_format f;
+  if (get_fmt(req, &f, resp) < 0) return;
+  get_args(req, &qs);
+  qs.a.last = last;
+  if (store_query_parse(&qs.a, &sq, msg, sizeof msg) < 0) {
+    err_json(resp, 400, msg);
+    return;
   }
   struct tsdb_result r;
   uint64_t t0 = vg_now_ns();
-  int rc = last ? tsdb_last(db, &q, &r, msg, sizeof msg) : tsdb_query(db, &q, &r, msg, sizeof msg);
+  int rc = last ? tsdb_last(db, &sq.q, &r, msg, sizeof msg) : tsdb_query(db, &sq.q, &r, msg, sizeof msg);
   if (rc < 0) {
     err_json(resp, rc == -EINVAL ? 400 : 500, msg);
     return;
   }
   uint64_t el = vg_now_ns() - t0;
-  resp->content_type = f == F_JSON ? "application/json" : f == F_CSV ? "text/csv" : "text/plain";
-  render(&r, f, el, &resp->body);
+  resp->content_type = store_format_content_type(f);
+  store_render_result(&r, f, el, &resp->body);
   tsdb_result_free(&r);
+}
+
+void store_render_fingerprint(const uint8_t fp[16], size_t points, struct vg_buf *out) {
+  vg_buf_puts(out, "{\"fingerprint\": \"");
+  for (int i = 0; i < 16; i++) vg_buf_printf(out, "%02x", fp[i]);
+  vg_buf_printf(out, "\", \"points\": %zu}\n", points);
+}
+
+static void fingerprint(struct tsdb *db, const struct http_request *req, struct http_response *resp) {
+  struct query_strings qs;
+  struct store_query sq;
+  char msg[300];
+  get_args(req, &qs);
+  if (store_query_parse(&qs.a, &sq, msg, sizeof msg) < 0) {
+    err_json(resp, 400, msg);
+    return;
+  }
+  uint8_t fp[16];
+  size_t n;
+  int rc = tsdb_fingerprint(db, &sq.q, fp, &n, msg, sizeof msg);
+  if (rc < 0) {
+    err_json(resp, rc == -EINVAL ? 400 : 500, msg);
+    return;
+  }
+  store_render_fingerprint(fp, n, &resp->body);
 }
 
 static void human_bytes(char *out, size_t len, double b) {
@@ -295,16 +370,11 @@ static void human_bytes(char *out, size_t len, double b) {
   snprintf(out, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
-static void stats(struct tsdb *db, const struct http_request *req, struct http_response *resp) {
-  enum fmt f;
-  if (get_fmt(req, &f, resp) < 0) return;
-  struct tsdb_stats st;
-  tsdb_stats(db, &st);
-  struct vg_buf *b = &resp->body;
+void store_render_stats(const struct tsdb_stats *s, enum store_format f, struct vg_buf *b) {
+  const struct tsdb_stats st = *s;
   uint64_t points = st.block_points + st.head_points;
   double bpp = st.block_points ? (double)st.block_bytes / (double)st.block_points : 0;
-  if (f == F_JSON) {
-    resp->content_type = "application/json";
+  if (f == STORE_JSON) {
     vg_buf_printf(b, "{\"series\": %llu, \"points\": %llu, \"head_points\": %llu, "
                   "\"block_points\": %llu, \"blocks\": %llu, \"block_bytes\": %llu, "
                   "\"wal_bytes\": %llu, \"bytes_per_point\": %.3f, \"points_written\": %llu, "
@@ -334,7 +404,6 @@ static void stats(struct tsdb *db, const struct http_request *req, struct http_r
     }
     vg_buf_puts(b, "]}\n");
   } else {
-    resp->content_type = "text/plain";
     char hb[32], wb[32];
     human_bytes(hb, sizeof hb, (double)st.block_bytes);
     human_bytes(wb, sizeof wb, (double)st.wal_bytes);
@@ -362,7 +431,27 @@ static void stats(struct tsdb *db, const struct http_request *req, struct http_r
                     p->points ? (double)p->bytes / (double)p->points : 0.0, o, n);
     }
   }
+}
+
+static void stats(struct tsdb *db, const struct http_request *req, struct http_response *resp) {
+  enum store_format f;
+  if (get_fmt(req, &f, resp) < 0) return;
+  if (f == STORE_CSV) f = STORE_TABLE; /* stats have no csv form; as before, a table */
+  struct tsdb_stats st;
+  tsdb_stats(db, &st);
+  resp->content_type = f == STORE_JSON ? "application/json" : "text/plain";
+  store_render_stats(&st, f, &resp->body);
   tsdb_stats_free(&st);
+}
+
+void store_render_compact(uint64_t elapsed_ns, struct vg_buf *out) {
+  vg_buf_printf(out, "{\"ok\": true, \"action\": \"compact\", \"elapsed_ms\": %.1f}\n",
+                (double)elapsed_ns / 1e6);
+}
+
+void store_render_retention(int dropped_blocks, struct vg_buf *out) {
+  vg_buf_printf(out, "{\"ok\": true, \"action\": \"retention\", \"dropped_blocks\": %d}\n",
+                dropped_blocks);
 }
 
 /* The import and /write routes: the body through the ingest pipeline (ingest.h). */
@@ -384,27 +473,21 @@ static void note_error(void *arg, const struct ingest_error *e) {
   vg_buf_json_str(&c->errors, m);
 }
 
-static void import(struct tsdb *db, const struct http_request *req, const char *body,
-                   struct http_response *resp, bool influx) {
-  char prec[8] = "ns";
-  http_query_get(req->query, "precision", prec, sizeof prec);
+void store_import(struct tsdb *db, const char *prec, size_t first_line, const char *body,
+                  size_t len, bool influx, struct http_response *resp) {
   int64_t mult = ingest_precision(prec);
   if (!mult) {
     err_json(resp, 400, "precision must be ns, us, ms or s");
     return;
   }
   struct import_errors c = {0};
-  char fl[24];
-  if (http_query_get(req->query, "first_line", fl, sizeof fl) == 0) {
-    long long v = atoll(fl);
-    c.line_base = v > 1 ? (size_t)v - 1 : 0;
-  }
+  c.line_base = first_line > 1 ? first_line - 1 : 0;
   vg_buf_init(&c.errors);
-  char *copy = vg_malloc(req->content_length + 1); /* the decoder rewrites escapes in place */
-  memcpy(copy, body, req->content_length);
+  char *copy = vg_malloc(len + 1); /* the decoder rewrites escapes in place */
+  memcpy(copy, body, len);
   struct ingest_target t = {.store = db};
   struct ingest_loaded l;
-  ingest_load_lp(&t, copy, req->content_length, mult, tsdb_now(), note_error, &c, &l);
+  ingest_load_lp(&t, copy, len, mult, tsdb_now(), note_error, &c, &l);
   free(copy);
   if (l.w.refused_values && c.n < 10) {
     char m[300];
@@ -436,11 +519,61 @@ static void import(struct tsdb *db, const struct http_request *req, const char *
   vg_buf_free(&c.errors);
 }
 
-int store_api_handle(struct tsdb *db, const struct http_request *req, const char *body,
-                     struct http_response *resp) {
+/* Serves one store route on the calling thread. */
+static void import(struct tsdb *db, const struct http_request *req, const char *body,
+                   struct http_response *resp, bool influx) {
+  char prec[8] = "ns", fl[24] = "";
+  http_query_get(req->query, "precision", prec, sizeof prec);
+  http_query_get(req->query, "first_line", fl, sizeof fl);
+  long long v = atoll(fl);
+  store_import(db, prec, v > 1 ? (size_t)v : 1, body, req->content_length, influx, resp);
+}
+
+static void serve(struct tsdb *db, const struct http_request *req, const char *body,
+                  struct http_response *resp) {
   const char *p = req->path;
   bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   bool post = strcmp(req->method, "POST") == 0;
+  char msg[512];
+  if (get && strcmp(p, "/api/v1/query") == 0) query(db, req, false, resp);
+  else if (get && strcmp(p, "/api/v1/query/last") == 0) query(db, req, true, resp);
+  else if (get && strcmp(p, "/api/v1/store/fingerprint") == 0) fingerprint(db, req, resp);
+  else if (get && strcmp(p, "/api/v1/store/stats") == 0) stats(db, req, resp);
+  else if (post && strcmp(p, "/api/v1/store/compact") == 0) {
+    uint64_t t0 = vg_now_ns();
+    if (tsdb_compact(db, msg, sizeof msg) < 0) err_json(resp, 500, msg);
+    else store_render_compact(vg_now_ns() - t0, &resp->body);
+  } else if (post && strcmp(p, "/api/v1/store/retention") == 0) {
+    store_render_retention(tsdb_apply_retention(db), &resp->body);
+  } else if (post && strcmp(p, "/api/v1/store/import") == 0) import(db, req, body, resp, false);
+  else if (post && strcmp(p, "/write") == 0) import(db, req, body, resp, true);
+  else if (strncmp(p, "/api/v1/store/", 14) == 0 && strcmp(p + 14, "stats") && strcmp(p + 14, "compact") &&
+           strcmp(p + 14, "retention") && strcmp(p + 14, "import") && strcmp(p + 14, "fingerprint"))
+    err_json(resp, 404, "no such route");
+  else err_json(resp, 405, "method not allowed");
+}
+
+/* A route run on the thread pool: its own copies of the request and the body. */
+struct store_job {
+  struct tsdb *db;
+  struct http_request req;
+  char *body;
+};
+
+static void job_run(void *arg, struct http_response *resp) {
+  struct store_job *j = arg;
+  serve(j->db, &j->req, j->body, resp);
+}
+
+static void job_free(void *arg) {
+  struct store_job *j = arg;
+  free(j->body);
+  free(j);
+}
+
+int store_api_handle(struct tsdb *db, const struct http_request *req, const char *body,
+                     struct http_response *resp) {
+  const char *p = req->path;
   bool ours = strcmp(p, "/api/v1/query") == 0 || strcmp(p, "/api/v1/query/last") == 0 ||
               strncmp(p, "/api/v1/store/", 14) == 0 || strcmp(p, "/write") == 0;
   if (!ours) return 0;
@@ -448,23 +581,17 @@ int store_api_handle(struct tsdb *db, const struct http_request *req, const char
     err_json(resp, 503, "the store is disabled (store: {enabled: false})");
     return 1;
   }
-  char msg[512];
-  if (get && strcmp(p, "/api/v1/query") == 0) query(db, req, false, resp);
-  else if (get && strcmp(p, "/api/v1/query/last") == 0) query(db, req, true, resp);
-  else if (get && strcmp(p, "/api/v1/store/stats") == 0) stats(db, req, resp);
-  else if (post && strcmp(p, "/api/v1/store/compact") == 0) {
-    uint64_t t0 = vg_now_ns();
-    if (tsdb_compact(db, msg, sizeof msg) < 0) err_json(resp, 500, msg);
-    else vg_buf_printf(&resp->body, "{\"ok\": true, \"action\": \"compact\", \"elapsed_ms\": %.1f}\n",
-                       (double)(vg_now_ns() - t0) / 1e6);
-  } else if (post && strcmp(p, "/api/v1/store/retention") == 0) {
-    int n = tsdb_apply_retention(db);
-    vg_buf_printf(&resp->body, "{\"ok\": true, \"action\": \"retention\", \"dropped_blocks\": %d}\n", n);
-  } else if (post && strcmp(p, "/api/v1/store/import") == 0) import(db, req, body, resp, false);
-  else if (post && strcmp(p, "/write") == 0) import(db, req, body, resp, true);
-  else if (strncmp(p, "/api/v1/store/", 14) == 0 && strcmp(p + 14, "stats") && strcmp(p + 14, "compact") &&
-           strcmp(p + 14, "retention") && strcmp(p + 14, "import"))
-    err_json(resp, 404, "no such route");
-  else err_json(resp, 405, "method not allowed");
+  if (!resp->defer_loop) {
+    serve(db, req, body, resp);
+    return 1;
+  }
+  struct store_job *j = vg_calloc(1, sizeof *j);
+  j->db = db;
+  j->req = *req;
+  j->body = vg_malloc(req->content_length + 1);
+  memcpy(j->body, body, req->content_length);
+  j->body[req->content_length] = '\0';
+  resp->job = http_job_submit(resp->defer_loop, job_run, j, job_free, resp->defer_done,
+                              resp->defer_arg);
   return 1;
 }

@@ -6,6 +6,9 @@
  * query the coarsest rule whose interval divides the bucket width, for a raw query the
  * finest rule (its mean, else its last). Buckets that start before the raw data do are
  * computed from rollups, the rest from raw points, so no bucket mixes the two.
+ *
+ * A fingerprint hashes what a raw query returns (series keys, types, times and values
+ * as stored, never a rendering of them), for the compute engine's store inputs.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,6 +18,8 @@
 
 #include "metrics/metrics.h"
 #include "tsdb/tsdb_int.h"
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
 
 static const char *const agg_names[TSDB__AGG_N] = {"none", "first", "last", "min",
                                                    "max",  "sum",   "count", "mean"};
@@ -447,5 +452,79 @@ int tsdb_last(struct tsdb *db, const struct tsdb_query *q, struct tsdb_result *o
   }
   free(v);
   note_query(db, t0);
+  return 0;
+}
+
+/* ---- fingerprints ---- */
+struct fp {
+  XXH3_state_t st;
+  unsigned char buf[4096];
+  size_t n;
+};
+
+static void fp_put(struct fp *f, const void *p, size_t len) {
+  if (f->n + len > sizeof f->buf) {
+    XXH3_128bits_update(&f->st, f->buf, f->n);
+    f->n = 0;
+  }
+  if (len > sizeof f->buf) {
+    XXH3_128bits_update(&f->st, p, len);
+    return;
+  }
+  memcpy(f->buf + f->n, p, len);
+  f->n += len;
+}
+
+static void fp_u64(struct fp *f, uint64_t v) {
+  unsigned char b[8];
+  for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i)); /* little-endian everywhere */
+  fp_put(f, b, 8);
+}
+
+int tsdb_fingerprint(struct tsdb *db, const struct tsdb_query *q, uint8_t out[16], size_t *points,
+                     char *err, size_t errlen) {
+  struct tsdb_query raw = *q;
+  raw.every_ns = 0;
+  raw.agg = TSDB_AGG_NONE;
+  raw.limit = 0;
+  struct tsdb_result r;
+  int rc = tsdb_query(db, &raw, &r, err, errlen);
+  if (rc < 0) return rc;
+  struct fp *f = vg_malloc(sizeof *f);
+  XXH3_128bits_reset(&f->st);
+  f->n = 0;
+  for (size_t i = 0; i < r.n_series; i++) {
+    const struct tsdb_series_data *d = &r.series[i];
+    if (!d->n) continue; /* a series without points in the range changes nothing */
+    fp_put(f, d->key, strlen(d->key) + 1);
+    fp_u64(f, (uint64_t)d->type);
+    fp_u64(f, (uint64_t)d->n);
+    for (size_t k = 0; k < d->n; k++) {
+      const struct tsdb_value *v = &d->values[k];
+      fp_u64(f, (uint64_t)d->ts[k]);
+      switch (v->type) {
+      case TSDB_FLOAT: {
+        uint64_t bits;
+        memcpy(&bits, &v->v.f, sizeof bits);
+        fp_u64(f, bits);
+        break;
+      }
+      case TSDB_INT: fp_u64(f, (uint64_t)v->v.i); break;
+      case TSDB_UINT: fp_u64(f, v->v.u); break;
+      case TSDB_BOOL: fp_u64(f, v->v.b); break;
+      case TSDB_STRING:
+        fp_u64(f, v->v.s.len);
+        fp_put(f, v->v.s.p, v->v.s.len);
+        break;
+      }
+    }
+  }
+  XXH3_128bits_update(&f->st, f->buf, f->n);
+  XXH128_canonical_t cn;
+  XXH128_canonicalFromHash(&cn, XXH3_128bits_digest(&f->st));
+  memcpy(out, cn.digest, 16);
+  if (points) *points = r.points;
+  free(f);
+  tsdb_result_free(&r);
   return 0;
 }

@@ -229,6 +229,14 @@ int tsdb_last(struct tsdb *db, const struct tsdb_query *q, struct tsdb_result *o
               char *err, size_t errlen);
 void tsdb_result_free(struct tsdb_result *r);
 
+/* A 128-bit fingerprint of what the raw query q returns (every_ns, agg and limit are
+ * ignored): each series' key and type, and its points' times and values as stored,
+ * hashed in the result's order. Equal data, equal fingerprint, whatever renders it;
+ * any change of a point in the range changes it. *points (may be NULL): how many
+ * points were hashed (0: the range holds none). 0, or -EINVAL with err. */
+int tsdb_fingerprint(struct tsdb *db, const struct tsdb_query *q, uint8_t out[16], size_t *points,
+                     char *err, size_t errlen);
+
 /* ---- statistics ---- */
 
 struct tsdb_policy_stats {

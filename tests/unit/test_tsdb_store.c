@@ -673,6 +673,45 @@ static void failed_flush_keeps_the_head(void **state) {
   rm_rf(&dir);
 }
 
+/* Fingerprints: of the stored data in the range, the same before and after a flush to
+ * blocks (another storage, same values), changed by any new point in the range and by
+ * nothing outside it. */
+static void fingerprints_follow_the_stored_values(void **state) {
+  char *dir = make_tmpdir();
+  struct tsdb_opts o = {.sync = TSDB_SYNC_NEVER};
+  struct tsdb *db = open_db(dir, &o);
+  int64_t t0 = 1700000000 * SEC - 1700000000 * SEC % DAY;
+  for (int i = 0; i < 100; i++) put(db, "BTC", t0 + i * SEC, 30000 + i * 0.25);
+  put(db, "ETH", t0, 2000);
+  struct tsdb_tag tag = {S("sym"), S("BTC")};
+  struct tsdb_query q = {.measurement = "tick", .tags = &tag, .n_tags = 1, .from = t0,
+                         .to = t0 + DAY};
+  uint8_t a[16], b[16], c[16];
+  size_t n = 0;
+  char err[256];
+  assert_int_equal(tsdb_fingerprint(db, &q, a, &n, err, sizeof err), 0);
+  assert_int_equal(n, 100);
+  compact(db); /* now from blocks */
+  assert_int_equal(tsdb_fingerprint(db, &q, b, &n, err, sizeof err), 0);
+  assert_memory_equal(a, b, 16);
+  put(db, "ETH", t0 + 5 * SEC, 2001);   /* another series: no change */
+  put(db, "BTC", t0 + DAY + SEC, 1);    /* the next day: no change */
+  assert_int_equal(tsdb_fingerprint(db, &q, b, &n, err, sizeof err), 0);
+  assert_memory_equal(a, b, 16);
+  put(db, "BTC", t0 + 7 * SEC, 1.5); /* a value rewritten: a change */
+  assert_int_equal(tsdb_fingerprint(db, &q, c, &n, err, sizeof err), 0);
+  assert_int_equal(n, 100);
+  assert_memory_not_equal(a, c, 16);
+  struct tsdb_query none = q;
+  none.from = t0 - DAY, none.to = t0;
+  assert_int_equal(tsdb_fingerprint(db, &none, c, &n, err, sizeof err), 0);
+  assert_int_equal(n, 0);
+  struct tsdb_query bad = {.from = t0, .to = t0 + DAY};
+  assert_int_equal(tsdb_fingerprint(db, &bad, c, &n, err, sizeof err), -EINVAL);
+  tsdb_close(db);
+  rm_rf(&dir);
+}
+
 int main(void) {
   vg_log_setup(VG_LOG_LOGFMT, VG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -690,6 +729,7 @@ int main(void) {
       cmocka_unit_test(concurrent_writers_readers_and_flushes),
       cmocka_unit_test(truncated_state_file_loses_nothing),
       cmocka_unit_test(failed_flush_keeps_the_head),
+      cmocka_unit_test(fingerprints_follow_the_stored_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
