@@ -96,9 +96,18 @@ def open_fds(pid):
 class Stack:
     """One `vigil up` on a config. Use as a context manager."""
 
-    def __init__(self, config, env=None, extra_args=()):
+    def __init__(self, config, env=None, extra_args=(), token=None):
+        """token: a bearer token for the TCP listener (written to STATE/../token and
+        named by http.token_file when the config has no http: of its own); http()
+        then sends it, as reads over TCP need it."""
         self.dir = tempfile.mkdtemp(prefix="vigil-it-")
         self.config_path = os.path.join(self.dir, "vigil.yaml")
+        self.token = token
+        if token:
+            path = os.path.join(self.dir, "token")
+            with open(path, "w") as f:
+                f.write(token + "\n")
+            os.chmod(path, 0o600)
         self.write_config(config)
         self.env = dict(os.environ, **(env or {}))
         self.extra_args = list(extra_args)
@@ -121,7 +130,8 @@ class Stack:
         if not hasattr(self, "http_port"):
             self.http_port = free_port()
         if not text.lstrip().startswith("http:") and "\nhttp:" not in text:
-            text = f'http: {{listen: "127.0.0.1:{self.http_port}"}}\n' + text
+            tok = ", token_file: ./token" if getattr(self, "token", None) else ""
+            text = f'http: {{listen: "127.0.0.1:{self.http_port}"{tok}}}\n' + text
         with open(self.config_path, "w") as f:
             f.write(text)
 
@@ -181,7 +191,10 @@ class Stack:
     def http(self, method, path, body=None, headers=None):
         """A request to the TCP listener: (status, headers, body bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
-        conn.request(method, path, body=body, headers=headers or {})
+        headers = dict(headers or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = "Bearer " + self.token
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         conn.close()

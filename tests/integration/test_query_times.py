@@ -70,7 +70,7 @@ class QueryTimesTest(VigilTest):
         self.assertIn(",1684-10-19T08:00:00Z,1", r.stdout)
 
     def test_route_answers_400_with_json(self):
-        st = self.stack(CONFIG)
+        st = self.stack(CONFIG, token="query-times-token-0123456789")
         self.imported(st)
         for q, want in (("from=2023-11-15&to=2023-11-14", "reversed range"),
                         ("from=2023-11-15&to=2023-11-15", "empty range"),

@@ -36,7 +36,7 @@ def write_lp(path, measurement, lines, tags=10):
 
 class StoreLatencyTest(VigilTest):
     def test_status_answers_while_the_store_works(self):
-        st = self.stack("services: {}\n")
+        st = self.stack("services: {}\n", token="store-latency-token-0123456789")
         big = os.path.join(st.dir, "big.lp")
         imp = os.path.join(st.dir, "imp.lp")
         write_lp(big, "big", LINES_BIG)
@@ -134,7 +134,7 @@ class StoreLatencyTest(VigilTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         print(f"vigil status after the jobs: {(time.monotonic() - t) * 1e3:.1f} ms")
         # shutdown while a long query over TCP waits for its answer (a suspended
-        # libmicrohttpd connection): vigil stops cleanly, the client gets 503 or a close
+        # connection waiting for a job): vigil stops cleanly, the client gets 503 or a close
         got = []
 
         def tcp_query():
