@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "core/core.h"
+#include "ingest/ingest.h"
 #include "http/store_api.h"
 #include "tsdb/tsdb.h"
 
@@ -332,7 +333,8 @@ static int do_import(struct session *s, const char *file, const char *precision)
     if (rc == 0) { /* no daemon: the route's own function, on the store opened here */
       struct http_response resp = {.status = 200};
       vg_buf_init(&resp.body);
-      store_import(s->local, precision, first_line, buf, cut, false, &resp);
+      struct ingest_target to_store = {.store = s->local};
+      store_import(&to_store, precision, first_line, buf, cut, false, &resp);
       vg_buf_putc(&resp.body, 0);
       r = (struct cli_reply){.status = resp.status, .body = (char *)resp.body.data,
                              .len = resp.body.len - 1};

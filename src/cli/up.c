@@ -273,6 +273,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   int frc = cli_forward_open(cfg, store, d.metrics, &fwd, err, sizeof err);
   if (frc == 0) {
     target = cli_forward_target(fwd);
+    d.api.ingest = &target; /* HTTP /write and import: the same pipeline as the feeds */
     frc = cli_feeds_start(cfg, &target, d.metrics, &d.feeds, err, sizeof err);
   }
   if (frc < 0) {
@@ -336,10 +337,10 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   http_control_close(d.ctl);
   if (d.server) http_server_close(d.server);
   cli_feeds_stop(d.feeds); /* each writes what it has batched */
-  cli_forward_close(fwd);   /* then the InfluxDB sink sends or spools what it holds */
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
-  uv_run(d.loop, UV_RUN_DEFAULT);
+  uv_run(d.loop, UV_RUN_DEFAULT); /* also until every store job (/write, import) is done */
+  cli_forward_close(fwd);   /* then the InfluxDB sink sends or spools what it holds */
   uv_loop_close(d.loop);
   cli_compute_schedule_free();
   tsdb_close(store); /* after the listeners: no request can still use it */

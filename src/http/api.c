@@ -392,7 +392,7 @@ static int r_logs(const struct call *k, struct http_response *resp) {
 
 /* The store's routes are served by store_api.c; the table only places them. */
 static int r_store(const struct call *k, struct http_response *resp) {
-  store_api_handle(k->api->store, k->req, k->body, resp);
+  store_api_handle(k->api->store, k->api->ingest, k->req, k->body, resp);
   return 0;
 }
 

@@ -473,8 +473,8 @@ static void note_error(void *arg, const struct ingest_error *e) {
   vg_buf_json_str(&c->errors, m);
 }
 
-void store_import(struct tsdb *db, const char *prec, size_t first_line, const char *body,
-                  size_t len, bool influx, struct http_response *resp) {
+void store_import(const struct ingest_target *t, const char *prec, size_t first_line,
+                  const char *body, size_t len, bool influx, struct http_response *resp) {
   int64_t mult = ingest_precision(prec);
   if (!mult) {
     err_json(resp, 400, "precision must be ns, us, ms or s");
@@ -485,9 +485,8 @@ void store_import(struct tsdb *db, const char *prec, size_t first_line, const ch
   vg_buf_init(&c.errors);
   char *copy = vg_malloc(len + 1); /* the decoder rewrites escapes in place */
   memcpy(copy, body, len);
-  struct ingest_target t = {.store = db};
   struct ingest_loaded l;
-  ingest_load_lp(&t, copy, len, mult, tsdb_now(), note_error, &c, &l);
+  ingest_load_lp(t, copy, len, mult, tsdb_now(), note_error, &c, &l);
   free(copy);
   if (l.w.refused_values && c.n < 10) {
     char m[300];
@@ -520,17 +519,18 @@ void store_import(struct tsdb *db, const char *prec, size_t first_line, const ch
 }
 
 /* Serves one store route on the calling thread. */
-static void import(struct tsdb *db, const struct http_request *req, const char *body,
+static void import(const struct ingest_target *t, const struct http_request *req, const char *body,
                    struct http_response *resp, bool influx) {
   char prec[8] = "ns", fl[24] = "";
   http_query_get(req->query, "precision", prec, sizeof prec);
   http_query_get(req->query, "first_line", fl, sizeof fl);
   long long v = atoll(fl);
-  store_import(db, prec, v > 1 ? (size_t)v : 1, body, req->content_length, influx, resp);
+  store_import(t, prec, v > 1 ? (size_t)v : 1, body, req->content_length, influx, resp);
 }
 
-static void serve(struct tsdb *db, const struct http_request *req, const char *body,
+static void serve(const struct ingest_target *t, const struct http_request *req, const char *body,
                   struct http_response *resp) {
+  struct tsdb *db = t->store;
   const char *p = req->path;
   bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   bool post = strcmp(req->method, "POST") == 0;
@@ -545,8 +545,8 @@ static void serve(struct tsdb *db, const struct http_request *req, const char *b
     else store_render_compact(vg_now_ns() - t0, &resp->body);
   } else if (post && strcmp(p, "/api/v1/store/retention") == 0) {
     store_render_retention(tsdb_apply_retention(db), &resp->body);
-  } else if (post && strcmp(p, "/api/v1/store/import") == 0) import(db, req, body, resp, false);
-  else if (post && strcmp(p, "/write") == 0) import(db, req, body, resp, true);
+  } else if (post && strcmp(p, "/api/v1/store/import") == 0) import(t, req, body, resp, false);
+  else if (post && strcmp(p, "/write") == 0) import(t, req, body, resp, true);
   else if (strncmp(p, "/api/v1/store/", 14) == 0 && strcmp(p + 14, "stats") && strcmp(p + 14, "compact") &&
            strcmp(p + 14, "retention") && strcmp(p + 14, "import") && strcmp(p + 14, "fingerprint"))
     err_json(resp, 404, "no such route");
@@ -555,14 +555,14 @@ static void serve(struct tsdb *db, const struct http_request *req, const char *b
 
 /* A route run on the thread pool: its own copies of the request and the body. */
 struct store_job {
-  struct tsdb *db;
+  struct ingest_target target;
   struct http_request req;
   char *body;
 };
 
 static void job_run(void *arg, struct http_response *resp) {
   struct store_job *j = arg;
-  serve(j->db, &j->req, j->body, resp);
+  serve(&j->target, &j->req, j->body, resp);
 }
 
 static void job_free(void *arg) {
@@ -571,8 +571,8 @@ static void job_free(void *arg) {
   free(j);
 }
 
-int store_api_handle(struct tsdb *db, const struct http_request *req, const char *body,
-                     struct http_response *resp) {
+int store_api_handle(struct tsdb *db, const struct ingest_target *ingest,
+                     const struct http_request *req, const char *body, struct http_response *resp) {
   const char *p = req->path;
   bool ours = strcmp(p, "/api/v1/query") == 0 || strcmp(p, "/api/v1/query/last") == 0 ||
               strncmp(p, "/api/v1/store/", 14) == 0 || strcmp(p, "/write") == 0;
@@ -581,12 +581,15 @@ int store_api_handle(struct tsdb *db, const struct http_request *req, const char
     err_json(resp, 503, "the store is disabled (store: {enabled: false})");
     return 1;
   }
+  /* writes go through the daemon's pipeline when it has one (sinks, latest-value hook) */
+  struct ingest_target target = ingest ? *ingest : (struct ingest_target){.store = db};
+  target.store = db;
   if (!resp->defer_loop) {
-    serve(db, req, body, resp);
+    serve(&target, req, body, resp);
     return 1;
   }
   struct store_job *j = vg_calloc(1, sizeof *j);
-  j->db = db;
+  j->target = target;
   j->req = *req;
   j->body = vg_malloc(req->content_length + 1);
   memcpy(j->body, body, req->content_length);

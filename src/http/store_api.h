@@ -10,17 +10,21 @@
 #include "tsdb/tsdb.h"
 
 /* Serves req when it is a store route (returns 1), else returns 0 and leaves resp alone.
- * db NULL: the store is disabled (503). body holds req->content_length bytes. When
+ * db NULL: the store is disabled (503). ingest: where /write and import go after the
+ * store (the daemon's sinks and latest-value hook; copied), or NULL for the store
+ * alone. body holds req->content_length bytes. When
  * resp->defer_loop is set the route runs on that loop's thread pool: resp->job is set
  * and the answer goes to resp->defer_done (see http_job_submit); else it runs here. */
-int store_api_handle(struct tsdb *db, const struct http_request *req, const char *body,
-                     struct http_response *resp);
+struct ingest_target;
+int store_api_handle(struct tsdb *db, const struct ingest_target *ingest,
+                     const struct http_request *req, const char *body, struct http_response *resp);
 
-/* Writes line protocol (len bytes of body; line first_line of the caller's file first)
+/* Writes line protocol through the ingest pipeline t (the store, then t's sinks and
+ * hook; len bytes of body; line first_line of the caller's file first)
  * at precision ns, us, ms or s, and answers as POST /api/v1/store/import does (influx:
  * as /write does): {"lines", "points", "rejected_lines", "refused_values", "errors"}. */
-void store_import(struct tsdb *db, const char *precision, size_t first_line, const char *body,
-                  size_t len, bool influx, struct http_response *resp);
+void store_import(const struct ingest_target *t, const char *precision, size_t first_line,
+                  const char *body, size_t len, bool influx, struct http_response *resp);
 
 /* Splits "measurement[,tag=value...]" (backslash escapes ',', '=' and '\\') into buf.
  * 0, or -1 when malformed, too long or with more than max_tags tags. */

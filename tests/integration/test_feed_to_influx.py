@@ -65,3 +65,41 @@ class FeedToInfluxTest(VigilTest):
         finally:
             influx.stop()
             shutil.rmtree(d, ignore_errors=True)
+
+
+@unittest.skipUnless(INFLUXD, "influxd is not installed (scripts/deps.sh installs it)")
+class WriteToInfluxTest(VigilTest):
+    def test_http_write_goes_through_the_same_pipeline(self):
+        """POST /write and store import reach the store and the InfluxDB sink, as a
+        feed's points do: one pipeline (they reached the store only)."""
+        d = tempfile.mkdtemp(prefix="vigil-w2i-")
+        influx = InfluxDB(d).start()
+        try:
+            s = self.stack(f"""
+                sinks:
+                  influx:
+                    url: {influx.url}
+                    db: tick
+                    create_database: true
+                    flush: 100ms
+                """)
+            body = "".join(f"w,sym=S{i % 3} price={i}.5,size={i}i {1700000000 + i}\n" for i in range(100))
+            code, data = s.request("POST", "/write?precision=s", body=body.encode())
+            self.assertEqual(code, 204, data)
+            path = f"{s.dir}/more.lp"
+            with open(path, "w") as f:
+                f.write("".join(f"w,sym=S9 price=1,size={i}i {1700001000 + i}\n" for i in range(50)))
+            r = s.cli("store", "import", path, "--precision=s")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+            def in_influx():
+                try:
+                    rows = influx.rows("SELECT count(price), sum(size) FROM w", db="tick")
+                    return rows[0] if rows and rows[0][1] == 150 else None
+                except Exception:
+                    return None
+            row = wait_for(in_influx, timeout=LONG, what="150 points in InfluxDB")
+            self.assertEqual(row[2], sum(range(100)) + sum(range(50)))
+        finally:
+            influx.stop()
+            shutil.rmtree(d, ignore_errors=True)
