@@ -177,6 +177,10 @@ static int write_policy_blocks(struct tsdb *db, uint16_t policy, struct frozen_s
 int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   pthread_mutex_lock(&db->flush_mu);
   pthread_mutex_lock(&db->write_mu);
+  /* Every point logged so far goes into this flush's blocks: a new log segment starts
+   * here, so that once they are written the segments before it can all go. (Should the
+   * rotation fail, the segment is kept until a later flush, as before.) */
+  (void)tsdb__wal_rotate(db->wal);
   pthread_rwlock_wrlock(&db->head_lock);
   size_t nf = 0;
   struct frozen_series *fs = NULL;
@@ -239,14 +243,15 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   pthread_rwlock_unlock(&db->head_lock);
   free(fs);
   free(made);
-  if (rc == 0 && nf) {
+  /* With nothing in the heads, every logged point is in blocks as well. */
+  if (rc == 0 && (nf || ckpt > db->checkpoint_lsn)) {
     db->checkpoint_lsn = ckpt;
     if (tsdb__write_state(db) == 0) {
       pthread_mutex_lock(&db->write_mu);
       (void)tsdb__wal_truncate_before(db->wal, TSDB__WAL_LSN_SEG(ckpt));
       pthread_mutex_unlock(&db->write_mu);
     }
-    atomic_fetch_add(&db->flushes, 1);
+    if (nf) atomic_fetch_add(&db->flushes, 1);
   }
   db->last_flush_ms = vg_now_ms();
   pthread_mutex_unlock(&db->flush_mu);
