@@ -145,6 +145,47 @@ static void read_state(struct tsdb *db) {
   fclose(f);
 }
 
+/* Under write_mu: mirrors the logs' state into the atomics tsdb_health reads, after
+ * letting a failed log try to recover (each does so at most once a second). Returns true
+ * when a log recovered since the last call: its unsynced tail may not have been kept, so
+ * the caller flushes the heads into blocks. */
+static bool logs_checked(struct tsdb *db) {
+  if (tsdb__wal_error(db->series_log, NULL)) (void)tsdb__wal_recover(db->series_log);
+  if (tsdb__wal_error(db->wal, NULL)) (void)tsdb__wal_recover(db->wal);
+  uint64_t since = 0;
+  int err = tsdb__wal_error(db->series_log, &since);
+  if (!err) err = tsdb__wal_error(db->wal, &since);
+  atomic_store(&db->log_err, err);
+  atomic_store(&db->log_err_since, since);
+  uint64_t rec = tsdb__wal_recoveries(db->series_log) + tsdb__wal_recoveries(db->wal);
+  atomic_store(&db->log_recoveries, rec);
+  bool recovered = rec != db->recoveries_flushed;
+  db->recoveries_flushed = rec;
+  return recovered;
+}
+
+int tsdb_health(struct tsdb *db, char *why, size_t len) {
+  /* never waits for a commit: a busy writer means the mirror is at most a second old */
+  if (pthread_mutex_trylock(&db->write_mu) == 0) {
+    uint64_t since = 0;
+    int err = tsdb__wal_error(db->series_log, &since);
+    if (!err) err = tsdb__wal_error(db->wal, &since);
+    atomic_store(&db->log_err, err);
+    atomic_store(&db->log_err_since, since);
+    atomic_store(&db->log_recoveries,
+                 tsdb__wal_recoveries(db->series_log) + tsdb__wal_recoveries(db->wal));
+    pthread_mutex_unlock(&db->write_mu);
+  }
+  int err = atomic_load(&db->log_err);
+  if (len) why[0] = '\0';
+  if (err && len) {
+    uint64_t since = atomic_load(&db->log_err_since), now = vg_now_ms();
+    snprintf(why, len, "write-ahead log: %s for %llus", strerror(-err),
+             (unsigned long long)(now > since ? (now - since) / 1000 : 0));
+  }
+  return err;
+}
+
 static void maintain(struct tsdb *db, bool force) {
   char err[512];
   int64_t now = tsdb__now();
@@ -177,6 +218,13 @@ static void *background(void *arg) {
     db->kick = false;
     if (db->stopping) break;
     pthread_mutex_unlock(&db->cond_mu);
+    pthread_mutex_lock(&db->write_mu);
+    bool recovered = logs_checked(db);
+    pthread_mutex_unlock(&db->write_mu);
+    if (recovered && db->head_points) {
+      char err[512];
+      (void)tsdb__flush(db, err, sizeof err);
+    }
     if (db->opts.sync == TSDB_SYNC_INTERVAL) {
       pthread_mutex_lock(&db->write_mu);
       uint64_t before = tsdb__wal_synced_lsn(db->wal);
@@ -396,6 +444,8 @@ void tsdb_stats(struct tsdb *db, struct tsdb_stats *st) {
   st->rollup_points = atomic_load(&db->rollup_points);
   st->queries = atomic_load(&db->queries);
   st->query_ns_total = atomic_load(&db->query_ns);
+  st->writable = tsdb_health(db, NULL, 0) == 0;
+  st->wal_recoveries = atomic_load(&db->log_recoveries);
 }
 
 void tsdb_stats_free(struct tsdb_stats *st) {

@@ -65,6 +65,15 @@ int tsdb__write_state(struct tsdb *db) {
   return rc;
 }
 
+/* Under flush_mu: whether a failed flush or compaction is logged. A full disk makes them
+ * fail at every pass (once a second): one line a minute says so. */
+static bool error_due(struct tsdb *db) {
+  uint64_t now = vg_now_ms();
+  if (db->flush_err_logged_ms && now - db->flush_err_logged_ms < 60 * 1000) return false;
+  db->flush_err_logged_ms = now;
+  return true;
+}
+
 /* ---- publishing ---- */
 static int cmp_block_seq(const void *a, const void *b) {
   const struct tsdb__block *x = *(struct tsdb__block *const *)a, *y = *(struct tsdb__block *const *)b;
@@ -254,8 +263,9 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
     if (nf) atomic_fetch_add(&db->flushes, 1);
   }
   db->last_flush_ms = vg_now_ms();
+  bool say = rc < 0 && error_due(db);
   pthread_mutex_unlock(&db->flush_mu);
-  if (rc < 0) VG_ERROR("store: flush failed; the head is kept", VF_S("error", err));
+  if (say) VG_ERROR("store: flush failed; the head is kept", VF_S("error", err));
   return rc;
 }
 
@@ -388,8 +398,9 @@ int tsdb__compact_blocks(struct tsdb *db, bool force, char *err, size_t errlen) 
   free(g);
   free(t);
   tsdb__blockset_unref(bs);
+  bool say = rc < 0 && error_due(db);
   pthread_mutex_unlock(&db->flush_mu);
-  if (rc < 0) VG_ERROR("store: compaction failed", VF_S("error", err));
+  if (say) VG_ERROR("store: compaction failed", VF_S("error", err));
   return rc;
 }
 
