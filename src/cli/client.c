@@ -11,21 +11,11 @@
 
 #include "cli/cli.h"
 #include "core/core.h"
+#include "core/file.h"
 
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg) {
   if (cli->socket) return vg_strdup(cli->socket);
   return vg_asprintf("%s/vigil.sock", cfg->state_dir);
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
 int cli_request(const struct cli *cli, const char *method, const char *path, int stream_fd,
@@ -68,9 +58,9 @@ int cli_request_ex(const struct cli *cli, const char *method, const char *path, 
   free(sock);
   char *req = vg_asprintf("%s %s HTTP/1.0\r\nHost: vigil\r\nContent-Length: %zu\r\n\r\n",
                           method, path, body_len);
-  int rc = write_all(fd, req, strlen(req));
+  int rc = vg_write_all(fd, req, strlen(req));
   free(req);
-  if (rc == 0 && body_len) rc = write_all(fd, body, body_len);
+  if (rc == 0 && body_len) rc = vg_write_all(fd, body, body_len);
   if (rc < 0) {
     fprintf(stderr, "vigil: cannot send request: %s\n", strerror(errno));
     close(fd);
@@ -91,12 +81,12 @@ int cli_request_ex(const struct cli *cli, const char *method, const char *path, 
       head = (size_t)(end - b.data) + 4;
       sscanf(b.data, "HTTP/1.%*d %d", &reply->status);
       if (stream_fd >= 0 && reply->status == 200) {
-        if (write_all(stream_fd, b.data + head, b.len - head) < 0) break;
+        if (vg_write_all(stream_fd, b.data + head, b.len - head) < 0) break;
         vg_buf_consume(&b, b.len);
         head = 1; /* head seen; everything further is body */
       }
     } else if (stream_fd >= 0 && reply->status == 200) {
-      if (write_all(stream_fd, b.data, b.len) < 0) break;
+      if (vg_write_all(stream_fd, b.data, b.len) < 0) break;
       vg_buf_consume(&b, b.len);
     }
   }

@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "core/core.h"
+#include "core/file.h"
 #include "http/store_api.h"
 #include "tsdb/tsdb.h"
 
@@ -33,13 +34,10 @@ struct session {
 static int cli_store_open_quiet(const struct vg_config *cfg, struct tsdb **out) {
   /* cli_store_open prints; probe the lock first so a busy store stays silent */
   char *lock = vg_asprintf("%s/LOCK", cfg->store.dir);
-  int fd = open(lock, O_RDWR | O_CLOEXEC);
+  int fd = vg_lockfile(lock, 0); /* mode 0: a missing file is no store yet */
   free(lock);
-  if (fd >= 0) {
-    int busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-    close(fd); /* releases the probe's lock */
-    if (busy) return -EBUSY;
-  }
+  if (fd == -EBUSY) return -EBUSY;
+  if (fd >= 0) close(fd); /* releases the probe's lock */
   return cli_store_open(cfg, false, out);
 }
 

@@ -23,6 +23,7 @@
  * routed to highmem for its next run.
  */
 #include "compute/cp_int.h"
+#include "core/file.h"
 #include "metrics/metrics.h"
 
 #include <errno.h>
@@ -568,14 +569,10 @@ static void metrics_write(struct run *r) {
   struct vg_buf b;
   vg_buf_init(&b);
   mt_render(r->reg, MT_FORMAT_TEXT, &b);
-  char *tmp = vg_asprintf("%s/metrics.prom.tmp", r->e->root);
   char *path = vg_asprintf("%s/metrics.prom", r->e->root);
-  FILE *f = fopen(tmp, "w");
-  if (f) {
-    fwrite(b.data ? b.data : "", 1, b.len, f);
-    if (fclose(f) == 0) rename(tmp, path);
-  }
-  free(tmp);
+  int rc = vg_replace_file(path, b.data ? b.data : "", b.len, 0644);
+  if (rc < 0) VG_WARN("compute: cannot write the metrics file", VF_S("path", path),
+                      VF_S("error", strerror(-rc)));
   free(path);
   vg_buf_free(&b);
   mt_registry_free(r->reg);
@@ -583,14 +580,13 @@ static void metrics_write(struct run *r) {
 
 static int take_lock(struct cp_engine *e, char *err, size_t errlen) {
   char *path = vg_asprintf("%s/run.lock", e->root);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = vg_lockfile(path, 0644);
   free(path);
-  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+  if (fd < 0) {
+    int rc = fd;
     snprintf(err, errlen, rc == -EBUSY ? "another compute run holds %s/run.lock"
                                        : "cannot lock %s/run.lock: %s",
              e->root, strerror(-rc));
-    if (fd >= 0) close(fd);
     return rc;
   }
   e->lock_fd = fd;

@@ -480,6 +480,11 @@ bool vg_reclog_dirty(const struct vg_reclog *l) {
   return l->buf.len != 0 || l->synced != VG_RECLOG_LSN(l->seg, l->written) || l->dir_dirty;
 }
 int vg_reclog_dirfd(const struct vg_reclog *l) { return l->dirfd; }
+int vg_reclog_dup_fd(const struct vg_reclog *l) {
+  if (l->fd < 0) return -EBADF;
+  int fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
 
 const struct vg_reclog_seg *vg_reclog_segments(struct vg_reclog *l, size_t *n) {
   if (l->n) l->segs[l->n - 1].size = l->written + l->buf.len;

@@ -190,6 +190,10 @@ uint32_t vg_reclog_current_segment(const struct vg_reclog *l);
 uint32_t vg_reclog_first_segment(const struct vg_reclog *l);
 /* Whether anything is appended and not yet durable. */
 bool vg_reclog_dirty(const struct vg_reclog *l);
+/* A duplicate of the current segment's descriptor (the caller closes it), or -errno: to
+ * fdatasync what was written so far without holding the caller's lock, so that a sync
+ * or rotation that follows under the lock has little left to write. */
+int vg_reclog_dup_fd(const struct vg_reclog *l);
 /* The directory's descriptor (for files the owner keeps beside the segments). */
 int vg_reclog_dirfd(const struct vg_reclog *l);
 /* The segments on disk, oldest first; valid until the next call that changes them.

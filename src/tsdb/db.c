@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "metrics/metrics.h"
 #include "tsdb/tsdb_int.h"
 
@@ -186,6 +187,21 @@ int tsdb_health(struct tsdb *db, char *why, size_t len) {
   return err;
 }
 
+/* A state file being replaced when the process died ("state.XXXXXX.tmp"). */
+static void remove_leftovers(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (strncmp(e->d_name, "state.", 6) == 0 && l > 10 && strcmp(e->d_name + l - 4, ".tmp") == 0) {
+      char *p = vg_asprintf("%s/%s", dir, e->d_name);
+      unlink(p);
+      free(p);
+    }
+  }
+  if (d) closedir(d);
+}
+
 static void maintain(struct tsdb *db, bool force) {
   char err[512];
   int64_t now = tsdb__now();
@@ -285,14 +301,14 @@ int tsdb_open(struct tsdb **out, const char *dir, const struct tsdb_opts *opts, 
   int rc = setup_policies(db, &o, err, errlen);
   if (rc == 0) {
     char *lock = vg_asprintf("%s/LOCK", dir);
-    db->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    db->lock_fd = vg_lockfile(lock, 0644);
     free(lock);
     if (db->lock_fd < 0) {
-      rc = -errno;
-      snprintf(err, errlen, "%s/LOCK: %s", dir, strerror(errno));
-    } else if (flock(db->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-      rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-      snprintf(err, errlen, "%s is in use by another process", dir);
+      rc = db->lock_fd;
+      if (rc == -EBUSY) snprintf(err, errlen, "%s is in use by another process", dir);
+      else snprintf(err, errlen, "%s/LOCK: %s", dir, strerror(-rc));
+    } else {
+      remove_leftovers(dir);
     }
   }
   if (rc == 0) {

@@ -105,6 +105,8 @@ int tsdb__wal_truncate_before(struct tsdb__wal *w, uint32_t seg) {
   return rc ? rc : vg_reclog_remove_before(w->log, seg);
 }
 
+int tsdb__wal_dup_fd(const struct tsdb__wal *w) { return vg_reclog_dup_fd(w->log); }
+
 int tsdb__wal_rotate(struct tsdb__wal *w) { return done(w, vg_reclog_rotate(w->log)); }
 
 int tsdb__wal_recover(struct tsdb__wal *w) { return vg_reclog_recover(w->log, false); }

@@ -140,6 +140,11 @@ int tsdb__wal_truncate_before(struct tsdb__wal *w, uint32_t seg);
  * tsdb__wal_current_segment(), which truncate_before can remove. 0 or -errno. */
 int tsdb__wal_rotate(struct tsdb__wal *w);
 
+/* Hands the kernel's copy of the current segment to the disk (fdatasync) without the
+ * caller's lock: call it with the lock held, it returns a descriptor to fdatasync and
+ * close after releasing the lock (or -errno). Used before a rotation under write_mu. */
+int tsdb__wal_dup_fd(const struct tsdb__wal *w);
+
 /* After a failure: tries to recover now when a second has passed since the last try.
  * 0 when the log works (again), else the error. */
 int tsdb__wal_recover(struct tsdb__wal *w);
