@@ -124,6 +124,20 @@ int vg_replace_file(const char *path, const void *data, size_t len, unsigned mod
   return vg_tmpfile_commit(&t);
 }
 
+int vg_replace_file_nosync(const char *path, const void *data, size_t len, unsigned mode) {
+  struct vg_tmpfile t;
+  int rc = vg_tmpfile_open(&t, path, mode);
+  if (rc < 0) return rc;
+  rc = vg_write_all(t.fd, data, len);
+  if (close(t.fd) < 0 && rc == 0) rc = -errno;
+  t.fd = -1;
+  if (rc == 0 && rename(t.tmp, t.path) < 0) rc = -errno;
+  if (rc < 0) unlink(t.tmp);
+  vg_freep(&t.tmp);
+  vg_freep(&t.path);
+  return rc;
+}
+
 int vg_lock_fd(int fd) {
   while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EINTR) continue;

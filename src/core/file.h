@@ -48,6 +48,10 @@ void vg_tmpfile_abort(struct vg_tmpfile *t);
 
 /* Replaces path atomically by data[0..len) (vg_tmpfile_*). 0 or -errno. */
 int vg_replace_file(const char *path, const void *data, size_t len, unsigned mode);
+/* The same without any fsync: readers see the old or the new file, never a mix, but
+ * after a power cut the old one may be back, or the file empty. For files replaced
+ * very often whose loss only repeats work (the spool's head). 0 or -errno. */
+int vg_replace_file_nosync(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Opens path (created with mode when mode != 0, else it must exist) and takes an
  * exclusive non-blocking flock on it, held until the descriptor is closed. Returns the

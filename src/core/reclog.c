@@ -603,11 +603,7 @@ static int recover_all(struct vg_reclog *l, const uint32_t *v, size_t n, uint32_
       close(fd);
       if (l->fd >= 0) close(l->fd);
       l->fd = -1;
-      int rc = start_segment(l, v[i]);
-      if (rc != 0) {
-        snprintf(err, errlen, "%s: %s/%s: %s", what, l->dir, name, strerror(-rc));
-        return rc;
-      }
+      (void)start_segment(l, v[i]); /* on failure the log opens failed, as above */
       continue;
     }
     push_seg(l, v[i], s.res.good_len);
@@ -616,15 +612,12 @@ static int recover_all(struct vg_reclog *l, const uint32_t *v, size_t n, uint32_
     l->seg = v[i];
     l->written = s.res.good_len;
   }
-  if (l->fd < 0) {
+  if (l->fd < 0 && !l->err) {
+    /* should this fail (a full disk), the log opens failed and makes it when it recovers */
     uint32_t next = n ? v[n - 1] + 1 : 1;
     if (next < first_wanted) next = first_wanted;
     if (next == 0) next = 1;
-    int rc = start_segment(l, next);
-    if (rc != 0) {
-      snprintf(err, errlen, "%s: %s: cannot create a segment: %s", what, l->dir, strerror(-rc));
-      return rc;
-    }
+    (void)start_segment(l, next);
   }
   l->synced = VG_RECLOG_LSN(l->seg, l->written);
   return 0;

@@ -134,7 +134,8 @@ struct vg_reclog;
 
 /* Opens (creating dir and parents) the log in dir, locks it, replays every record
  * through fn (may be NULL), recovers it as described above, and leaves it ready to
- * append to its last segment (a new one when there is none; its header is buffered).
+ * append to its last segment (a new one when there is none; its header is buffered;
+ * should it fail to be created, the log opens failed and creates it when it recovers).
  * On error *out is NULL, err holds a message and the return is -EBADMSG (corruption),
  * -EBUSY (locked by another process), -errno, or the callback's value. */
 int vg_reclog_open(struct vg_reclog **out, const struct vg_reclog_format *f, const char *dir,
