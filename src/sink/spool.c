@@ -286,6 +286,9 @@ void sink__spool_close(struct sink__spool **spp) {
 int sink__spool_append(struct sink__spool *sp, const void *data, uint32_t len, uint32_t points) {
   VG_ASSERT(len <= SINK__SPOOL_MAX_RECORD);
   uint64_t rec = SINK__SPOOL_RECORD_OVERHEAD + (uint64_t)len;
+  /* after a failed append (a full disk) every append tries the log again: appends are
+   * batches, a few a second, and the first one that fits should be kept */
+  if (vg_reclog_error(sp->log, NULL)) (void)vg_reclog_recover(sp->log, true);
   uint64_t at = vg_reclog_next_lsn(sp->log);
   int rc = vg_reclog_write(sp->log, points, data, len, NULL);
   if (rc == 0) rc = vg_reclog_sync(sp->log);

@@ -20,7 +20,7 @@
  * segment size; a record never spans segments. Each append is fdatasync'ed before it
  * counts as spooled, so a power cut loses nothing spooled; a crash while appending
  * leaves a torn tail. A failed append (a full disk) leaves nothing behind: the partial
- * record is cut off, at once or when the log recovers (the next append, a second later).
+ * record is cut off, at once or when the log recovers, which every append tries first.
  *
  * `head`, 16 bytes: magic "VGSH", u32 segment, u32 offset of the oldest record not yet
  * acknowledged, u32 XXH32(bytes 0..11). Replaced atomically after each acknowledged
