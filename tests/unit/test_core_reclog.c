@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -415,6 +416,68 @@ static void recovers_after_a_full_disk(void **state) {
   rm_rf(&dir);
 }
 
+/* The crash test of the kit: a child appends numbered records in batches, syncing each
+ * and then reporting its last number on a pipe; it is SIGKILLed at random moments
+ * (segments of 4 KiB, so kills land in rotations too). Every reopen must replay the
+ * records 1..n contiguously with n >= the last one reported, and the next child goes on
+ * in the same log. */
+static int last_tag(void *arg, uint64_t lsn, uint32_t tag, const void *p, uint32_t len) {
+  uint32_t *last = arg;
+  uint8_t want[300];
+  rec_fill(tag, want);
+  if (tag != *last + 1 || len != rec_len(tag) || memcmp(want, p, len) != 0) return 1;
+  *last = tag;
+  return 0;
+}
+
+static void crash_at_random_moments(void **state) {
+  char *dir = make_tmpdir();
+  struct vg_reclog_opts o = {.segment_size = 4096};
+  uint32_t acked = 0, rnd = 20261206;
+  for (int it = 0; it < 25; it++) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      close(fds[0]);
+      struct vg_reclog *l;
+      char err[256];
+      uint32_t last = 0;
+      if (vg_reclog_open(&l, &fmt, dir, &o, last_tag, &last, err, sizeof err) != 0) _exit(3);
+      uint8_t p[300];
+      for (uint32_t tag = last + 1;; tag++) {
+        rec_fill(tag, p);
+        if (vg_reclog_append(l, tag, p, rec_len(tag), NULL) != 0) _exit(4);
+        if (tag % 5 == 0) {
+          if (vg_reclog_sync(l) != 0) _exit(5);
+          if (write(fds[1], &tag, sizeof tag) != (ssize_t)sizeof tag) _exit(6);
+        }
+      }
+    }
+    close(fds[1]);
+    rnd = rnd * 1103515245u + 12345u;
+    usleep(1000 + (rnd >> 8) % 30000);
+    kill(pid, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st)); /* not an early exit with an error */
+    uint32_t t;
+    while (read(fds[0], &t, sizeof t) == (ssize_t)sizeof t) acked = t > acked ? t : acked;
+    close(fds[0]);
+    struct vg_reclog *l;
+    char err[256];
+    uint32_t last = 0;
+    int rc = vg_reclog_open(&l, &fmt, dir, &o, last_tag, &last, err, sizeof err);
+    if (rc != 0) fail_msg("iteration %d: reopen: %d %s", it, rc, err);
+    assert_true(last >= acked);
+    vg_reclog_close(&l);
+  }
+  assert_true(acked > 0);
+  assert_true(count_segments(dir) > 1);
+  rm_rf(&dir);
+}
+
 static void replace_file_and_lockfile(void **state) {
   char *dir = make_tmpdir();
   char *path = vg_asprintf("%s/f", dir);
@@ -484,6 +547,7 @@ int main(void) {
       cmocka_unit_test(rotate_remove_and_lock),
       cmocka_unit_test(discarded_records_do_not_come_back),
       cmocka_unit_test(recovers_after_a_full_disk),
+      cmocka_unit_test(crash_at_random_moments),
       cmocka_unit_test(replace_file_and_lockfile),
       cmocka_unit_test(little_endian),
   };
