@@ -31,6 +31,22 @@ int vg_write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
+int vg_pwrite_all(int fd, const void *p, size_t n, off_t off) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t w = pwrite(fd, c, n, off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (w == 0) return -EIO;
+    c += w;
+    n -= (size_t)w;
+    off += w;
+  }
+  return 0;
+}
+
 int vg_pwritev_all(int fd, struct iovec *iov, int cnt, off_t off) {
   while (cnt > 0 && iov->iov_len == 0) {
     iov++;

@@ -17,6 +17,9 @@
  * makes no progress is -EIO. Bytes before a failure may have been written. */
 int vg_write_all(int fd, const void *p, size_t n);
 
+/* pwrite of all n bytes at off (retrying short writes and EINTR). 0 or -errno. */
+int vg_pwrite_all(int fd, const void *p, size_t n, off_t off);
+
 /* pwritev of every byte of iov[0..cnt) at off (retrying short writes and EINTR). iov is
  * consumed (its entries are advanced). 0 or -errno. */
 int vg_pwritev_all(int fd, struct iovec *iov, int cnt, off_t off);

@@ -211,8 +211,7 @@ static int fail(struct vg_reclog *l, int e, const char *what) {
 static int flush_buf(struct vg_reclog *l) {
   if (l->err) return l->err;
   if (l->buf.len == 0) return 0;
-  struct iovec iov = {l->buf.data, l->buf.len};
-  int rc = vg_pwritev_all(l->fd, &iov, 1, (off_t)l->written);
+  int rc = vg_pwrite_all(l->fd, l->buf.data, l->buf.len, (off_t)l->written);
   if (rc != 0) return fail(l, rc, "write");
   l->written += l->buf.len;
   vg_buf_reset(&l->buf);
@@ -436,8 +435,7 @@ static int repair(struct vg_reclog *l) {
     return -errno;
   if (l->synced > VG_RECLOG_LSN(l->seg, good)) l->synced = VG_RECLOG_LSN(l->seg, good);
   if (l->buf.len) {
-    struct iovec iov = {l->buf.data, l->buf.len};
-    int rc = vg_pwritev_all(l->fd, &iov, 1, (off_t)l->written);
+    int rc = vg_pwrite_all(l->fd, l->buf.data, l->buf.len, (off_t)l->written);
     if (rc != 0) {
       if (ftruncate(l->fd, (off_t)l->written) != 0) { /* recovery cuts it next time */ }
       return rc;
