@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "core/reclog.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,9 +62,16 @@ static int on_record(void *arg, uint64_t lsn, uint32_t tag, const void *payload,
 static char *dir;
 
 static void clear_dir(void) {
-  char *cmd = vg_asprintf("rm -f '%s'/*", dir);
-  VG_ASSERT(system(cmd) == 0);
-  free(cmd);
+  DIR *d = opendir(dir);
+  VG_ASSERT(d != NULL);
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') {
+      char *p = vg_asprintf("%s/%s", dir, e->d_name);
+      unlink(p);
+      free(p);
+    }
+  closedir(d);
 }
 
 static struct vg_reclog *reopen(const struct vg_reclog_opts *o, struct model *m) {
