@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from harness import Stack, VigilTest, wait_for
+from harness import Stack, VigilTest, feed_status, free_port, run_feed, wait_for
 
 NS = 10**9
 
@@ -116,6 +116,51 @@ class DiskFullTest(VigilTest):
                        "--to", "now", "--format", "json", check=0)
             got = [p[0] // NS for p in json.loads(r.stdout)["series"][0]["points"]]
             self.assertEqual(got, sorted(ts), f"sym={sym}: acknowledged points missing or extra")
+
+    def fill(self, path):
+        with open(path, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError as e:
+                self.assertEqual(e.errno, errno.ENOSPC)
+
+    def test_a_feed_on_a_full_disk_does_not_flood_the_log(self):
+        """Issue 17 item 10: a feed's batches refused by a full store were logged one line
+        each (thousands); now one line every 10 s with the count, and the feed's points
+        are written again once space is back."""
+        port = free_port()
+        st = Stack(f"""
+            store: {{sync: batch}}
+            feeds:
+              ticks:
+                bind: tcp://127.0.0.1:{port}
+                socket: pull
+            services: {{}}
+            """)
+        self.mount_tmpfs(st.state_dir)
+        self.stacks.append(st)
+        st.start()
+        filler = os.path.join(st.state_dir, "filler")
+        self.fill(filler)
+        sent = run_feed("--connect", f"tcp://127.0.0.1:{port}", "--rate", "20000", "--duration",
+                        "3s", "--symbols", "5")
+        self.assertGreater(sent["points"], 10000)
+        wait_for(lambda: feed_status(st, "ticks")["messages"] >= sent["sent"], timeout=20,
+                 what="the feed took every message")
+        refused = st.logs_text().count("the store refused a batch")
+        print(f"\nfull disk: {sent['sent']} messages sent while full, {refused} log lines about refused batches")
+        self.assertGreaterEqual(refused, 1)
+        self.assertLessEqual(refused, 2, "one line per refused batch floods the log")
+        self.assertNotEqual(feed_status(st, "ticks")["points"], sent["points"])
+        before = feed_status(st, "ticks")["points"]
+        os.unlink(filler)
+        wait_for(lambda: st.http("GET", "/readyz")[0] == 200, timeout=10, what="ready again")
+        again = run_feed("--connect", f"tcp://127.0.0.1:{port}", "--rate", "5000", "--count",
+                         "2000", "--symbols", "5")
+        wait_for(lambda: feed_status(st, "ticks")["points"] >= before + again["points"],
+                 timeout=20, what="the feed's points written again")
 
 
 if __name__ == "__main__":
