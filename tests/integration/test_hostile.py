@@ -55,13 +55,7 @@ class DiskFullTest(VigilTest):
 
         # Fill the file system.
         filler = os.path.join(st.state_dir, "filler")
-        with open(filler, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError as e:
-                self.assertEqual(e.errno, errno.ENOSPC)
+        self.fill(filler)
         # The log's last page may still take a few batches; then writes are refused.
         refused = None
         for _ in range(400):
