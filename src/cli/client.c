@@ -11,21 +11,11 @@
 
 #include "cli/cli.h"
 #include "core/core.h"
+#include "core/file.h"
 
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg) {
   if (cli->socket) return vg_strdup(cli->socket);
   return vg_asprintf("%s/vigil.sock", cfg->state_dir);
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
 /* Where a 200's body streams to: a file descriptor, or a function. */
@@ -38,7 +28,7 @@ struct sink {
 static bool streams(const struct sink *out) { return out->fd >= 0 || out->fn; }
 
 static int emit(const struct sink *out, const char *p, size_t n) {
-  return out->fn ? out->fn(out->arg, p, n) : write_all(out->fd, p, n);
+  return out->fn ? out->fn(out->arg, p, n) : vg_write_all(out->fd, p, n);
 }
 
 static int request(const struct cli *cli, const char *method, const char *path, const void *body,
@@ -98,9 +88,9 @@ static int request(const struct cli *cli, const char *method, const char *path, 
   free(sock);
   char *req = vg_asprintf("%s %s HTTP/1.0\r\nHost: vigil\r\nContent-Length: %zu\r\n\r\n",
                           method, path, body_len);
-  int rc = write_all(fd, req, strlen(req));
+  int rc = vg_write_all(fd, req, strlen(req));
   free(req);
-  if (rc == 0 && body_len) rc = write_all(fd, body, body_len);
+  if (rc == 0 && body_len) rc = vg_write_all(fd, body, body_len);
   if (rc < 0) {
     fprintf(stderr, "vigil: cannot send request: %s\n", strerror(errno));
     close(fd);

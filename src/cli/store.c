@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "core/core.h"
 #include "ingest/ingest.h"
+#include "core/file.h"
 #include "http/store_api.h"
 #include "tsdb/tsdb.h"
 
@@ -510,7 +511,7 @@ void cli_store_session_free(struct cli_store_session *ss) {
   free(ss);
 }
 
-/* Epoch seconds with the nanoseconds as a fraction: exact (tsdb_parse_time). */
+/* Epoch seconds with the nanoseconds as a fraction: exact (vg_time_parse). */
 static void epoch_text(int64_t ns, char *buf, size_t len) {
   int64_t sec = ns / TSDB_NS_PER_SEC, frac = ns % TSDB_NS_PER_SEC;
   if (frac < 0) sec--, frac += TSDB_NS_PER_SEC;

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "tsdb/tsdb.h"
 #include "core/core.h"
+#include "core/file.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
@@ -181,19 +182,20 @@ static void watchdog_cb(uv_timer_t *t) { sd_notify(0, "WATCHDOG=1"); }
 /* Only one vigil per state_dir: an exclusive flock held for the daemon's life. */
 static int take_lock(const char *state_dir) {
   char *path = vg_asprintf("%s/vigil.lock", state_dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    fprintf(stderr, "vigil: cannot open %s: %s\n", path, strerror(errno));
-    free(path);
-    return -1;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+  int fd = vg_lockfile(path, 0600);
+  if (fd == -EBUSY) {
     char pid[32] = "";
-    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    int pfd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = pfd >= 0 ? pread(pfd, pid, sizeof pid - 1, 0) : -1;
+    if (pfd >= 0) close(pfd);
     if (n > 0) pid[strcspn(pid, "\n")] = '\0';
     fprintf(stderr, "vigil: another vigil (pid %s) is already running with state_dir %s\n",
             n > 0 ? pid : "?", state_dir);
-    close(fd);
+    free(path);
+    return -1;
+  }
+  if (fd < 0) {
+    fprintf(stderr, "vigil: cannot open %s: %s\n", path, strerror(-fd));
     free(path);
     return -1;
   }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "compute/cp_int.h"
+#include "core/file.h"
 #include "metrics/metrics.h"
 
 struct cp_metrics {
@@ -288,16 +289,11 @@ void cp__metrics_write(struct cp_engine *e) {
   mt_render(reg, MT_FORMAT_TEXT, &b);
   mt_registry_free(reg);
   cp_metrics_free(m);
-  char *tmp = vg_asprintf("%s/metrics.prom.tmp", e->root);
   char *path = vg_asprintf("%s/metrics.prom", e->root);
-  FILE *f = fopen(tmp, "w");
-  bool ok = f && fwrite(b.data ? b.data : "", 1, b.len, f) == b.len;
-  if (f && fclose(f) != 0) ok = false;
-  if (!ok || rename(tmp, path) != 0) {
-    VG_WARN("compute: cannot write metrics.prom", VF_S("path", path));
-    unlink(tmp);
-  }
-  free(tmp);
+  /* replaced atomically (a textfile collector reads it) */
+  int rc = vg_replace_file(path, b.data ? b.data : "", b.len, 0644);
+  if (rc < 0)
+    VG_WARN("compute: cannot write metrics.prom", VF_S("path", path), VF_S("error", strerror(-rc)));
   free(path);
   vg_buf_free(&b);
 }

@@ -23,6 +23,7 @@
  * routed to highmem for its next run.
  */
 #include "compute/cp_int.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -533,14 +534,13 @@ static void wait_events(struct run *r, const sigset_t *set) {
 
 static int take_lock(struct cp_engine *e, char *err, size_t errlen) {
   char *path = vg_asprintf("%s/run.lock", e->root);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = vg_lockfile(path, 0644);
   free(path);
-  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+  if (fd < 0) {
+    int rc = fd;
     snprintf(err, errlen, rc == -EBUSY ? "another compute run holds %s/run.lock"
                                        : "cannot lock %s/run.lock: %s",
              e->root, strerror(-rc));
-    if (fd >= 0) close(fd);
     return rc;
   }
   e->lock_fd = fd;

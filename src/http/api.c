@@ -232,8 +232,11 @@ static bool host_allowed(const struct http_api *api, const struct http_request *
 
 static void readyz(struct http_api *api, struct http_response *resp) {
   bool ready = sv_stack_ready(api->sv);
+  char store_why[160] = "";
+  if (api->store && tsdb_health(api->store, store_why, sizeof store_why) != 0) ready = false;
   resp->status = ready ? 200 : 503;
   json_t *o = json_object(), *reasons = json_array();
+  if (store_why[0]) json_array_append_new(reasons, json_pack("s+", "store: ", store_why));
   for (size_t i = 0; i < sv_count(api->sv); i++) {
     const struct sv_service *svc = sv_at(api->sv, i);
     struct sv_info in;

@@ -63,6 +63,7 @@ struct ingest_feed {
   pthread_cond_t work, idle;
   struct ingest_batch pending;
   int pending_buf; /* the message buffer the pending batch points into */
+  uint64_t refused_logged_ns; /* writer thread: when a refused batch was last logged */
 
   /* shared counters */
   _Atomic uint64_t messages, points, values, bytes, errors[INGEST_R_N], series, quarantined,
@@ -100,8 +101,13 @@ static void write_batch(struct ingest_feed *f, struct ingest_batch *b) {
   int rc = ingest_write(&f->target, b, max_new, &w);
   if (rc < 0) {
     add(&f->store_failures, 1);
-    VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", n),
-             VF_S("error", strerror(-rc)));
+    /* a full disk refuses every batch: one line every 10 s, the count says the rest */
+    uint64_t now = vg_now_coarse_ns();
+    if (!f->refused_logged_ns || now - f->refused_logged_ns >= 10 * 1000000000ull) {
+      f->refused_logged_ns = now;
+      VG_ERROR("feed: the store refused a batch", VF_S("feed", f->name), VF_I("points", n),
+               VF_S("error", strerror(-rc)), VF_I("refused_batches", get(&f->store_failures)));
+    }
   }
   add(&f->checksum, w.checksum);
   add(&f->points, w.points);

@@ -4,6 +4,7 @@
  * it and replay it (curl --data-binary @rejected.lp). Each batch is preceded by a
  * '#' line, which line protocol treats as a comment. One rotated file is kept.
  */
+#include "core/file.h"
 #include "sink/sink_int.h"
 
 #include <errno.h>
@@ -17,17 +18,6 @@
 #include <unistd.h>
 
 #define MAX_REJECTED_BYTES (64 << 20)
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return -errno;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
 
 void sink__reject_append(const char *path, const struct sink__reply *r, const char *batch,
                          size_t len, uint64_t points) {
@@ -55,7 +45,7 @@ void sink__reject_append(const char *path, const struct sink__reply *r, const ch
   vg_buf_putc(&b, '\n');
   vg_buf_append(&b, batch, len);
   if (len && batch[len - 1] != '\n') vg_buf_putc(&b, '\n');
-  int rc = write_all(fd, b.data, b.len);
+  int rc = vg_write_all(fd, b.data, b.len);
   if (rc < 0)
     VG_ERROR("influx sink: cannot write the rejected file", VF_S("path", path),
              VF_S("error", strerror(-rc)));

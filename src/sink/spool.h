@@ -6,30 +6,25 @@
  * On-disk format
  * --------------
  * A spool is a directory holding segment files named by an 8-digit lowercase hex
- * number, "00000001.spool", "00000002.spool", ..., a `head` file and a `lock` file.
- * All integers are little endian.
+ * number, "00000001.spool", "00000002.spool", ..., a `head` file and a `lock` file
+ * (flock'ed while open). All integers are little endian.
  *
- * Segment header, 16 bytes:
- *     0  5  magic "VGSPL"
- *     5  2  u16 version (SINK__SPOOL_VERSION = 1)
- *     7  1  u8  flags (0; readers reject unknown flags)
- *     8  4  u32 segment number (must match the file name)
- *    12  4  u32 XXH32(bytes 0..11, seed 0)
+ * The segments are a core record log (src/core/reclog.h documents the segment header,
+ * the record framing and the recovery) in lenient mode. This log's format:
+ *     magic "VGSPL", version SINK__SPOOL_VERSION = 1 (the format vigil has always
+ *     written: moving the code to core/reclog changed no byte),
+ *     one record = one batch: tag = the number of lines of line protocol in it,
+ *     payload = the batch, complete lines each ending in '\n', <= SINK__SPOOL_MAX_RECORD.
  *
- * Then records, back to back, each 16 + len bytes; one record is one batch:
- *     0  4  u32 len      payload length, <= SINK__SPOOL_MAX_RECORD
- *     4  4  u32 points   lines of line protocol in the payload
- *     8  len payload     the batch, complete lines, each ending in '\n'
- *  8+len 8  u64 XXH3_64bits(bytes 0 .. 8+len-1, i.e. len|points|payload)
- *
- * A new segment is started when the current one has reached the segment size; a
- * record never spans segments. Each append is fdatasync'ed before it counts as
- * spooled, so a power cut loses nothing spooled; a crash while appending leaves a
- * torn tail.
+ * A new segment is started before a record that would take the current one past the
+ * segment size; a record never spans segments. Each append is fdatasync'ed before it
+ * counts as spooled, so a power cut loses nothing spooled; a crash while appending
+ * leaves a torn tail. A failed append (a full disk) leaves nothing behind: the partial
+ * record is cut off, at once or when the log recovers, which every append tries first.
  *
  * `head`, 16 bytes: magic "VGSH", u32 segment, u32 offset of the oldest record not yet
- * acknowledged, u32 XXH32(bytes 0..11). Replaced (write head.tmp, rename) after each
- * acknowledged record, without fsync: a head that goes back after a power cut only
+ * acknowledged, u32 XXH32(bytes 0..11). Replaced atomically after each acknowledged
+ * record (vg_replace_file_nosync: head.XXXXXX.tmp, rename), without fsync: a head that goes back after a power cut only
  * makes batches go again, which InfluxDB absorbs (a point with the same series and
  * timestamp overwrites itself). A missing or bad head means "the start of the oldest
  * segment".

@@ -30,35 +30,14 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "core/endian.h"
+#include "core/file.h"
 #include "tsdb/codec.h"
 #include "tsdb/tsdb_int.h"
 
 #define HDR 32
 #define FTR 32
 #define VERSION 1
-
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
-
-static int write_all(int fd, const void *p, size_t n) {
-  const uint8_t *c = p;
-  while (n) {
-    ssize_t w = write(fd, c, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    c += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
 
 static void encode_values(struct vg_buf *b, enum tsdb_type t, const struct tsdb__col *c,
                           size_t from, size_t n) {
@@ -77,21 +56,20 @@ static void encode_values(struct vg_buf *b, enum tsdb_type t, const struct tsdb_
 
 int tsdb__block_write(const char *path, int64_t wstart, int64_t wlen, uint64_t seq,
                       tsdb__block_next_fn next, void *arg, char *err, size_t errlen) {
-  char *tmp = vg_asprintf("%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  struct vg_tmpfile tf;
+  int fd = vg_tmpfile_open(&tf, path, 0644);
   if (fd < 0) {
-    int e = -errno;
-    snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-    free(tmp);
-    return e;
+    snprintf(err, errlen, "%s: cannot create its temporary: %s", path, strerror(-fd));
+    return fd;
   }
+  fd = tf.fd;
   struct vg_buf data, index;
   vg_buf_init(&data);
   vg_buf_init(&index);
   uint8_t h[HDR] = {'V', 'G', 'B', 'L', 'K', '\n', VERSION, 0};
-  put64(h + 8, (uint64_t)wstart);
-  put64(h + 16, (uint64_t)wlen);
-  put64(h + 24, seq);
+  vg_put_le64(h + 8, (uint64_t)wstart);
+  vg_put_le64(h + 16, (uint64_t)wlen);
+  vg_put_le64(h + 24, seq);
   vg_buf_append(&data, h, HDR);
   uint64_t off = 0; /* bytes already written to fd */
   int rc = 0;
@@ -130,10 +108,10 @@ int tsdb__block_write(const char *path, int64_t wstart, int64_t wlen, uint64_t s
       tsdb__put_uvarint(ixb, tlen);
       tsdb__put_uvarint(ixb, vlen);
       uint8_t sb[8];
-      put64(sb, sum);
+      vg_put_le64(sb, sum);
       vg_buf_append(ixb, sb, 8);
       if (data.len >= (1u << 20)) {
-        rc = write_all(fd, data.data, data.len);
+        rc = vg_write_all(fd, data.data, data.len);
         off += data.len;
         vg_buf_reset(&data);
         if (rc < 0) break;
@@ -147,40 +125,25 @@ int tsdb__block_write(const char *path, int64_t wstart, int64_t wlen, uint64_t s
   if (rc == 0) {
     uint64_t index_off = off + data.len;
     uint8_t f[FTR] = {0};
-    put64(f, index_off);
-    put64(f + 8, index.len);
+    vg_put_le64(f, index_off);
+    vg_put_le64(f + 8, index.len);
     XXH3_state_t *st = XXH3_createState();
     XXH3_64bits_reset(st);
     XXH3_64bits_update(st, h, HDR);
     XXH3_64bits_update(st, index.data, index.len);
-    put64(f + 16, XXH3_64bits_digest(st));
+    vg_put_le64(f + 16, XXH3_64bits_digest(st));
     XXH3_freeState(st);
     memcpy(f + 28, "VGBE", 4);
     vg_buf_append(&data, index.data, index.len);
     vg_buf_append(&data, f, FTR);
-    rc = write_all(fd, data.data, data.len);
+    rc = vg_write_all(fd, data.data, data.len);
   }
-  if (rc == 0 && fdatasync(fd) < 0) rc = -errno;
-  if (close(fd) < 0 && rc == 0) rc = -errno;
-  if (rc == 0 && rename(tmp, path) < 0) rc = -errno;
-  if (rc == 0) {
-    char *dir = vg_strdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      if (fsync(dfd) < 0) rc = -errno;
-      close(dfd);
-    }
-    free(dir);
-  }
-  if (rc < 0) {
-    snprintf(err, errlen, "writing block %s: %s", path, strerror(-rc));
-    unlink(tmp);
-  }
+  /* written to a temporary, synced, renamed, the directory synced */
+  if (rc == 0) rc = vg_tmpfile_commit(&tf);
+  else vg_tmpfile_abort(&tf);
+  if (rc < 0) snprintf(err, errlen, "writing block %s: %s", path, strerror(-rc));
   vg_buf_free(&data);
   vg_buf_free(&index);
-  free(tmp);
   return rc;
 }
 
@@ -212,7 +175,7 @@ static int parse(struct tsdb__block *b, char *err, size_t errlen) {
   const uint8_t *f = p + len - FTR;
   if (memcmp(f + 28, "VGBE", 4) != 0) return corrupt(err, errlen, name, "no footer magic (file is %zu bytes)", len);
   if (memcmp(p, "VGBLK\n", 6) != 0) return corrupt(err, errlen, name, "bad header magic");
-  uint64_t ioff = get64(f), ilen = get64(f + 8);
+  uint64_t ioff = vg_get_le64(f), ilen = vg_get_le64(f + 8);
   if (ioff < HDR || ioff > len - FTR || ilen != len - FTR - ioff)
     return corrupt(err, errlen, name, "index offset %llu out of bounds", (unsigned long long)ioff);
   XXH3_state_t *st = XXH3_createState();
@@ -221,11 +184,11 @@ static int parse(struct tsdb__block *b, char *err, size_t errlen) {
   XXH3_64bits_update(st, p + ioff, ilen);
   uint64_t sum = XXH3_64bits_digest(st);
   XXH3_freeState(st);
-  if (sum != get64(f + 16)) return corrupt(err, errlen, name, "header/index checksum mismatch");
+  if (sum != vg_get_le64(f + 16)) return corrupt(err, errlen, name, "header/index checksum mismatch");
   if (p[6] != VERSION || p[7] != 0) return corrupt(err, errlen, name, "unknown version %u", p[6]);
-  b->wstart = (int64_t)get64(p + 8);
-  b->wlen = (int64_t)get64(p + 16);
-  b->seq = get64(p + 24);
+  b->wstart = (int64_t)vg_get_le64(p + 8);
+  b->wlen = (int64_t)vg_get_le64(p + 16);
+  b->seq = vg_get_le64(p + 24);
   if (b->wlen <= 0) return corrupt(err, errlen, name, "window length %lld", (long long)b->wlen);
   const uint8_t *ix = p + ioff;
   size_t pos = 0;
@@ -275,7 +238,7 @@ static int parse(struct tsdb__block *b, char *err, size_t errlen) {
       r->off = off;
       r->tlen = tl;
       r->vlen = vl;
-      r->sum = get64(ix + pos);
+      r->sum = vg_get_le64(ix + pos);
       pos += 8;
       if (cnt == 0 || cnt > TSDB__CHUNK_MAX || r->maxt < r->mint || off < HDR || tl > ioff ||
           vl > ioff || off > ioff - tl - vl || (c > 0 && r->mint <= s->chunks[c - 1].maxt))

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "metrics/metrics.h"
 #include "tsdb/tsdb_int.h"
 
@@ -141,6 +142,62 @@ static void read_state(struct tsdb *db) {
   fclose(f);
 }
 
+/* Under write_mu: mirrors the logs' state into the atomics tsdb_health reads, after
+ * letting a failed log try to recover (each does so at most once a second). Returns true
+ * when a log recovered since the last call: its unsynced tail may not have been kept, so
+ * the caller flushes the heads into blocks. */
+static bool logs_checked(struct tsdb *db) {
+  if (tsdb__wal_error(db->series_log, NULL)) (void)tsdb__wal_recover(db->series_log);
+  if (tsdb__wal_error(db->wal, NULL)) (void)tsdb__wal_recover(db->wal);
+  uint64_t since = 0;
+  int err = tsdb__wal_error(db->series_log, &since);
+  if (!err) err = tsdb__wal_error(db->wal, &since);
+  atomic_store(&db->log_err, err);
+  atomic_store(&db->log_err_since, since);
+  uint64_t rec = tsdb__wal_recoveries(db->series_log) + tsdb__wal_recoveries(db->wal);
+  atomic_store(&db->log_recoveries, rec);
+  bool recovered = rec != db->recoveries_flushed;
+  db->recoveries_flushed = rec;
+  return recovered;
+}
+
+int tsdb_health(struct tsdb *db, char *why, size_t len) {
+  /* never waits for a commit: a busy writer means the mirror is at most a second old */
+  if (pthread_mutex_trylock(&db->write_mu) == 0) {
+    uint64_t since = 0;
+    int err = tsdb__wal_error(db->series_log, &since);
+    if (!err) err = tsdb__wal_error(db->wal, &since);
+    atomic_store(&db->log_err, err);
+    atomic_store(&db->log_err_since, since);
+    atomic_store(&db->log_recoveries,
+                 tsdb__wal_recoveries(db->series_log) + tsdb__wal_recoveries(db->wal));
+    pthread_mutex_unlock(&db->write_mu);
+  }
+  int err = atomic_load(&db->log_err);
+  if (len) why[0] = '\0';
+  if (err && len) {
+    uint64_t since = atomic_load(&db->log_err_since), now = vg_now_ms();
+    snprintf(why, len, "write-ahead log: %s for %llus", strerror(-err),
+             (unsigned long long)(now > since ? (now - since) / 1000 : 0));
+  }
+  return err;
+}
+
+/* A state file being replaced when the process died ("state.XXXXXX.tmp"). */
+static void remove_leftovers(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (strncmp(e->d_name, "state.", 6) == 0 && l > 10 && strcmp(e->d_name + l - 4, ".tmp") == 0) {
+      char *p = vg_asprintf("%s/%s", dir, e->d_name);
+      unlink(p);
+      free(p);
+    }
+  }
+  if (d) closedir(d);
+}
+
 static void maintain(struct tsdb *db, bool force) {
   char err[512];
   int64_t now = tsdb__now();
@@ -173,6 +230,13 @@ static void *background(void *arg) {
     db->kick = false;
     if (db->stopping) break;
     pthread_mutex_unlock(&db->cond_mu);
+    pthread_mutex_lock(&db->write_mu);
+    bool recovered = logs_checked(db);
+    pthread_mutex_unlock(&db->write_mu);
+    if (recovered && db->head_points) {
+      char err[512];
+      (void)tsdb__flush(db, err, sizeof err);
+    }
     if (db->opts.sync == TSDB_SYNC_INTERVAL) {
       pthread_mutex_lock(&db->write_mu);
       uint64_t before = tsdb__wal_synced_lsn(db->wal);
@@ -233,14 +297,14 @@ int tsdb_open(struct tsdb **out, const char *dir, const struct tsdb_opts *opts, 
   int rc = setup_policies(db, &o, err, errlen);
   if (rc == 0) {
     char *lock = vg_asprintf("%s/LOCK", dir);
-    db->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    db->lock_fd = vg_lockfile(lock, 0644);
     free(lock);
     if (db->lock_fd < 0) {
-      rc = -errno;
-      snprintf(err, errlen, "%s/LOCK: %s", dir, strerror(errno));
-    } else if (flock(db->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-      rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-      snprintf(err, errlen, "%s is in use by another process", dir);
+      rc = db->lock_fd;
+      if (rc == -EBUSY) snprintf(err, errlen, "%s is in use by another process", dir);
+      else snprintf(err, errlen, "%s/LOCK: %s", dir, strerror(-rc));
+    } else {
+      remove_leftovers(dir);
     }
   }
   if (rc == 0) {
@@ -392,6 +456,8 @@ void tsdb_stats(struct tsdb *db, struct tsdb_stats *st) {
   st->rollup_points = atomic_load(&db->rollup_points);
   st->queries = atomic_load(&db->queries);
   st->query_ns_total = atomic_load(&db->query_ns);
+  st->writable = tsdb_health(db, NULL, 0) == 0;
+  st->wal_recoveries = atomic_load(&db->log_recoveries);
 }
 
 void tsdb_stats_free(struct tsdb_stats *st) {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "tsdb/tsdb_int.h"
 
 int64_t tsdb__floor(int64_t t, int64_t step) {
@@ -32,7 +33,7 @@ char *tsdb__block_path(const struct tsdb *db, uint16_t policy, int64_t wstart, i
                      (unsigned long long)seq);
 }
 
-/* ---- the state file: written to a temporary, synced, renamed ---- */
+/* ---- the state file: replaced atomically (vg_replace_file) ---- */
 int tsdb__write_state(struct tsdb *db) {
   struct vg_buf b;
   vg_buf_init(&b);
@@ -45,24 +46,21 @@ int tsdb__write_state(struct tsdb *db) {
   for (size_t i = 0; i < db->n_rollups; i++)
     vg_buf_printf(&b, "rollup %s %lld %lld\n", db->rollups[i].name,
                   (long long)db->rollups[i].done_until, (long long)db->rollups[i].dirty_from);
-  char *tmp = vg_asprintf("%s/state.tmp", db->dir), *path = vg_asprintf("%s/state", db->dir);
-  int rc = 0;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fdatasync(fd) < 0) rc = -errno;
-  if (fd >= 0) close(fd);
-  if (rc == 0 && rename(tmp, path) < 0) rc = -errno;
-  if (rc == 0) {
-    int dfd = open(db->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-  }
+  char *path = vg_asprintf("%s/state", db->dir);
+  int rc = vg_replace_file(path, b.data, b.len, 0644);
   if (rc < 0) VG_WARN("store: cannot write the state file", VF_S("error", strerror(-rc)));
-  free(tmp);
   free(path);
   vg_buf_free(&b);
   return rc;
+}
+
+/* Under flush_mu: whether a failed flush or compaction is logged. A full disk makes them
+ * fail at every pass (once a second): one line a minute says so. */
+static bool error_due(struct tsdb *db) {
+  uint64_t now = vg_now_ms();
+  if (db->flush_err_logged_ms && now - db->flush_err_logged_ms < 60 * 1000) return false;
+  db->flush_err_logged_ms = now;
+  return true;
 }
 
 /* ---- publishing ---- */
@@ -176,7 +174,20 @@ static int write_policy_blocks(struct tsdb *db, uint16_t policy, struct frozen_s
 
 int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   pthread_mutex_lock(&db->flush_mu);
+  /* Every point logged so far goes into this flush's blocks: a new log segment starts
+   * here, so that once they are written the segments before it can all go. (Should the
+   * rotation fail, the segment is kept until a later flush, as before.) The rotation
+   * syncs the segment it finishes; most of that sync is done first, without write_mu,
+   * so writers wait only for what they logged meanwhile. */
   pthread_mutex_lock(&db->write_mu);
+  int dfd = tsdb__wal_dup_fd(db->wal);
+  pthread_mutex_unlock(&db->write_mu);
+  if (dfd >= 0) {
+    (void)fdatasync(dfd);
+    close(dfd);
+  }
+  pthread_mutex_lock(&db->write_mu);
+  (void)tsdb__wal_rotate(db->wal);
   pthread_rwlock_wrlock(&db->head_lock);
   size_t nf = 0;
   struct frozen_series *fs = NULL;
@@ -239,18 +250,20 @@ int tsdb__flush(struct tsdb *db, char *err, size_t errlen) {
   pthread_rwlock_unlock(&db->head_lock);
   free(fs);
   free(made);
-  if (rc == 0 && nf) {
+  /* With nothing in the heads, every logged point is in blocks as well. */
+  if (rc == 0 && (nf || ckpt > db->checkpoint_lsn)) {
     db->checkpoint_lsn = ckpt;
     if (tsdb__write_state(db) == 0) {
       pthread_mutex_lock(&db->write_mu);
       (void)tsdb__wal_truncate_before(db->wal, TSDB__WAL_LSN_SEG(ckpt));
       pthread_mutex_unlock(&db->write_mu);
     }
-    atomic_fetch_add(&db->flushes, 1);
+    if (nf) atomic_fetch_add(&db->flushes, 1);
   }
   db->last_flush_ms = vg_now_ms();
+  bool say = rc < 0 && error_due(db);
   pthread_mutex_unlock(&db->flush_mu);
-  if (rc < 0) VG_ERROR("store: flush failed; the head is kept", VF_S("error", err));
+  if (say) VG_ERROR("store: flush failed; the head is kept", VF_S("error", err));
   return rc;
 }
 
@@ -383,8 +396,9 @@ int tsdb__compact_blocks(struct tsdb *db, bool force, char *err, size_t errlen) 
   free(g);
   free(t);
   tsdb__blockset_unref(bs);
+  bool say = rc < 0 && error_due(db);
   pthread_mutex_unlock(&db->flush_mu);
-  if (rc < 0) VG_ERROR("store: compaction failed", VF_S("error", err));
+  if (say) VG_ERROR("store: compaction failed", VF_S("error", err));
   return rc;
 }
 

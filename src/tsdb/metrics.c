@@ -5,7 +5,8 @@
 struct store_metrics {
   struct tsdb *db;
   struct mt_family *points, *rejected, *series, *head, *blocks, *bytes, *wal_bytes, *syncs,
-      *flushes, *last_flush, *compactions, *drops, *rollups, *corrupt, *policy_bytes, *policy_points;
+      *flushes, *last_flush, *compactions, *drops, *rollups, *corrupt, *policy_bytes, *policy_points,
+      *recoveries, *writable;
 };
 
 static void collect(struct mt_registry *r, void *arg) {
@@ -29,6 +30,8 @@ static void collect(struct mt_registry *r, void *arg) {
   mt_set(mt_get(m->drops, NULL), (double)st.retention_drops);
   mt_set(mt_get(m->rollups, NULL), (double)st.rollup_points);
   mt_set(mt_get(m->corrupt, NULL), (double)atomic_load(&m->db->corrupt_blocks));
+  mt_set(mt_get(m->recoveries, NULL), (double)st.wal_recoveries);
+  mt_set(mt_get(m->writable, NULL), st.writable ? 1.0 : 0.0);
   for (size_t i = 0; i < st.n_policies; i++) {
     const char *l[] = {st.policies[i].name};
     mt_set(mt_get(m->policy_bytes, l), (double)st.policies[i].bytes);
@@ -61,6 +64,11 @@ static struct mt_family *families(struct mt_registry *reg, struct store_metrics 
   m->rollups = mt_counter(reg, "vigil_store_rollup_points_total", "Rollup points written.", NULL);
   m->corrupt = mt_counter(reg, "vigil_store_corrupt_blocks_total",
                           "Blocks or chunks that failed a checksum and were not read.", NULL);
+  m->recoveries = mt_counter(reg, "vigil_store_wal_recoveries_total",
+                              "Times the store's log recovered by itself after failed writes "
+                              "(a full disk, an I/O error).", NULL);
+  m->writable = mt_gauge(reg, "vigil_store_writable",
+                         "1 while the store takes writes, 0 while its log refuses them.", NULL);
   m->policy_bytes = mt_gauge(reg, "vigil_store_policy_bytes", "Block bytes per retention policy.", pol);
   m->policy_points = mt_gauge(reg, "vigil_store_policy_points", "Block points per retention policy.", pol);
   return mt_histogram(reg, "vigil_store_query_duration_seconds",

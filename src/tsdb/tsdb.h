@@ -257,11 +257,19 @@ struct tsdb_stats {
   uint64_t points_written, points_rejected, wal_syncs, flushes, compactions,
       retention_drops, rollup_points, queries;
   uint64_t query_ns_total; /* sum of query latencies */
+  uint64_t wal_recoveries; /* times a failed log recovered by itself (disk full, I/O error) */
+  bool writable;           /* false while the logs refuse writes (tsdb_health) */
   struct tsdb_policy_stats *policies; /* n_policies entries, "default" first */
   size_t n_policies;
 };
 void tsdb_stats(struct tsdb *db, struct tsdb_stats *st);
 void tsdb_stats_free(struct tsdb_stats *st);
+
+/* Whether the store takes writes: 0, or the negative errno that makes its logs refuse
+ * them (a full disk: -ENOSPC) with "write-ahead log: No space left on device for 12s"
+ * in why. The store retries by itself about once a second and takes writes again as
+ * soon as the log can be written (docs/store.md, "Durability"). Thread-safe. */
+int tsdb_health(struct tsdb *db, char *why, size_t len);
 
 /* ---- times: parsed and formatted by core (core/vtime.h) ---- */
 /* Wall-clock now in ns. */

@@ -293,6 +293,12 @@ struct tsdb {
   /* counters */
   atomic_uint_fast64_t points_written, points_rejected, wal_syncs, flushes, compactions,
       retention_drops, rollup_points, queries, query_ns, corrupt_blocks, wal_bytes;
+  /* the logs' health (db.c), mirrored for readers that must not wait on write_mu */
+  atomic_int log_err;                  /* 0 or the negative errno that refuses writes */
+  atomic_uint_fast64_t log_err_since;  /* vg_now_ms() of the failure */
+  atomic_uint_fast64_t log_recoveries; /* of both logs, since open */
+  uint64_t recoveries_flushed;         /* log_recoveries at the last flush (write_mu) */
+  uint64_t flush_err_logged_ms;        /* rate limit of the flush/compaction error line */
 };
 
 /* A resolved value waiting to go into the head (writer scratch). */

@@ -7,47 +7,30 @@
  *
  * On-disk format
  * --------------
- * A log is a directory of segment files named by an 8-digit lowercase hex
- * number: "00000001.wal", "00000002.wal", ... Numbers are contiguous; the first
- * may be > 1 after tsdb__wal_truncate_before(). All integers are little endian.
+ * A core record log (src/core/reclog.h documents the segment header, the record
+ * framing, the recovery rules and LSNs) in strict mode: only the last segment may have
+ * a torn tail, which is truncated and logged ("wal torn tail truncated"); corruption
+ * anywhere else, or a gap in the segment numbers, fails the open with -EBADMSG naming
+ * the segment and offset. This log's format:
+ *     magic "VGWAL", version TSDB__WAL_VERSION = 1, segment files "%08x.wal",
+ *     record tag = the record type (opaque to the log, chosen by the caller),
+ *     payload <= TSDB__WAL_MAX_RECORD (16 MiB).
+ * (Version 1 is the format vigil has always written: moving the code to core/reclog
+ * changed no byte.) A new segment is started once the current one has reached the
+ * segment size (default 64 MiB), so a segment may exceed it by one record; the
+ * previous segment is written and fdatasync'ed first. The directory is flock'ed.
  *
- * Segment header, 16 bytes:
- *     0  5  magic "VGWAL"
- *     5  2  u16 version (TSDB__WAL_VERSION = 1)
- *     7  1  u8  flags (0; readers reject unknown flags)
- *     8  4  u32 segment number (must match the file name)
- *    12  4  u32 XXH32(bytes 0..11, seed 0)
- *
- * Then records, back to back, each 16 + len bytes:
- *     0  4  u32 len      payload length, <= TSDB__WAL_MAX_RECORD (16 MiB)
- *     4  4  u32 type     opaque to the log, chosen by the caller
- *     8  len payload
- *  8+len 8  u64 XXH3_64bits(bytes 0 .. 8+len-1, i.e. len|type|payload)
- *
- * A new segment is started when the current one has reached the segment size
- * (default 64 MiB); a record never spans segments, so a segment may exceed the
- * size by one record. The previous segment is written and fdatasync'ed before
- * the next one is created, so only the last segment can have a torn tail.
- *
- * Recovery rules (tsdb__wal_open):
- *  - last segment: the first record that is short, too long or fails its
- *    checksum ends the log; the file is truncated there (ftruncate + fsync) and
- *    a warning gives the segment, offset and bytes dropped. A missing, partial
- *    or bad header in the last segment (crash while creating it) makes it an
- *    empty torn segment: it is truncated to zero and a new header written.
- *  - any other segment: a bad header, a bad record or trailing bytes are
- *    corruption: open fails with -EBADMSG and a message naming the segment
- *    and offset. A gap in the segment numbers is corruption too.
- *
- * LSN: a record's position, (segment << 32) | byte offset of the record in its
- * segment. LSNs grow with append order and compare as integers. The synced LSN
- * is the end of the last durable record: every record with lsn < synced is on
- * disk.
+ * After a flush, the store rotates the log and removes the segments whose points are
+ * all in blocks (tsdb__wal_rotate, tsdb__wal_truncate_before).
  *
  * Errors: functions return 0 or a negative errno-style code; replay/open put a
- * one-line message into the caller's buffer. A failed write or fdatasync makes
- * the log unusable (every later call returns the same error): after fsync
- * failure the page cache state is unknown, so only a reopen (replay) is safe.
+ * one-line message into the caller's buffer. A failed write or fdatasync makes the log
+ * refuse every write until it recovers: at most once a second the next call (or
+ * tsdb__wal_recover) reopens the last segment at its last good record, writes what was
+ * buffered and syncs; it is logged once when it fails and once when it recovers. With
+ * discard_failed_batch, the records appended since the last successful commit are
+ * dropped when a call fails (the batch was refused, so it must not come back on
+ * replay).
  */
 #ifndef VIGIL_TSDB_WAL_H
 #define VIGIL_TSDB_WAL_H
@@ -56,17 +39,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/reclog.h"
+
 #define TSDB__WAL_VERSION 1
-#define TSDB__WAL_HEADER_SIZE 16
-#define TSDB__WAL_RECORD_OVERHEAD 16
+#define TSDB__WAL_HEADER_SIZE VG_RECLOG_HEADER_SIZE
+#define TSDB__WAL_RECORD_OVERHEAD VG_RECLOG_RECORD_OVERHEAD
 #define TSDB__WAL_MAX_RECORD (16u * 1024 * 1024)
 #define TSDB__WAL_DEFAULT_SEGMENT_SIZE (64u * 1024 * 1024)
-/* Keeps every offset (segment size + one record) below 2^32. */
-#define TSDB__WAL_MAX_SEGMENT_SIZE (1024u * 1024 * 1024)
+#define TSDB__WAL_MAX_SEGMENT_SIZE VG_RECLOG_MAX_SEGMENT_SIZE
 
-#define TSDB__WAL_LSN(seg, off) (((uint64_t)(seg) << 32) | (uint64_t)(off))
-#define TSDB__WAL_LSN_SEG(lsn) ((uint32_t)((lsn) >> 32))
-#define TSDB__WAL_LSN_OFF(lsn) ((uint32_t)((lsn)&0xffffffffu))
+#define TSDB__WAL_LSN(seg, off) VG_RECLOG_LSN(seg, off)
+#define TSDB__WAL_LSN_SEG(lsn) VG_RECLOG_LSN_SEG(lsn)
+#define TSDB__WAL_LSN_OFF(lsn) VG_RECLOG_LSN_OFF(lsn)
 
 enum tsdb__wal_policy {
   TSDB__WAL_SYNC_EVERY,    /* tsdb__wal_commit() syncs: one fdatasync per batch */
@@ -78,6 +62,7 @@ struct tsdb__wal_opts {
   enum tsdb__wal_policy policy;
   uint32_t interval_ms;  /* for SYNC_INTERVAL */
   uint64_t segment_size; /* 0 = default; clamped to [4 KiB, MAX_SEGMENT_SIZE] */
+  bool discard_failed_batch; /* see Errors above (the data log) */
 };
 
 /* Called for each record in log order. payload is valid only during the call.
@@ -149,5 +134,23 @@ uint32_t tsdb__wal_first_segment(const struct tsdb__wal *w);
 /* Removes the segments numbered below seg (never the current one) once their
  * content is durable elsewhere, then fsyncs the directory. Returns 0 or -errno. */
 int tsdb__wal_truncate_before(struct tsdb__wal *w, uint32_t seg);
+
+/* Finishes the current segment (written and fdatasync'ed) and starts the next, unless
+ * it holds no record: afterwards every record so far is in a segment before
+ * tsdb__wal_current_segment(), which truncate_before can remove. 0 or -errno. */
+int tsdb__wal_rotate(struct tsdb__wal *w);
+
+/* Hands the kernel's copy of the current segment to the disk (fdatasync) without the
+ * caller's lock: call it with the lock held, it returns a descriptor to fdatasync and
+ * close after releasing the lock (or -errno). Used before a rotation under write_mu. */
+int tsdb__wal_dup_fd(const struct tsdb__wal *w);
+
+/* After a failure: tries to recover now when a second has passed since the last try.
+ * 0 when the log works (again), else the error. */
+int tsdb__wal_recover(struct tsdb__wal *w);
+/* The error that makes the log refuse writes (0: none) and since when (vg_now_ms). */
+int tsdb__wal_error(const struct tsdb__wal *w, uint64_t *since_ms);
+/* Recoveries since open. */
+uint64_t tsdb__wal_recoveries(const struct tsdb__wal *w);
 
 #endif

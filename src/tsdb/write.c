@@ -430,6 +430,7 @@ int tsdb__replay(struct tsdb *db, char *err, size_t errlen) {
               : db->opts.sync == TSDB_SYNC_INTERVAL ? TSDB__WAL_SYNC_INTERVAL
                                                     : TSDB__WAL_SYNC_NEVER;
   wo.interval_ms = db->opts.sync_interval_ms;
+  wo.discard_failed_batch = true; /* a refused batch must not come back on replay */
   char *wdir = vg_asprintf("%s/wal", db->dir);
   rc = tsdb__wal_open(&db->wal, wdir, &wo, on_samples, &r, err, errlen);
   free(wdir);

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -321,6 +323,47 @@ static void test_damage_after_open(void **state) {
   vg_log_setup(VG_LOG_LOGFMT, VG_LOG_INFO);
 }
 
+/* A full disk (the file size limit stands in for it, SIGXFSZ ignored): the append that
+ * does not fit is refused and leaves nothing behind, and once there is room the next
+ * append is kept at once, with no restart; a reopen finds exactly what was appended. */
+static void test_full_disk(void **state) {
+  vg_log_setup(VG_LOG_LOGFMT, VG_LOG_ERROR);
+  char *dir = tmpdir();
+  struct sink__spool *sp = open_ok(dir, 1 << 20);
+  for (int i = 0; i < 3; i++) append(sp, i, 5);
+  uint64_t disk = sink__spool_disk_bytes(sp);
+  struct rlimit old, lim;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = (rlim_t)disk + 100; /* less than a record of 200 lines */
+  void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  struct vg_buf b;
+  vg_buf_init(&b);
+  record(&b, 3, 200);
+  for (int k = 0; k < 3; k++) {
+    int rc = sink__spool_append(sp, b.data, (uint32_t)b.len, 200);
+    assert_true(rc == -EFBIG || rc == -ENOSPC);
+    assert_int_equal(sink__spool_points(sp), 15);
+    assert_int_equal(sink__spool_disk_bytes(sp), disk);
+    assert_int_equal(file_size(dir, "00000001.spool"), (off_t)disk);
+  }
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, prev);
+  append(sp, 4, 7);
+  assert_int_equal(sink__spool_points(sp), 22);
+  sink__spool_close(&sp);
+  sp = open_ok(dir, 1 << 20);
+  for (int i = 0; i < 3; i++) take(sp, i, 5);
+  take(sp, 4, 7);
+  expect_empty(sp);
+  sink__spool_close(&sp);
+  vg_buf_free(&b);
+  rm_rf(dir);
+  free(dir);
+  vg_log_setup(VG_LOG_LOGFMT, VG_LOG_INFO);
+}
+
 static void test_lock(void **state) {
   char *dir = tmpdir();
   struct sink__spool *sp = open_ok(dir, 1 << 20), *again;
@@ -354,6 +397,7 @@ int main(void) {
       cmocka_unit_test(test_cap_drops_oldest),
       cmocka_unit_test(test_in_flight_record_and_the_cap),
       cmocka_unit_test(test_damage_after_open),
+      cmocka_unit_test(test_full_disk),
       cmocka_unit_test(test_lock),
       cmocka_unit_test(test_scan_rejects),
   };
