@@ -222,9 +222,12 @@ void sv__pump(struct sv_supervisor *sv) {
 }
 
 void sv_start_all(struct sv_supervisor *sv) {
+  /* Every service is wanted before the first is started: a service that is ready the
+   * moment it is spawned must not make the stack look ready while the others are not
+   * even wanted yet (that announced READY=1 with the first service, not the last). */
+  for (size_t i = 0; i < sv->n_svcs; i++) sv->svcs[i]->want_up = true;
   for (size_t i = 0; i < sv->n_svcs; i++) {
     struct sv_service *svc = sv->svcs[i];
-    svc->want_up = true;
     sv__dispatch(svc, SV_EV_START);
   }
   sv__pump(sv);
