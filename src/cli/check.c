@@ -19,6 +19,14 @@ int cmd_check(struct cli *cli, int argc, char **argv) {
   if (ix < argc) cli->config = argv[ix];
   struct vg_config *cfg = cli_load_config(cli);
   if (!cfg) return EXIT_USAGE;
+  /* a missing program is a warning: it may be built or installed before `vigil up` */
+  for (size_t i = 0; i < cfg->n_services; i++) {
+    char msg[1024];
+    const struct cfg_service *s = &cfg->services[i];
+    if (cfg_service_find_cmd(s, msg, sizeof msg) < 0)
+      fprintf(stderr, "%s:%d:%d: warning: service '%s': %s\n", cli->config, s->cmd_pos.line,
+              s->cmd_pos.col, s->name, msg);
+  }
   printf("%s: ok (%zu service%s)\n", cli->config, cfg->n_services, cfg->n_services == 1 ? "" : "s");
   cfg_free(cfg);
   return EXIT_OK;

@@ -328,6 +328,12 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
           VF_S("store", store ? cfg->store.dir : "off"),
           VF_I("services", cfg->n_services));
+  for (size_t i = 0; i < cfg->n_services; i++) {
+    char msg[1024];
+    if (cfg_service_find_cmd(&cfg->services[i], msg, sizeof msg) < 0)
+      VG_WARN("service program not found", VF_S("service", cfg->services[i].name),
+              VF_S("error", msg));
+  }
   if (cli_compute_schedule(d.loop, cli, cfg) < 0) VG_WARN("compute schedule not armed");
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);

@@ -112,7 +112,9 @@ static void a_to_stopped(struct sv_service *svc) {
 }
 
 static void describe_exit(const struct sv_service *svc, char *buf, size_t len) {
-  if (svc->last_exit_signal)
+  if (svc->spawn_error)
+    snprintf(buf, len, "%s", svc->spawn_error);
+  else if (svc->last_exit_signal)
     snprintf(buf, len, "killed by SIG%s", sigabbrev_np(svc->last_exit_signal));
   else
     snprintf(buf, len, "exited with code %d", svc->last_exit_code);
@@ -129,7 +131,7 @@ static bool in_no_restart_codes(const struct cfg_service *def, int code) {
 static void after_run(struct sv_service *svc, bool forced_failure) {
   const struct cfg_service *def = svc->def;
   sv__run_cleanup(svc);
-  char what[96];
+  char what[320];
   describe_exit(svc, what, sizeof what);
 
   if (svc->sv->shutting_down || !svc->want_up || svc->removed) {
@@ -184,7 +186,7 @@ static void after_run(struct sv_service *svc, bool forced_failure) {
 }
 
 static void a_exit(struct sv_service *svc) {
-  char what[96];
+  char what[320];
   describe_exit(svc, what, sizeof what);
   if (!svc->sv->shutting_down && svc->want_up) {
     if (svc->state == SV_STARTING && !svc->reason)

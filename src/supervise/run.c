@@ -38,6 +38,7 @@ void sv__run_spawn(struct sv_service *svc) {
 
   /* a new run: what explained the last one no longer applies */
   sv__set_reason(svc, NULL);
+  vg_freep(&svc->spawn_error);
   if (sv__needs_notify(def) && svc->notify_fd < 0 && sv__notify_open(svc, err, sizeof err) < 0) {
     VG_ERROR("cannot create notify socket", VF_S("service", svc->name), VF_S("error", err));
   }
@@ -75,6 +76,7 @@ void sv__run_spawn(struct sv_service *svc) {
 
   if (pid < 0) {
     /* fork itself failed (out of processes or memory): count it as a failed run */
+    svc->spawn_error = vg_strdup(err);
     sv__set_reason(svc, "%s", err);
     VG_ERROR("cannot start service", VF_S("service", svc->name), VF_S("error", err));
     svc->has_exited = true;
@@ -87,7 +89,9 @@ void sv__run_spawn(struct sv_service *svc) {
   svc->pid = pid;
   sv__child_watch(svc->sv, pid, on_exit_status, svc);
   if (err[0]) {
-    /* exec failed: the child exits 127 and the exit event takes it from here */
+    /* exec failed: the child exits 127 and the exit event takes it from here; the exit
+     * is described by this error, not by a code the service never returned */
+    svc->spawn_error = vg_strdup(err);
     sv__set_reason(svc, "%s", err);
     VG_ERROR("cannot start service", VF_S("service", svc->name), VF_S("error", err));
     sv__set_state(svc, SV_STARTING);

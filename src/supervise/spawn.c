@@ -132,7 +132,7 @@ pid_t sv__spawn(const struct sv__spawn_req *req, char *err, size_t errlen) {
   if (n == (ssize_t)sizeof r) {
     const char *stage = (unsigned)r.stage < VG_ARRAY_LEN(stage_names) ? stage_names[r.stage] : "?";
     if (r.stage == ST_EXEC)
-      snprintf(err, errlen, "cannot exec '%s': %s", req->argv[0], strerror(r.err));
+      snprintf(err, errlen, "cannot execute %s: %s", req->argv[0], strerror(r.err));
     else if (r.stage == ST_CWD)
       snprintf(err, errlen, "cannot chdir to '%s': %s", req->cwd, strerror(r.err));
     else

@@ -40,6 +40,7 @@ void sv__handle_closed(uv_handle_t *h) {
   free(svc->fail_ms);
   free(svc->reason);
   free(svc->status_text);
+  free(svc->spawn_error);
   free(svc->probe.last_error);
   free(svc);
 }

@@ -87,6 +87,7 @@ struct sv_service {
   uint64_t next_start_ms;
   char *reason;
   char *status_text;
+  char *spawn_error;     /* why the last run could not exec (its exit 127 is vigil's), or NULL */
 
   uv_timer_t timer;      /* the state timer */
   uv_timer_t probe_timer;
