@@ -66,8 +66,8 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid) {
   }
 }
 
-/* Reads the ppid and start time of pid from /proc/<pid>/stat. 0 or -1. */
-static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
+/* Reads ppid, session and start time of pid from /proc/<pid>/stat. 0 or -1. */
+static int proc_stat3(pid_t pid, pid_t *ppid, pid_t *sid, unsigned long long *start) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   FILE *f = fopen(path, "re");
@@ -77,25 +77,25 @@ static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
   buf[len] = '\0';
   /* the command name may hold spaces and parentheses: fields resume after the last ')' */
   char *rp = strrchr(buf, ')');
-  int pp;
+  int pp, ss;
   char st;
   unsigned long long t;
-  if (!rp || sscanf(rp + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                    &st, &pp, &t) != 3)
+  if (!rp || sscanf(rp + 1, " %c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                    &st, &pp, &ss, &t) != 4)
     return -1;
   if (st == 'Z') return -1; /* already dead: only a wait is left to do */
   *ppid = pp;
+  *sid = ss;
   *start = t;
   return 0;
 }
 
-/* Every live process as (pid, ppid, start time). */
-struct proc_row {
-  pid_t pid, ppid;
-  unsigned long long start;
-};
+int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
+  pid_t sid;
+  return proc_stat3(pid, ppid, &sid, start);
+}
 
-static size_t list_procs(struct proc_row **rows) {
+size_t sv__list_procs(struct sv__proc_row **rows) {
   DIR *d = opendir("/proc");
   size_t n = 0, cap = 0;
   *rows = NULL;
@@ -105,8 +105,8 @@ static size_t list_procs(struct proc_row **rows) {
     char *end;
     long pid = strtol(de->d_name, &end, 10);
     if (*end || pid <= 0) continue;
-    struct proc_row r = {.pid = (pid_t)pid};
-    if (proc_stat(r.pid, &r.ppid, &r.start) < 0) continue;
+    struct sv__proc_row r = {.pid = (pid_t)pid};
+    if (proc_stat3(r.pid, &r.ppid, &r.sid, &r.start) < 0) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 256;
       *rows = vg_realloc(*rows, cap * sizeof **rows);
@@ -118,8 +118,8 @@ static size_t list_procs(struct proc_row **rows) {
 }
 
 static size_t list_children(pid_t self, pid_t *out, size_t max) {
-  struct proc_row *rows;
-  size_t n = list_procs(&rows), k = 0;
+  struct sv__proc_row *rows;
+  size_t n = sv__list_procs(&rows), k = 0;
   for (size_t i = 0; i < n && k < max; i++)
     if (rows[i].ppid == self) out[k++] = rows[i].pid;
   free(rows);
@@ -127,8 +127,8 @@ static size_t list_children(pid_t self, pid_t *out, size_t max) {
 }
 
 size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max) {
-  struct proc_row *rows;
-  size_t n = list_procs(&rows), k = 0;
+  struct sv__proc_row *rows;
+  size_t n = sv__list_procs(&rows), k = 0;
   /* breadth first: out[] doubles as the queue of parents still to expand */
   pid_t parents[256];
   size_t np = 0, head = 0;
@@ -150,7 +150,7 @@ int sv__kill_procs(const struct sv__proc *procs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     pid_t ppid;
     unsigned long long start;
-    if (proc_stat(procs[i].pid, &ppid, &start) == 0 && start == procs[i].start_time &&
+    if (sv__proc_stat(procs[i].pid, &ppid, &start) == 0 && start == procs[i].start_time &&
         kill(procs[i].pid, SIGKILL) == 0)
       killed++;
   }

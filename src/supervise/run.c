@@ -88,6 +88,10 @@ void sv__run_spawn(struct sv_service *svc) {
   }
   svc->pid = pid;
   sv__child_watch(svc->sv, pid, on_exit_status, svc);
+  pid_t ppid;
+  svc->start_ticks = 0;
+  if (sv__proc_stat(pid, &ppid, &svc->start_ticks) == 0)
+    sv__record_add(svc->sv, pid, svc->start_ticks, svc->name);
   if (err[0]) {
     /* exec failed: the child exits 127 and the exit event takes it from here; the exit
      * is described by this error, not by a code the service never returned */

@@ -82,6 +82,10 @@ int sv_create(uv_loop_t *loop, struct vg_config *cfg, struct sv_supervisor **out
              strerror(-rc));
     goto fail;
   }
+  sv->record_fd = -1;
+  if ((rc = sv__record_open(sv)) < 0)
+    VG_WARN("cannot write the record of processes; a vigil killed with -9 may leave some behind",
+            VF_S("path", sv->record_path), VF_S("error", strerror(-rc)));
   if ((rc = sv__reap_init(sv)) < 0) {
     snprintf(err, errlen, "cannot watch SIGCHLD: %s", uv_strerror(rc));
     goto fail;
@@ -99,6 +103,9 @@ fail:
 }
 
 void sv_destroy(struct sv_supervisor *sv) {
+  bool clean = true;
+  for (size_t i = 0; i < sv->n_svcs; i++) clean &= sv->svcs[i]->pid == 0;
+  sv__record_close(sv, clean);
   while (sv->n_svcs) remove_service(sv, sv->n_svcs - 1);
   free(sv->svcs);
   while (sv->subs) {

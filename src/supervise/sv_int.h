@@ -64,6 +64,7 @@ struct sv_service {
 
   /* the current run */
   pid_t pid;             /* 0 when no process */
+  unsigned long long start_ticks; /* its start time in /proc, for the record */
   uint64_t spawn_ns;
   double spawn_wall;     /* unix time of the spawn, for vigil_service_start_time_seconds */
   uint64_t ready_ns;
@@ -121,6 +122,9 @@ struct sv_supervisor {
   struct sv_service **svcs;
   size_t n_svcs, cap_svcs;
   char *run_dir, *log_dir;
+  char *record_path;     /* record.c */
+  int record_fd;
+  size_t record_lines;
 
   uv_signal_t sigchld;
   /* pid → exit callback for every child vigil waits on (services and exec probes) */
@@ -173,10 +177,30 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid);
 /* Kills (SIGKILL) and reaps every remaining descendant of vigil (they are its
  * children through PR_SET_CHILD_SUBREAPER). Returns how many were found. */
 int sv__kill_orphans(struct sv_supervisor *sv);
+/* A live process: pid, parent, session, start time (clock ticks after boot). */
+struct sv__proc_row {
+  pid_t pid, ppid, sid;
+  unsigned long long start;
+};
+/* Every live process (zombies excluded); *rows is the caller's to free. */
+size_t sv__list_procs(struct sv__proc_row **rows);
+/* ppid and start time of a live process from /proc; 0, or -1 when gone or a zombie. */
+int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);
 /* Snapshots up to max descendants of root (children, grandchildren, …). */
 size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max);
 /* SIGKILLs each process still alive with the same start time; returns how many. */
 int sv__kill_procs(const struct sv__proc *procs, size_t n);
+
+/* record.c: STATE_DIR/run/procs, what a killed vigil leaves for the next to clean */
+/* Kills every live process the record at path names (and the members of the
+ * sessions its services led), logging each; returns how many. */
+int sv__record_kill_leftovers(const char *path);
+/* Cleans up after a previous vigil, then starts a fresh record. 0 or -errno. */
+int sv__record_open(struct sv_supervisor *sv);
+void sv__record_add(struct sv_supervisor *sv, pid_t pid, unsigned long long start,
+                    const char *name);
+/* clean: every process is gone, the record is removed. */
+void sv__record_close(struct sv_supervisor *sv, bool clean);
 
 /* spawn.c: everything the child needs, prepared before fork so the child allocates
  * nothing. */
@@ -191,6 +215,7 @@ struct sv__spawn_req {
   const struct cfg_limits *limits;
   int stdout_fd, stderr_fd; /* an fd, -1: inherit vigil's, -2: /dev/null */
   bool new_session;
+  pid_t parent;     /* set by sv__spawn: the child checks it is still vigil's */
 };
 /* Builds the environment for svc: vigil's (unless clear_env), then the service's env,
  * NOTIFY_SOCKET and WATCHDOG_USEC. */
