@@ -47,7 +47,7 @@ void sv__run_spawn(struct sv_service *svc) {
     /* not a crash of the service: a configuration fact that retrying will not fix */
     sv__set_reason(svc, "%s", err);
     VG_ERROR("cannot start service", VF_S("service", svc->name), VF_S("error", err));
-    sv__set_state(svc, SV_FATAL);
+    sv__set_state(svc, SV_F_FATAL);
     return;
   }
   if (def->log.capture) {
@@ -82,7 +82,7 @@ void sv__run_spawn(struct sv_service *svc) {
     svc->has_exited = true;
     svc->last_exit_code = 127;
     svc->last_exit_signal = 0;
-    sv__set_state(svc, SV_STARTING);
+    sv__set_state(svc, SV_F_STARTING);
     sv__dispatch(svc, SV_EV_EXIT);
     return;
   }
@@ -98,12 +98,12 @@ void sv__run_spawn(struct sv_service *svc) {
     svc->spawn_error = vg_strdup(err);
     sv__set_reason(svc, "%s", err);
     VG_ERROR("cannot start service", VF_S("service", svc->name), VF_S("error", err));
-    sv__set_state(svc, SV_STARTING);
+    sv__set_state(svc, SV_F_STARTING);
     return;
   }
   VG_INFO("service started", VF_S("service", svc->name), VF_I("pid", pid));
-  sv__set_state(svc, SV_STARTING);
-  if (svc->state != SV_STARTING) return; /* an observer acted on it */
+  sv__set_state(svc, SV_F_STARTING);
+  if (svc->fsm != SV_F_STARTING) return; /* an observer acted on it */
   sv__watchdog_arm(svc);
   if (def->ready.kind == CFG_PROBE_NONE) {
     sv__dispatch(svc, SV_EV_READY);

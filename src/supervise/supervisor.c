@@ -18,6 +18,7 @@ static struct sv_service *service_new(struct sv_supervisor *sv, const struct cfg
   svc->name = vg_strdup(def->name);
   svc->def = def;
   svc->state = SV_STOPPED;
+  svc->fsm = SV_F_STOPPED;
   svc->ready_seconds = -1;
   svc->notify_fd = -1;
   svc->log_fd = -1;
@@ -201,7 +202,7 @@ void sv__pump(struct sv_supervisor *sv) {
       struct sv_service *svc = sv->svcs[i];
       bool stopping_all = sv->shutting_down || svc->removed;
       if (stopping_all) {
-        if (svc->state != SV_STOPPED && svc->state != SV_STOPPING && svc->state != SV_FATAL &&
+        if (svc->fsm != SV_F_STOPPED && svc->fsm != SV_F_STOPPING && svc->fsm != SV_F_FATAL &&
             !dependents_alive(sv, svc))
           sv__dispatch(svc, SV_EV_STOP);
       } else if (svc->want_up && svc->state == SV_WAITING && sv__deps_ready(svc)) {
@@ -250,53 +251,23 @@ void sv_shutdown(struct sv_supervisor *sv, sv_done_fn done, void *arg) {
   sv__pump(sv);
 }
 
-int sv_start(struct sv_supervisor *sv, const char *name) {
+/* The admin commands set the goal and hand the event to the state machine: what it
+ * means in each state is the table's business (fsm.c). */
+static int admin(struct sv_supervisor *sv, const char *name, enum sv_event ev) {
   struct sv_service *svc = sv__find(sv, name);
   if (!svc) return -ENOENT;
-  if (sv->shutting_down) return -ESHUTDOWN;
-  svc->want_up = true;
-  if (svc->state == SV_FATAL || svc->state == SV_STOPPED) {
-    /* an operator's start is a fresh start: forget the crash history */
-    svc->n_fail = svc->fail_head = 0;
-    svc->backoff_step = 0;
-  }
-  if (svc->state == SV_STOPPING) svc->restart_after_stop = true;
-  sv__dispatch(svc, SV_EV_START);
+  if (ev != SV_EV_STOP && sv->shutting_down) return -ESHUTDOWN;
+  svc->want_up = ev != SV_EV_STOP;
+  sv__dispatch(svc, ev);
   sv__pump(sv);
   return 0;
 }
 
-int sv_stop(struct sv_supervisor *sv, const char *name) {
-  struct sv_service *svc = sv__find(sv, name);
-  if (!svc) return -ENOENT;
-  svc->want_up = false;
-  svc->restart_after_stop = false;
-  svc->fail_after_stop = false;
-  sv__dispatch(svc, SV_EV_STOP);
-  sv__pump(sv);
-  return 0;
-}
+int sv_start(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_START); }
 
-int sv_restart(struct sv_supervisor *sv, const char *name) {
-  struct sv_service *svc = sv__find(sv, name);
-  if (!svc) return -ENOENT;
-  if (sv->shutting_down) return -ESHUTDOWN;
-  svc->want_up = true;
-  switch (svc->state) {
-  case SV_STARTING:
-  case SV_READY:
-    svc->restart_after_stop = true;
-    sv__dispatch(svc, SV_EV_STOP);
-    break;
-  case SV_STOPPING:
-    svc->restart_after_stop = true;
-    break;
-  default:
-    return sv_start(sv, name);
-  }
-  sv__pump(sv);
-  return 0;
-}
+int sv_stop(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_STOP); }
+
+int sv_restart(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_RESTART); }
 
 static void push_name(char ***v, size_t *n, const char *name) {
   *v = vg_realloc(*v, (*n + 2) * sizeof **v);
@@ -330,16 +301,8 @@ void sv_reload(struct sv_supervisor *sv, struct vg_config *cfg, struct sv_reload
     /* a changed definition starts from a clean restart history */
     svc->n_fail = svc->fail_head = 0;
     svc->backoff_step = 0;
-    if (svc->state == SV_STARTING || svc->state == SV_READY) {
-      svc->restart_after_stop = true;
-      sv__dispatch(svc, SV_EV_STOP);
-    } else if (svc->state == SV_STOPPING) {
-      svc->restart_after_stop = svc->want_up;
-    } else if (svc->state == SV_BACKOFF || svc->state == SV_FATAL) {
-      svc->want_up = true;
-      sv__dispatch(svc, SV_EV_STOP);
-      sv__dispatch(svc, SV_EV_START);
-    }
+    if (svc->fsm == SV_F_FATAL) svc->want_up = true; /* a new definition gets a new chance */
+    sv__dispatch(svc, SV_EV_RELOAD);
   }
   for (size_t i = 0; i < cfg->n_services; i++) {
     const struct cfg_service *def = &cfg->services[i];

@@ -8,10 +8,33 @@
 #include "core/core.h"
 #include "supervise/supervise.h"
 
+/* States of the service state machine (fsm.c): the public ones (enum sv_state, same
+ * values), plus the two kinds of stopping that decide what follows the stop. Each
+ * shows as "stopping" outside. */
+enum sv__fsm_state {
+  SV_F_STOPPED = SV_STOPPED,
+  SV_F_WAITING = SV_WAITING,
+  SV_F_STARTING = SV_STARTING,
+  SV_F_READY = SV_READY,
+  SV_F_STOPPING = SV_STOPPING, /* stopping, to stay stopped */
+  SV_F_BACKOFF = SV_BACKOFF,
+  SV_F_FATAL = SV_FATAL,
+  SV_F_RESTARTING,             /* stopping, to start again (restart, changed definition) */
+  SV_F_FAILING,                /* stopping after a failure (watchdog, readiness timeout):
+                                  then the restart policy */
+  SV_F_N
+};
+/* The public state a machine state shows as. */
+enum sv_state sv__public_state(enum sv__fsm_state s);
+/* The name of a machine state (for tests and debug logs). */
+const char *sv__fsm_state_name(enum sv__fsm_state s);
+
 /* Events of the service state machine (fsm.c). */
 enum sv_event {
-  SV_EV_START,    /* should run (initial start, vigil start, restart) */
+  SV_EV_START,    /* should run (initial start, vigil start) */
   SV_EV_STOP,     /* should not run (vigil stop, shutdown, removed by reload) */
+  SV_EV_RESTART,  /* should run a fresh process (vigil restart) */
+  SV_EV_RELOAD,   /* the definition changed (reload): a running service restarts */
   SV_EV_DEPS_OK,  /* every dependency is ready */
   SV_EV_READY,    /* readiness probe succeeded */
   SV_EV_EXIT,     /* the main process exited */
@@ -56,11 +79,11 @@ struct sv_service {
   char *name;
   const struct cfg_service *def; /* points into sv->cfg (or a retired config while a
                                     removed service stops); replaced on reload */
-  enum sv_state state;
-  bool want_up;          /* what the operator (or the config) wants */
+  enum sv_state state;    /* what the outside sees: sv__public_state(fsm) */
+  enum sv__fsm_state fsm; /* the machine's state */
+  bool want_up;          /* the goal the operator (or the config) set, not a state: the
+                            restart policy reads it when a run ends */
   bool removed;          /* dropped by reload: freed once stopped */
-  bool restart_after_stop; /* stopping for an admin restart or a changed definition */
-  bool fail_after_stop;  /* stopping because of a watchdog miss or readiness timeout */
 
   /* the current run */
   pid_t pid;             /* 0 when no process */
@@ -160,7 +183,7 @@ void sv__metrics_forget(struct sv_service *svc);
 
 /* fsm.c */
 void sv__dispatch(struct sv_service *svc, enum sv_event ev);
-void sv__set_state(struct sv_service *svc, enum sv_state to);
+void sv__set_state(struct sv_service *svc, enum sv__fsm_state to);
 void sv__set_reason(struct sv_service *svc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
