@@ -5,6 +5,7 @@
 #include "supervise/sv_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,19 @@ static void on_exit_status(void *arg, pid_t pid, int status) {
   sv__dispatch(svc, SV_EV_EXIT);
 }
 
+/* No process could be started (out of processes, memory or descriptors): a failed run,
+ * described by err. */
+static void spawn_failed(struct sv_service *svc, const char *err) {
+  svc->spawn_error = vg_strdup(err);
+  sv__set_reason(svc, "%s", err);
+  VG_ERROR("cannot start service", VF_S("service", svc->name), VF_S("error", err));
+  svc->has_exited = true;
+  svc->last_exit_code = 127;
+  svc->last_exit_signal = 0;
+  sv__set_state(svc, SV_F_STARTING);
+  sv__dispatch(svc, SV_EV_EXIT);
+}
+
 void sv__run_spawn(struct sv_service *svc) {
   const struct cfg_service *def = svc->def;
   char err[256] = "";
@@ -39,6 +53,10 @@ void sv__run_spawn(struct sv_service *svc) {
   /* a new run: what explained the last one no longer applies */
   sv__set_reason(svc, NULL);
   vg_freep(&svc->spawn_error);
+  if (sv__fd_room(svc->sv, def, err, sizeof err) < 0) {
+    spawn_failed(svc, err);
+    return;
+  }
   if (sv__needs_notify(def) && svc->notify_fd < 0 && sv__notify_open(svc, err, sizeof err) < 0) {
     VG_ERROR("cannot create notify socket", VF_S("service", svc->name), VF_S("error", err));
   }
@@ -51,12 +69,16 @@ void sv__run_spawn(struct sv_service *svc) {
     return;
   }
   if (def->log.capture) {
-    if (def->log.file && !svc->log_path) sv__logfile_open(svc);
+    if (def->log.file && svc->log_fd < 0) sv__logfile_open(svc);
     req.stdout_fd = sv__stream_open(svc, "stdout");
-    req.stderr_fd = sv__stream_open(svc, "stderr");
-    if (req.stdout_fd < 0 || req.stderr_fd < 0)
-      VG_ERROR("cannot create output pipes", VF_S("service", svc->name),
-               VF_S("error", strerror(errno)));
+    req.stderr_fd = req.stdout_fd < 0 ? -1 : sv__stream_open(svc, "stderr");
+    if (req.stdout_fd < 0 || req.stderr_fd < 0) {
+      /* never a child with vigil's own stdout: a failed run, with why */
+      snprintf(err, sizeof err, "cannot create output pipes: %s", strerror(errno));
+      if (req.stdout_fd >= 0) close(req.stdout_fd);
+      spawn_failed(svc, err);
+      return;
+    }
   }
   req.envp = sv__build_env(svc);
 
@@ -75,15 +97,7 @@ void sv__run_spawn(struct sv_service *svc) {
   vg_strv_free(req.envp);
 
   if (pid < 0) {
-    /* fork itself failed (out of processes or memory): count it as a failed run */
-    svc->spawn_error = vg_strdup(err);
-    sv__set_reason(svc, "%s", err);
-    VG_ERROR("cannot start service", VF_S("service", svc->name), VF_S("error", err));
-    svc->has_exited = true;
-    svc->last_exit_code = 127;
-    svc->last_exit_signal = 0;
-    sv__set_state(svc, SV_F_STARTING);
-    sv__dispatch(svc, SV_EV_EXIT);
+    spawn_failed(svc, err);
     return;
   }
   svc->pid = pid;
@@ -142,6 +156,7 @@ void sv__run_cleanup(struct sv_service *svc) {
   uv_timer_stop(&svc->timer);
   sv__probe_stop(svc);
   sv__watchdog_disarm(svc);
+  sv__logfile_idle(svc);
 }
 
 static void watchdog_cb(uv_timer_t *t) { sv__dispatch(t->data, SV_EV_WATCHDOG); }

@@ -214,6 +214,13 @@ size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max);
 /* SIGKILLs each process still alive with the same start time; returns how many. */
 int sv__kill_procs(const struct sv__proc *procs, size_t n);
 
+/* fdbudget.c */
+/* Descriptors a service holds while it exists (pipes, log file, notify socket). */
+size_t sv__fds_held(const struct cfg_service *def);
+/* 0 when spawning def leaves the reserve free, else -1 with why in err. */
+int sv__fd_room(struct sv_supervisor *sv, const struct cfg_service *def, char *err,
+                size_t errlen);
+
 /* record.c: STATE_DIR/run/procs, what a killed vigil leaves for the next to clean */
 /* Kills every live process the record at path names (and the members of the
  * sessions its services led), logging each; returns how many. */
@@ -291,6 +298,9 @@ int sv__stream_open(struct sv_service *svc, const char *name);
 void sv__streams_close(struct sv_service *svc);
 void sv__logfile_open(struct sv_service *svc);
 void sv__logfile_close(struct sv_service *svc);
+/* Closes the log file while nothing can write to it (no process, no stream draining):
+ * a stopped or failed service holds no descriptor. It reopens at the next spawn. */
+void sv__logfile_idle(struct sv_service *svc);
 
 /* handles (supervisor.c) */
 void sv__handle_closed(uv_handle_t *h);
