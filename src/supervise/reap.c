@@ -67,7 +67,8 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid) {
 }
 
 /* Reads ppid, session and start time of pid from /proc/<pid>/stat. 0 or -1. */
-static int proc_stat3(pid_t pid, pid_t *ppid, pid_t *sid, unsigned long long *start) {
+static int proc_stat4(pid_t pid, pid_t *ppid, pid_t *pgid, pid_t *sid,
+                      unsigned long long *start) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   FILE *f = fopen(path, "re");
@@ -77,22 +78,23 @@ static int proc_stat3(pid_t pid, pid_t *ppid, pid_t *sid, unsigned long long *st
   buf[len] = '\0';
   /* the command name may hold spaces and parentheses: fields resume after the last ')' */
   char *rp = strrchr(buf, ')');
-  int pp, ss;
+  int pp, pg, ss;
   char st;
   unsigned long long t;
-  if (!rp || sscanf(rp + 1, " %c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                    &st, &pp, &ss, &t) != 4)
+  if (!rp || sscanf(rp + 1, " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                    &st, &pp, &pg, &ss, &t) != 5)
     return -1;
   if (st == 'Z') return -1; /* already dead: only a wait is left to do */
   *ppid = pp;
+  *pgid = pg;
   *sid = ss;
   *start = t;
   return 0;
 }
 
 int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
-  pid_t sid;
-  return proc_stat3(pid, ppid, &sid, start);
+  pid_t sid, pgid;
+  return proc_stat4(pid, ppid, &pgid, &sid, start);
 }
 
 size_t sv__list_procs(struct sv__proc_row **rows) {
@@ -106,7 +108,7 @@ size_t sv__list_procs(struct sv__proc_row **rows) {
     long pid = strtol(de->d_name, &end, 10);
     if (*end || pid <= 0) continue;
     struct sv__proc_row r = {.pid = (pid_t)pid};
-    if (proc_stat3(r.pid, &r.ppid, &r.sid, &r.start) < 0) continue;
+    if (proc_stat4(r.pid, &r.ppid, &r.pgid, &r.sid, &r.start) < 0) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 256;
       *rows = vg_realloc(*rows, cap * sizeof **rows);

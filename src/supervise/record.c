@@ -61,8 +61,7 @@ static size_t record_read(const char *path, struct rec_entry **out) {
   return n;
 }
 
-/* Reads a process's command line for the log ("?" when it cannot). */
-static void cmdline(pid_t pid, char *buf, size_t len) {
+void sv__proc_cmdline(pid_t pid, char *buf, size_t len) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -79,7 +78,7 @@ static void cmdline(pid_t pid, char *buf, size_t len) {
 
 static void kill_leftover(pid_t pid, const char *name, const char *why) {
   char cmd[256];
-  cmdline(pid, cmd, sizeof cmd);
+  sv__proc_cmdline(pid, cmd, sizeof cmd);
   if (kill(pid, SIGKILL) == 0)
     VG_WARN("killed a process left behind by a previous vigil of this state_dir",
             VF_S("service", name), VF_I("pid", pid), VF_S("cmd", cmd), VF_S("found", why));

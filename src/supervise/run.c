@@ -26,7 +26,7 @@ static void on_exit_status(void *arg, pid_t pid, int status) {
   }
   /* What the main process leaves behind in its group has lost its parent; like
    * systemd's control-group kill, nothing of an old run may linger into the next. */
-  kill(-pid, SIGKILL);
+  sv__group_kill(svc, pid);
   sv__dispatch(svc, SV_EV_EXIT);
 }
 
@@ -139,7 +139,9 @@ void sv__run_signal(struct sv_service *svc, int sig) {
   /* Remember every descendant while the tree is still intact: one that left the
    * process group (setsid) is out of reach of the group signal, and once its parent
    * is gone nothing ties it to this service any more. */
-  svc->n_tree = sv__descendants(svc->pid, svc->tree, VG_ARRAY_LEN(svc->tree));
+  struct sv__proc now[64];
+  size_t n = sv__descendants(svc->pid, now, VG_ARRAY_LEN(now));
+  for (size_t i = 0; i < n; i++) sv__tree_add(svc, now[i].pid, now[i].start_time);
   /* The service leads its own session; if it moved itself to another process group,
    * signal it directly as well. */
   if (getpgid(svc->pid) != svc->pid) kill(svc->pid, sig);
@@ -148,7 +150,16 @@ void sv__run_signal(struct sv_service *svc, int sig) {
 
 void sv__run_cleanup(struct sv_service *svc) {
   if (svc->n_tree) {
-    int n = sv__kill_procs(svc->tree, svc->n_tree);
+    int n = 0;
+    for (size_t i = 0; i < svc->n_tree; i++) {
+      char cmd[256];
+      sv__proc_cmdline(svc->tree[i].pid, cmd, sizeof cmd);
+      if (sv__kill_procs(&svc->tree[i], 1)) {
+        n++;
+        VG_WARN("killed a process the service left outside its process group",
+                VF_S("service", svc->name), VF_I("pid", svc->tree[i].pid), VF_S("cmd", cmd));
+      }
+    }
     if (n) VG_WARN("killed processes the service left outside its process group",
                    VF_S("service", svc->name), VF_I("count", n));
     svc->n_tree = 0;

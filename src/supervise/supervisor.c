@@ -239,6 +239,7 @@ void sv_start_all(struct sv_supervisor *sv) {
     struct sv_service *svc = sv->svcs[i];
     sv__dispatch(svc, SV_EV_START);
   }
+  sv__tree_start(sv);
   sv__pump(sv);
 }
 

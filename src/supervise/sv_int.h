@@ -202,7 +202,7 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid);
 int sv__kill_orphans(struct sv_supervisor *sv);
 /* A live process: pid, parent, session, start time (clock ticks after boot). */
 struct sv__proc_row {
-  pid_t pid, ppid, sid;
+  pid_t pid, ppid, pgid, sid;
   unsigned long long start;
 };
 /* Every live process (zombies excluded); *rows is the caller's to free. */
@@ -213,6 +213,19 @@ int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);
 size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max);
 /* SIGKILLs each process still alive with the same start time; returns how many. */
 int sv__kill_procs(const struct sv__proc *procs, size_t n);
+
+/* tree.c: a service's descendants (see the file's comment) */
+/* Adds a descendant to svc's tree (and the record), unless known. */
+void sv__tree_add(struct sv_service *svc, pid_t pid, unsigned long long start);
+/* One pass over /proc: trees updated, leftovers of ended runs killed and logged. */
+void sv__tree_sweep(struct sv_supervisor *sv);
+/* Starts the periodic sweep. */
+void sv__tree_start(struct sv_supervisor *sv);
+/* SIGKILLs what is left in process group pgid after its leader's exit, logging each
+ * process; returns how many there were. */
+int sv__group_kill(struct sv_service *svc, pid_t pgid);
+/* A process's command line, spaces between arguments ("?" when unreadable). */
+void sv__proc_cmdline(pid_t pid, char *buf, size_t len);
 
 /* fdbudget.c */
 /* Descriptors a service holds while it exists (pipes, log file, notify socket). */
