@@ -53,6 +53,7 @@ void sv__set_state(struct sv_service *svc, enum sv__fsm_state to) {
   svc->state = sv__public_state(to);
   VG_DEBUG("service state", VF_S("service", svc->name), VF_S("from", sv__fsm_state_name(from_f)),
            VF_S("to", sv__fsm_state_name(to)));
+  if (to == SV_F_STOPPED || to == SV_F_FATAL) sv__logfile_idle(svc);
   struct sv_supervisor *sv = svc->sv;
   if (sv->observer && from != svc->state) sv->observer(sv->observer_arg, svc, from, svc->state);
   sv__pump(sv);

@@ -56,7 +56,10 @@ void sv__logfile_open(struct sv_service *svc) {
 }
 
 void sv__logfile_idle(struct sv_service *svc) {
+  /* a service about to restart (backoff, or a relaunch at once) keeps it: reopening at
+   * every restart would cost a restart an open() */
   if (svc->streams || svc->pid > 0 || svc->log_fd < 0) return;
+  if (svc->fsm != SV_F_STOPPED && svc->fsm != SV_F_FATAL) return;
   close(svc->log_fd);
   svc->log_fd = -1;
 }

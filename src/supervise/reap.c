@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void on_sigchld(uv_signal_t *h, int signum) {
@@ -92,6 +93,19 @@ static int proc_stat4(pid_t pid, pid_t *ppid, pid_t *pgid, pid_t *sid,
   return 0;
 }
 
+unsigned long long sv__boot_ticks(void) {
+  static long hz;
+  if (!hz) hz = sysconf(_SC_CLK_TCK);
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return (unsigned long long)ts.tv_sec * (unsigned long long)hz +
+         (unsigned long long)ts.tv_nsec / (1000000000ull / (unsigned long long)hz);
+}
+
+bool sv__same_start(unsigned long long a, unsigned long long b) {
+  return a >= b ? a - b <= 2 : b - a <= 2;
+}
+
 int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
   pid_t sid, pgid;
   return proc_stat4(pid, ppid, &pgid, &sid, start);
@@ -152,7 +166,7 @@ int sv__kill_procs(const struct sv__proc *procs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     pid_t ppid;
     unsigned long long start;
-    if (sv__proc_stat(procs[i].pid, &ppid, &start) == 0 && start == procs[i].start_time &&
+    if (sv__proc_stat(procs[i].pid, &ppid, &start) == 0 && sv__same_start(start, procs[i].start_time) &&
         kill(procs[i].pid, SIGKILL) == 0)
       killed++;
   }

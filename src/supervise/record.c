@@ -99,16 +99,17 @@ int sv__record_kill_leftovers(const char *path) {
   for (size_t i = 0; i < nr; i++) {
     const struct sv__proc_row *r = &rows[i];
     if (r->pid == self) continue;
+    /* the processes vigil now spawns are not leftovers (none yet: this runs first) */
     for (size_t k = 0; k < n; k++) {
       /* the recorded process itself, or a member of the session it led that started
        * after it (a later session with a reused id would have started later than its
        * own leader, which is then not the recorded one: the leader check below) */
-      bool same = r->pid == e[k].pid && r->start == e[k].start;
-      bool member = r->sid == e[k].pid && r->pid != e[k].pid && r->start >= e[k].start;
+      bool same = r->pid == e[k].pid && sv__same_start(r->start, e[k].start);
+      bool member = r->sid == e[k].pid && r->pid != e[k].pid && r->start + 2 >= e[k].start;
       if (member) {
         /* the session's leader, if alive, must be the recorded one */
         for (size_t j = 0; j < nr; j++)
-          if (rows[j].pid == e[k].pid && rows[j].start != e[k].start) member = false;
+          if (rows[j].pid == e[k].pid && !sv__same_start(rows[j].start, e[k].start)) member = false;
       }
       if (!same && !member) continue;
       kill_leftover(r->pid, e[k].name, same ? "recorded" : "in the session of a recorded service");

@@ -90,6 +90,7 @@ void sv__run_spawn(struct sv_service *svc) {
   svc->stop_timeout_ms = def->stop.timeout_ms;
   svc->spawn_ns = vg_now_ns();
   svc->spawn_wall = vg_wall_seconds();
+  svc->start_ticks = sv__boot_ticks(); /* the child's start time, without reading /proc */
   pid_t pid = sv__spawn(&req, err, sizeof err);
 
   if (req.stdout_fd >= 0) close(req.stdout_fd);
@@ -102,10 +103,7 @@ void sv__run_spawn(struct sv_service *svc) {
   }
   svc->pid = pid;
   sv__child_watch(svc->sv, pid, on_exit_status, svc);
-  pid_t ppid;
-  svc->start_ticks = 0;
-  if (sv__proc_stat(pid, &ppid, &svc->start_ticks) == 0)
-    sv__record_add(svc->sv, pid, svc->start_ticks, svc->name);
+  sv__record_add(svc->sv, pid, svc->start_ticks, svc->name);
   if (err[0]) {
     /* exec failed: the child exits 127 and the exit event takes it from here; the exit
      * is described by this error, not by a code the service never returned */
@@ -167,7 +165,6 @@ void sv__run_cleanup(struct sv_service *svc) {
   uv_timer_stop(&svc->timer);
   sv__probe_stop(svc);
   sv__watchdog_disarm(svc);
-  sv__logfile_idle(svc);
 }
 
 static void watchdog_cb(uv_timer_t *t) { sv__dispatch(t->data, SV_EV_WATCHDOG); }

@@ -87,7 +87,7 @@ struct sv_service {
 
   /* the current run */
   pid_t pid;             /* 0 when no process */
-  unsigned long long start_ticks; /* its start time in /proc, for the record */
+  unsigned long long start_ticks; /* its start time (sv__boot_ticks), for the record */
   uint64_t spawn_ns;
   double spawn_wall;     /* unix time of the spawn, for vigil_service_start_time_seconds */
   uint64_t ready_ns;
@@ -205,6 +205,12 @@ struct sv__proc_row {
   pid_t pid, ppid, pgid, sid;
   unsigned long long start;
 };
+/* Now, in the unit of /proc's start times (clock ticks of CLOCK_BOOTTIME): read just
+ * before a spawn it gives the child's start time without reading /proc. */
+unsigned long long sv__boot_ticks(void);
+/* Whether two start times name the same process (the boot clock read around a spawn
+ * may differ from the kernel's by a tick or two; a pid is never reused that fast). */
+bool sv__same_start(unsigned long long a, unsigned long long b);
 /* Every live process (zombies excluded); *rows is the caller's to free. */
 size_t sv__list_procs(struct sv__proc_row **rows);
 /* ppid and start time of a live process from /proc; 0, or -1 when gone or a zombie. */
@@ -311,8 +317,8 @@ int sv__stream_open(struct sv_service *svc, const char *name);
 void sv__streams_close(struct sv_service *svc);
 void sv__logfile_open(struct sv_service *svc);
 void sv__logfile_close(struct sv_service *svc);
-/* Closes the log file while nothing can write to it (no process, no stream draining):
- * a stopped or failed service holds no descriptor. It reopens at the next spawn. */
+/* Closes the log file of a service at rest (stopped or fatal) once nothing can write to
+ * it (no process, no stream draining): it holds no descriptor. Reopened at the next spawn. */
 void sv__logfile_idle(struct sv_service *svc);
 
 /* handles (supervisor.c) */

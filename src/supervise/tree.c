@@ -25,7 +25,7 @@
 
 static bool in_tree(const struct sv_service *svc, pid_t pid, unsigned long long start) {
   for (size_t i = 0; i < svc->n_tree; i++)
-    if (svc->tree[i].pid == pid && svc->tree[i].start_time == start) return true;
+    if (svc->tree[i].pid == pid && sv__same_start(svc->tree[i].start_time, start)) return true;
   return false;
 }
 
@@ -37,7 +37,7 @@ void sv__tree_add(struct sv_service *svc, pid_t pid, unsigned long long start) {
     for (size_t i = 0; i < svc->n_tree; i++) {
       pid_t pp;
       unsigned long long st;
-      if (sv__proc_stat(svc->tree[i].pid, &pp, &st) == 0 && st == svc->tree[i].start_time)
+      if (sv__proc_stat(svc->tree[i].pid, &pp, &st) == 0 && sv__same_start(st, svc->tree[i].start_time))
         svc->tree[k++] = svc->tree[i];
     }
     svc->n_tree = k;
@@ -98,7 +98,7 @@ void sv__tree_sweep(struct sv_supervisor *sv) {
       if (in_tree(sv->svcs[s], r->pid, r->start)) owner = sv->svcs[s];
     if (!owner) owner = owner_by_env(sv, r->pid);
     if (!owner) continue;
-    if (owner->pid > 0 && r->start >= owner->start_ticks) {
+    if (owner->pid > 0 && r->start + 2 >= owner->start_ticks) {
       sv__tree_add(owner, r->pid, r->start); /* part of the current run */
       continue;
     }

@@ -56,8 +56,8 @@ static void kills_only_a_whole_matching_line(void **state) {
     assert_int_equal(sv__record_kill_leftovers(path), 0);
     assert_true(alive(victim));
   }
-  /* the same pid with another start time is another process: left alone */
-  char *other = vg_asprintf("vigil-procs 1\n%d %llu svc\n", (int)victim, start + 1);
+  /* the same pid started a second later is another process: left alone */
+  char *other = vg_asprintf("vigil-procs 1\n%d %llu svc\n", (int)victim, start + 100);
   write_file(path, other, strlen(other));
   assert_int_equal(sv__record_kill_leftovers(path), 0);
   assert_true(alive(victim));
