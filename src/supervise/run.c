@@ -91,6 +91,7 @@ void sv__run_spawn(struct sv_service *svc) {
   svc->spawn_ns = vg_now_ns();
   svc->spawn_wall = vg_wall_seconds();
   svc->start_ticks = sv__boot_ticks(); /* the child's start time, without reading /proc */
+  VG_ASSERT(pthread_equal(pthread_self(), svc->sv->loop_thread));
   pid_t pid = sv__spawn(&req, err, sizeof err);
 
   if (req.stdout_fd >= 0) close(req.stdout_fd);

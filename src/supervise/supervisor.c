@@ -72,6 +72,7 @@ int sv_create(uv_loop_t *loop, struct vg_config *cfg, struct sv_supervisor **out
               size_t errlen) {
   struct sv_supervisor *sv = vg_calloc(1, sizeof *sv);
   sv->loop = loop;
+  sv->loop_thread = pthread_self();
   sv->cfg = cfg;
   sv->run_dir = vg_asprintf("%s/run", cfg->state_dir);
   sv->log_dir = vg_asprintf("%s/logs", cfg->state_dir);

@@ -3,6 +3,7 @@
 #ifndef VIGIL_SV_INT_H
 #define VIGIL_SV_INT_H
 
+#include <pthread.h>
 #include <regex.h>
 
 #include "core/core.h"
@@ -145,6 +146,8 @@ struct sv_supervisor {
   struct sv_service **svcs;
   size_t n_svcs, cap_svcs;
   char *run_dir, *log_dir;
+  pthread_t loop_thread; /* every spawn happens here: the parent-death signal is tied
+                            to the spawning thread */
   char *record_path;     /* record.c */
   int record_fd;
   size_t record_lines;
