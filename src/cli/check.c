@@ -1,7 +1,9 @@
 /* vigil check: validates a config and prints every problem as file:line:col: message. */
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "supervise/supervise.h"
 
 int cmd_check(struct cli *cli, int argc, char **argv) {
   static const char usage[] = "vigil check [-c FILE] [FILE]";
@@ -19,6 +21,22 @@ int cmd_check(struct cli *cli, int argc, char **argv) {
   if (ix < argc) cli->config = argv[ix];
   struct vg_config *cfg = cli_load_config(cli);
   if (!cfg) return EXIT_USAGE;
+  /* a missing program is a warning: it may be built or installed before `vigil up` */
+  for (size_t i = 0; i < cfg->n_services; i++) {
+    char msg[1024];
+    const struct cfg_service *s = &cfg->services[i];
+    if (cfg_service_find_cmd(s, msg, sizeof msg) < 0)
+      fprintf(stderr, "%s:%d:%d: warning: service '%s': %s\n", cli->config, s->cmd_pos.line,
+              s->cmd_pos.col, s->name, msg);
+  }
+  struct rlimit rl;
+  size_t need = sv_fd_budget(cfg);
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max)
+    fprintf(stderr,
+            "%s: warning: the services need about %zu file descriptors (pipes, log files, "
+            "notify sockets, and a reserve for the control socket), more than the limit of "
+            "%llu here (ulimit -Hn; LimitNOFILE= under systemd)\n",
+            cli->config, need, (unsigned long long)rl.rlim_max);
   printf("%s: ok (%zu service%s)\n", cli->config, cfg->n_services, cfg->n_services == 1 ? "" : "s");
   cfg_free(cfg);
   return EXIT_OK;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <uv.h>
@@ -207,6 +208,25 @@ static int take_lock(const char *state_dir) {
   return fd;
 }
 
+/* Raises the soft limit on open files to the hard one (services hold pipes, log files
+ * and sockets in vigil), and says when even that is below the stack's budget. */
+static void raise_fd_limit(const struct vg_config *cfg) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+      VG_DEBUG("raised the open files limit", VF_I("from", (long long)was),
+               VF_I("to", (long long)rl.rlim_cur));
+  }
+  size_t need = sv_fd_budget(cfg);
+  if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
+    VG_WARN("the stack needs more file descriptors than the limit; some services will not "
+            "start (raise ulimit -Hn or LimitNOFILE=)",
+            VF_I("needed", (long long)need), VF_I("limit", (long long)rl.rlim_cur));
+}
+
 static const char up_usage[] = "vigil up [-c FILE] [--log-format logfmt|json] [--log-level LVL]";
 static const char up_help[] =
     "Runs the stack described by the config in the foreground: starts every service once\n"
@@ -234,6 +254,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     cfg_free(cfg);
     return EXIT_FAIL;
   }
+  raise_fd_limit(cfg);
   int lock_fd = take_lock(cfg->state_dir);
   if (lock_fd < 0) {
     cfg_free(cfg);
@@ -331,6 +352,12 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
           VF_S("http", cfg->http.listen ? cfg->http.listen : "off"),
           VF_S("store", store ? cfg->store.dir : "off"),
           VF_I("services", cfg->n_services));
+  for (size_t i = 0; i < cfg->n_services; i++) {
+    char msg[1024];
+    if (cfg_service_find_cmd(&cfg->services[i], msg, sizeof msg) < 0)
+      VG_WARN("service program not found", VF_S("service", cfg->services[i].name),
+              VF_S("error", msg));
+  }
   if (cli_compute_schedule(d.loop, cli, cfg, d.metrics) < 0) VG_WARN("compute schedule not armed");
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);

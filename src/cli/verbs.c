@@ -1,10 +1,14 @@
 /* status, start, stop, restart, logs, reload, down: thin clients of the control API. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -336,17 +340,91 @@ int cmd_reload(struct cli *cli, int argc, char **argv) {
   return rc;
 }
 
+/* The pid of the daemon answering on the control socket (SO_PEERCRED), as a pidfd that
+ * becomes readable when it exits; -1 when it cannot be had (then down cannot wait). */
+static int daemon_pidfd(const struct cli *cli, pid_t *pid) {
+  char *sock = NULL;
+  if (cli->socket) {
+    sock = vg_strdup(cli->socket);
+  } else {
+    struct cfg_diags d;
+    cfg_diags_init(&d);
+    char *state_dir = cfg_load_state_dir(cli->config, &d);
+    cfg_diags_free(&d);
+    if (!state_dir) return -1;
+    sock = vg_asprintf("%s/vigil.sock", state_dir);
+    free(state_dir);
+  }
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+  free(sock);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  int pfd = -1;
+  /* the pidfd is taken while the connection holds the daemon's identity, so a pid
+   * reused after its exit cannot be mistaken for it */
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid > 0) {
+    pfd = (int)syscall(SYS_pidfd_open, cr.pid, 0);
+    *pid = cr.pid;
+  }
+  close(fd);
+  return pfd;
+}
+
+static int64_t down_timeout_ms = 300000;
+
+static int down_opt(int c, const char *value, void *arg) {
+  if (cfg_parse_duration(value, &down_timeout_ms) < 0 || down_timeout_ms <= 0) {
+    fprintf(stderr, "vigil down: --timeout must be a duration such as 30s, not '%s'\n", value);
+    return -1;
+  }
+  return 0;
+}
+
 int cmd_down(struct cli *cli, int argc, char **argv) {
-  static const char usage[] = "vigil down [-c FILE]";
+  static const char usage[] = "vigil down [-c FILE] [--timeout DURATION]";
   static const char help[] =
       "Stops every service in reverse dependency order, then the daemon (as SIGTERM does).\n"
-      "Returns once the daemon has accepted the request; `vigil up` exits when all is down.\n";
-  int ix = simple_parse(cli, argc, argv, usage, help, 0);
+      "Returns once the daemon has exited; after --timeout (default 5m) it says the daemon\n"
+      "is still stopping and exits 1 (the shutdown goes on).\n";
+  static const struct option opts[] = {{"timeout", required_argument, NULL, 't'}, {0}};
+  int ix = cli_parse(cli, argc, argv, usage, help, "", opts, down_opt, NULL);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
+  if (ix != argc) {
+    fprintf(stderr, "vigil down: expected 0 arguments\nusage: %s\n", usage);
+    return EXIT_USAGE;
+  }
+  pid_t pid = 0;
+  int pfd = daemon_pidfd(cli, &pid);
   struct cli_reply r;
   int rc = cli_request(cli, "POST", "/api/v1/down", -1, &r);
-  if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  if (rc < 0) {
+    if (pfd >= 0) close(pfd);
+    return rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  }
   rc = r.status / 100 == 2 ? EXIT_OK : report_failure("down", &r);
   cli_reply_free(&r);
+  if (rc != EXIT_OK || pfd < 0) {
+    if (pfd >= 0) close(pfd);
+    return rc;
+  }
+  /* the daemon's answer means it has begun; its exit is the end of the shutdown */
+  uint64_t deadline = vg_now_ms() + (uint64_t)down_timeout_ms;
+  for (;;) {
+    uint64_t now = vg_now_ms();
+    int wait_ms = now >= deadline ? 0 : (int)(deadline - now > 1000 ? 1000 : deadline - now);
+    int n = poll(&(struct pollfd){.fd = pfd, .events = POLLIN}, 1, wait_ms);
+    if (n > 0 || (n < 0 && errno != EINTR)) break;
+    if (now >= deadline) {
+      fprintf(stderr, "vigil down: the daemon (pid %d) has not exited after %.3gs; it is still "
+              "stopping services\n", (int)pid, (double)down_timeout_ms / 1000.0);
+      rc = EXIT_FAIL;
+      break;
+    }
+  }
+  close(pfd);
   return rc;
 }

@@ -46,6 +46,7 @@ struct job {
   uint64_t start_ns, deadline_ns;
   bool killed;        /* vigil sent the SIGKILL (timeout or stop) */
   bool used;
+  int spawn_errno;    /* why it never started (pid < 0) */
   char *out, *log;
   struct cp__key key;
 };
@@ -157,7 +158,7 @@ struct ev {
   double dur;
   int64_t peak;
   int exit_status;
-  const char *what; /* attempt status: crashed, timeout, memory, dataerr, interrupted */
+  const char *what; /* attempt status: crashed, timeout, memory, dataerr, spawn, interrupted */
   uint8_t result[CP_HASH];
 };
 
@@ -241,7 +242,7 @@ static void a_start(struct run *r, size_t cell, struct ev *ev) {
   *strrchr(logdir, '/') = '\0';
   vg_mkdir_p(logdir, 0755);
   free(logdir);
-  int rc = vg_mkdir_p(j->out, 0755);
+  int rc = vg_mkdir_p(j->out, 0755), mk = rc;
   const struct cp__calc *k = &e->calcs[c];
   char **in = vg_calloc(k->n_deps + 1, sizeof *in);
   for (size_t i = 0; i < k->n_deps; i++) in[i] = cp__dep_dir(e, r->cells, k->deps[i], d);
@@ -259,13 +260,17 @@ static void a_start(struct run *r, size_t cell, struct ev *ev) {
   j->deadline_ns = j->start_ns + (uint64_t)k->cfg->timeout_ms * 1000000ull;
   r->running[cls]++;
   if (rc < 0) {
-    /* cannot exec: as deterministic as a data error */
+    /* cannot exec: as deterministic as a data error, recorded as a spawn failure */
     FILE *f = fopen(j->log, "w");
     if (f) {
-      fprintf(f, "vigil: cannot run %s: %s\n", k->cfg->argv[0], strerror(-rc));
+      if (mk < 0)
+        fprintf(f, "vigil: cannot create %s: %s\n", j->out, strerror(-rc));
+      else
+        fprintf(f, "vigil: cannot execute %s: %s\n", k->cfg->argv[0], strerror(-rc));
       fclose(f);
     }
     j->pid = -1;
+    j->spawn_errno = -rc;
     return;
   }
   j->pid = p.pid;
@@ -362,9 +367,13 @@ static void dead(struct run *r, size_t cell, struct ev *ev, const char *reason) 
 }
 
 static void a_bury(struct run *r, size_t cell, struct ev *ev) {
-  char reason[96];
+  char reason[256];
   count_failure(r, cell);
-  snprintf(reason, sizeof reason, "data error (exit %d)", ev->exit_status);
+  if (ev->j && ev->j->pid < 0)
+    snprintf(reason, sizeof reason, "cannot start %s: %s",
+             r->e->calcs[cell_calc(r, cell)].cfg->argv[0], strerror(ev->j->spawn_errno));
+  else
+    snprintf(reason, sizeof reason, "data error (exit %d)", ev->exit_status);
   dead(r, cell, ev, reason);
 }
 
@@ -439,13 +448,13 @@ static void ended(struct run *r, struct job *j, int status, const struct rusage 
             cp__hash_tree(j->out, ev.result) == 0;
   ev.exit_status = !started ? 127 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   bool oom = started && !j->killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-  /* cannot exec is as deterministic as a data error */
   bool dataerr = !started || (WIFEXITED(status) && WEXITSTATUS(status) == EX_DATAERR_CODE);
   enum cev e;
   if (ok) e = E_OK, ev.what = "done";
   else if (r->stop) e = E_STOP, ev.what = "interrupted";
   else if (j->killed) e = E_CRASH, ev.what = "timeout";
   else if (oom && j->cls == 0) e = E_OOM, ev.what = "memory";
+  else if (!started) e = E_DATAERR, ev.what = "spawn"; /* buried: retrying cannot help */
   else if (dataerr) e = E_DATAERR, ev.what = "dataerr";
   else e = E_CRASH, ev.what = oom ? "memory" : "crashed";
   fire(r, cell, e, &ev);

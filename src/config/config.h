@@ -87,6 +87,7 @@ struct cfg_service {
   char *name;
   struct cfg_pos pos;   /* where the service's key is in the file */
   char **argv;          /* NULL-terminated; with shell: true, {"/bin/sh","-c",cmd} */
+  struct cfg_pos cmd_pos; /* of cmd's value */
   bool shell;
   char **env;           /* NULL-terminated "KEY=VALUE" entries added to the environment */
   bool clear_env;       /* start from an empty environment (PATH kept) */
@@ -271,6 +272,12 @@ char *cfg_load_state_dir(const char *path, struct cfg_diags *diags);
 /* A YYYY-MM-DD date from 1970 to 9999 as days since 1970-01-01 (core's vg_date_parse);
  * 0, or -1 when malformed, not a real day or out of that range. */
 int cfg_parse_date(const char *s, long *days);
+
+/* Whether the program of s can be executed as vigil would spawn it: a path with a slash
+ * against s->cwd (else the current directory), a bare name through the PATH of the
+ * service's env (else this process's). 0, or -errno with "cannot execute PROG: why" in
+ * msg. A warning, not an error: the program may appear before the service starts. */
+int cfg_service_find_cmd(const struct cfg_service *s, char *msg, size_t len);
 
 const struct cfg_service *cfg_find_service(const struct vg_config *cfg, const char *name);
 const struct cfg_feed *cfg_find_feed(const struct vg_config *cfg, const char *name);

@@ -6,9 +6,13 @@
 #include "config/config_int.h"
 #include "core/core.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const keys[] = {
     "cmd",      "shell", "env",   "clear_env", "cwd",     "user",
@@ -132,7 +136,10 @@ void cfg__service_parse(struct cfg__ctx *c, struct cfg_service *s, const struct 
   if (!cfg__fields(c, n, keys, K_N, f)) return;
 
   bool shell_known = !f[K_SHELL] || cfg__bool(c, f[K_SHELL]->value, &s->shell);
-  if (f[K_CMD]) parse_cmd(c, s, f[K_CMD]->value, shell_known);
+  if (f[K_CMD]) {
+    s->cmd_pos = f[K_CMD]->value->pos;
+    parse_cmd(c, s, f[K_CMD]->value, shell_known);
+  }
   else cfg_diag_add(c->diags, s->pos, "service '%s' has no cmd", s->name);
   if (f[K_ENV]) parse_env(c, s, f[K_ENV]->value);
   if (f[K_CLEAR_ENV]) cfg__bool(c, f[K_CLEAR_ENV]->value, &s->clear_env);
@@ -172,4 +179,47 @@ void cfg__service_free(struct cfg_service *s) {
   free(s->no_restart_exit_codes);
   free(s->role);
   memset(s, 0, sizeof *s);
+}
+
+/* 0 when path is a regular file this process may execute, else an errno. */
+static int executable(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0) return errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  return access(path, X_OK) < 0 ? errno : 0;
+}
+
+int cfg_service_find_cmd(const struct cfg_service *s, char *msg, size_t len) {
+  if (!s->argv || !s->argv[0] || !s->argv[0][0]) return 0;
+  const char *prog = s->argv[0];
+  if (strchr(prog, '/')) {
+    char *cwd = s->cwd ? NULL : getcwd(NULL, 0);
+    char *path = prog[0] == '/' ? vg_strdup(prog) : cfg__join_path(s->cwd ? s->cwd : cwd ? cwd : "/", prog);
+    int e = executable(path);
+    if (e) snprintf(msg, len, "cannot execute %s: %s", path, strerror(e));
+    free(path);
+    free(cwd);
+    return e ? -e : 0;
+  }
+  /* a bare name is looked up in the PATH the service gets: its own env's, else vigil's */
+  const char *search = getenv("PATH");
+  for (size_t i = 0; s->env && s->env[i]; i++)
+    if (strncmp(s->env[i], "PATH=", 5) == 0) search = s->env[i] + 5;
+  if (!search) search = "/usr/local/bin:/usr/bin:/bin";
+  int last = ENOENT;
+  for (const char *p = search;;) {
+    const char *end = strchr(p, ':');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    char *dir = n ? vg_strndup(p, n) : vg_strdup(".");
+    char *path = vg_asprintf("%s/%s", dir, prog);
+    int e = executable(path);
+    free(dir);
+    free(path);
+    if (!e) return 0;
+    if (e != ENOENT && e != ENOTDIR) last = e;
+    if (!end) break;
+    p = end + 1;
+  }
+  snprintf(msg, len, "cannot execute %s: %s (searched PATH=%s)", prog, strerror(last), search);
+  return -last;
 }

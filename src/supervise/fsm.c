@@ -21,6 +21,17 @@ const char *sv_state_name(enum sv_state s) {
   return (unsigned)s < SV_N_STATES ? state_names[s] : "unknown";
 }
 
+enum sv_state sv__public_state(enum sv__fsm_state s) {
+  if (s == SV_F_RESTARTING || s == SV_F_FAILING) return SV_STOPPING;
+  return (enum sv_state)s;
+}
+
+const char *sv__fsm_state_name(enum sv__fsm_state s) {
+  if (s == SV_F_RESTARTING) return "restarting";
+  if (s == SV_F_FAILING) return "failing";
+  return sv_state_name((enum sv_state)s);
+}
+
 void sv__set_reason(struct sv_service *svc, const char *fmt, ...) {
   free(svc->reason);
   svc->reason = NULL;
@@ -34,14 +45,17 @@ void sv__set_reason(struct sv_service *svc, const char *fmt, ...) {
   svc->reason = b.data;
 }
 
-void sv__set_state(struct sv_service *svc, enum sv_state to) {
+void sv__set_state(struct sv_service *svc, enum sv__fsm_state to) {
+  enum sv__fsm_state from_f = svc->fsm;
+  if (from_f == to) return;
+  svc->fsm = to;
   enum sv_state from = svc->state;
-  if (from == to) return;
-  svc->state = to;
-  VG_DEBUG("service state", VF_S("service", svc->name), VF_S("from", sv_state_name(from)),
-           VF_S("to", sv_state_name(to)));
+  svc->state = sv__public_state(to);
+  VG_DEBUG("service state", VF_S("service", svc->name), VF_S("from", sv__fsm_state_name(from_f)),
+           VF_S("to", sv__fsm_state_name(to)));
+  if (to == SV_F_STOPPED || to == SV_F_FATAL) sv__logfile_idle(svc);
   struct sv_supervisor *sv = svc->sv;
-  if (sv->observer) sv->observer(sv->observer_arg, svc, from, to);
+  if (sv->observer && from != svc->state) sv->observer(sv->observer_arg, svc, from, svc->state);
   sv__pump(sv);
 }
 
@@ -59,13 +73,16 @@ static void a_launch(struct sv_service *svc) {
   uv_timer_stop(&svc->timer);
   if (!sv__deps_ready(svc)) {
     sv__set_reason(svc, NULL);
-    sv__set_state(svc, SV_WAITING);
+    sv__set_state(svc, SV_F_WAITING);
     return;
   }
   sv__run_spawn(svc);
 }
 
+/* A start by hand (or the first one) is a fresh start: the crash history is forgotten. */
 static void a_start(struct sv_service *svc) {
+  svc->n_fail = svc->fail_head = 0;
+  svc->backoff_step = 0;
   sv__set_reason(svc, NULL);
   a_launch(svc);
 }
@@ -79,23 +96,35 @@ static void a_ready(struct sv_service *svc) {
   sv__set_reason(svc, NULL);
   VG_INFO("service ready", VF_S("service", svc->name), VF_I("pid", svc->pid),
           VF_D("ready_seconds", svc->ready_seconds));
-  sv__set_state(svc, SV_READY);
+  sv__set_state(svc, SV_F_READY);
 }
 
-static void begin_stop(struct sv_service *svc) {
+/* Signals the run to stop; then is what follows its exit. */
+static void begin_stop(struct sv_service *svc, enum sv__fsm_state then) {
   sv__probe_stop(svc);
   sv__watchdog_disarm(svc);
   svc->killed = false;
   sv__run_signal(svc, svc->stop_signal);
   arm_timer(svc, svc->stop_timeout_ms);
-  sv__set_state(svc, SV_STOPPING);
+  sv__set_state(svc, then);
 }
 
 static void a_stop_running(struct sv_service *svc) {
   VG_INFO("stopping service", VF_S("service", svc->name), VF_I("pid", svc->pid),
           VF_S("signal", sigabbrev_np(svc->stop_signal)));
-  begin_stop(svc);
+  begin_stop(svc, SV_F_STOPPING);
 }
+
+/* Restart of a running service (by hand, or its definition changed): stop, then start. */
+static void a_restart_running(struct sv_service *svc) {
+  VG_INFO("stopping service", VF_S("service", svc->name), VF_I("pid", svc->pid),
+          VF_S("signal", sigabbrev_np(svc->stop_signal)), VF_S("then", "start"));
+  begin_stop(svc, SV_F_RESTARTING);
+}
+
+/* A stop already under way: only what follows it changes. */
+static void a_then_start(struct sv_service *svc) { sv__set_state(svc, SV_F_RESTARTING); }
+static void a_then_stop(struct sv_service *svc) { sv__set_state(svc, SV_F_STOPPING); }
 
 static void a_kill(struct sv_service *svc) {
   VG_WARN("service did not stop in time, killing its process group",
@@ -108,11 +137,13 @@ static void a_kill(struct sv_service *svc) {
 static void a_to_stopped(struct sv_service *svc) {
   uv_timer_stop(&svc->timer);
   sv__set_reason(svc, NULL);
-  sv__set_state(svc, SV_STOPPED);
+  sv__set_state(svc, SV_F_STOPPED);
 }
 
 static void describe_exit(const struct sv_service *svc, char *buf, size_t len) {
-  if (svc->last_exit_signal)
+  if (svc->spawn_error)
+    snprintf(buf, len, "%s", svc->spawn_error);
+  else if (svc->last_exit_signal)
     snprintf(buf, len, "killed by SIG%s", sigabbrev_np(svc->last_exit_signal));
   else
     snprintf(buf, len, "exited with code %d", svc->last_exit_code);
@@ -129,12 +160,12 @@ static bool in_no_restart_codes(const struct cfg_service *def, int code) {
 static void after_run(struct sv_service *svc, bool forced_failure) {
   const struct cfg_service *def = svc->def;
   sv__run_cleanup(svc);
-  char what[96];
+  char what[320];
   describe_exit(svc, what, sizeof what);
 
   if (svc->sv->shutting_down || !svc->want_up || svc->removed) {
     sv__set_reason(svc, NULL);
-    sv__set_state(svc, SV_STOPPED);
+    sv__set_state(svc, SV_F_STOPPED);
     return;
   }
   bool clean = !forced_failure && !svc->last_exit_signal && svc->last_exit_code == 0;
@@ -144,12 +175,12 @@ static void after_run(struct sv_service *svc, bool forced_failure) {
     VG_INFO("service exited with a no-restart code", VF_S("service", svc->name),
             VF_I("code", svc->last_exit_code));
     sv__set_reason(svc, "%s (listed in no_restart_exit_codes)", what);
-    sv__set_state(svc, SV_STOPPED);
+    sv__set_state(svc, SV_F_STOPPED);
     return;
   }
   if (r->policy == CFG_RESTART_NEVER || (r->policy == CFG_RESTART_ON_FAILURE && clean)) {
     sv__set_reason(svc, "%s (restart: %s)", what, cfg_restart_policy_name(r->policy));
-    sv__set_state(svc, SV_STOPPED);
+    sv__set_state(svc, SV_F_STOPPED);
     return;
   }
 
@@ -164,7 +195,7 @@ static void after_run(struct sv_service *svc, bool forced_failure) {
     VG_ERROR("service failed too often, giving up until started by hand",
              VF_S("service", svc->name), VF_I("restarts", r->max_restarts),
              VF_D("window_seconds", (double)r->window_ms / 1000.0), VF_S("last_exit", what));
-    sv__set_state(svc, SV_FATAL);
+    sv__set_state(svc, SV_F_FATAL);
     return;
   }
   int64_t delay = sv__backoff_delay(r, svc->backoff_step, &svc->sv->seed);
@@ -180,11 +211,11 @@ static void after_run(struct sv_service *svc, bool forced_failure) {
           VF_S("last_exit", what), VF_D("delay_seconds", (double)delay / 1000.0));
   if (!svc->reason) sv__set_reason(svc, "%s", what);
   arm_timer(svc, delay);
-  sv__set_state(svc, SV_BACKOFF);
+  sv__set_state(svc, SV_F_BACKOFF);
 }
 
 static void a_exit(struct sv_service *svc) {
-  char what[96];
+  char what[320];
   describe_exit(svc, what, sizeof what);
   if (!svc->sv->shutting_down && svc->want_up) {
     if (svc->state == SV_STARTING && !svc->reason)
@@ -197,22 +228,31 @@ static void a_exit(struct sv_service *svc) {
   after_run(svc, false);
 }
 
+/* stopping + EXIT */
 static void a_stopped(struct sv_service *svc) {
-  uv_timer_stop(&svc->timer);
-  if (svc->fail_after_stop) {
-    svc->fail_after_stop = false;
-    after_run(svc, true);
-    return;
-  }
   sv__run_cleanup(svc);
   VG_INFO("service stopped", VF_S("service", svc->name), VF_I("killed", svc->killed));
-  if (svc->restart_after_stop && svc->want_up && !svc->sv->shutting_down) {
-    svc->restart_after_stop = false;
+  sv__set_state(svc, SV_F_STOPPED);
+}
+
+/* restarting + EXIT: start again (unless vigil is shutting down or the service went) */
+static void a_relaunch(struct sv_service *svc) {
+  sv__run_cleanup(svc);
+  VG_INFO("service stopped", VF_S("service", svc->name), VF_I("killed", svc->killed));
+  if (svc->want_up && !svc->removed && !svc->sv->shutting_down) {
     a_launch(svc);
     return;
   }
-  svc->restart_after_stop = false;
-  sv__set_state(svc, SV_STOPPED);
+  sv__set_state(svc, SV_F_STOPPED);
+}
+
+/* failing + EXIT: the failure counts, as the restart policy says */
+static void a_failed(struct sv_service *svc) { after_run(svc, true); }
+
+/* backoff + RESTART or RELOAD: no point waiting out the delay */
+static void a_launch_now(struct sv_service *svc) {
+  VG_INFO("starting service now", VF_S("service", svc->name));
+  a_launch(svc);
 }
 
 static void a_ready_timeout(struct sv_service *svc) {
@@ -223,8 +263,7 @@ static void a_ready_timeout(struct sv_service *svc) {
                  svc->def->ready.target ? svc->def->ready.target : "probe",
                  why ? ": " : "", why ? why : "");
   VG_ERROR("service readiness timed out", VF_S("service", svc->name), VF_S("reason", svc->reason));
-  svc->fail_after_stop = true;
-  begin_stop(svc);
+  begin_stop(svc, SV_F_FAILING);
 }
 
 static void a_watchdog(struct sv_service *svc) {
@@ -232,25 +271,38 @@ static void a_watchdog(struct sv_service *svc) {
                  (double)svc->def->watchdog_ms / 1000.0);
   VG_ERROR("service missed its watchdog", VF_S("service", svc->name), VF_I("pid", svc->pid),
            VF_D("watchdog_seconds", (double)svc->def->watchdog_ms / 1000.0));
-  svc->fail_after_stop = true;
-  begin_stop(svc);
+  begin_stop(svc, SV_F_FAILING);
 }
 
 #define __ NULL
-/* Rows: state; columns: START STOP DEPS_OK READY EXIT TIMER WATCHDOG. NULL: ignored. */
-static const sv_action actions[SV_N_STATES][SV_N_EVENTS] = {
-    [SV_STOPPED] = {a_start, __, __, __, __, __, __},
-    [SV_WAITING] = {__, a_to_stopped, a_launch, __, __, __, __},
-    [SV_STARTING] = {__, a_stop_running, __, a_ready, a_exit, a_ready_timeout, a_watchdog},
-    [SV_READY] = {__, a_stop_running, __, __, a_exit, __, a_watchdog},
-    [SV_STOPPING] = {__, __, __, __, a_stopped, a_kill, __},
-    [SV_BACKOFF] = {__, a_to_stopped, __, __, __, a_launch, __},
-    [SV_FATAL] = {a_start, a_to_stopped, __, __, __, __, __},
+/* Rows: state; columns: events in enum sv_event order. NULL: ignored. The table in
+ * docs/ARCHITECTURE.md is this one; tests/unit/test_supervise_fsm.c drives every cell. */
+static const sv_action actions[SV_F_N][SV_N_EVENTS] = {
+    /*                 START         STOP            RESTART            RELOAD
+                       DEPS_OK   READY    EXIT        TIMER            WATCHDOG */
+    [SV_F_STOPPED] = {a_start, __, a_start, __,
+                      __, __, __, __, __},
+    [SV_F_WAITING] = {__, a_to_stopped, __, __,
+                      a_launch, __, __, __, __},
+    [SV_F_STARTING] = {__, a_stop_running, a_restart_running, a_restart_running,
+                       __, a_ready, a_exit, a_ready_timeout, a_watchdog},
+    [SV_F_READY] = {__, a_stop_running, a_restart_running, a_restart_running,
+                    __, __, a_exit, __, a_watchdog},
+    [SV_F_STOPPING] = {a_then_start, __, a_then_start, __,
+                       __, __, a_stopped, a_kill, __},
+    [SV_F_RESTARTING] = {__, a_then_stop, __, __,
+                         __, __, a_relaunch, a_kill, __},
+    [SV_F_FAILING] = {__, a_then_stop, a_then_start, __,
+                      __, __, a_failed, a_kill, __},
+    [SV_F_BACKOFF] = {__, a_to_stopped, a_launch_now, a_launch_now,
+                      __, __, __, a_launch, __},
+    [SV_F_FATAL] = {a_start, a_to_stopped, a_start, a_start,
+                    __, __, __, __, __},
 };
 #undef __
 
 void sv__dispatch(struct sv_service *svc, enum sv_event ev) {
-  VG_ASSERT((unsigned)svc->state < SV_N_STATES && (unsigned)ev < SV_N_EVENTS);
-  sv_action act = actions[svc->state][ev];
+  VG_ASSERT((unsigned)svc->fsm < SV_F_N && (unsigned)ev < SV_N_EVENTS);
+  sv_action act = actions[svc->fsm][ev];
   if (act) act(svc);
 }

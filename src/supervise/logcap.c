@@ -43,7 +43,7 @@ static void rotate(struct sv_service *svc) {
 }
 
 void sv__logfile_open(struct sv_service *svc) {
-  svc->log_path = vg_asprintf("%s/%s.log", svc->sv->log_dir, svc->name);
+  if (!svc->log_path) svc->log_path = vg_asprintf("%s/%s.log", svc->sv->log_dir, svc->name);
   svc->log_fd = open(svc->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (svc->log_fd < 0) {
     VG_ERROR("cannot open service log file", VF_S("service", svc->name),
@@ -53,6 +53,15 @@ void sv__logfile_open(struct sv_service *svc) {
   }
   struct stat st;
   svc->log_size = fstat(svc->log_fd, &st) == 0 ? st.st_size : 0;
+}
+
+void sv__logfile_idle(struct sv_service *svc) {
+  /* a service about to restart (backoff, or a relaunch at once) keeps it: reopening at
+   * every restart would cost a restart an open() */
+  if (svc->streams || svc->pid > 0 || svc->log_fd < 0) return;
+  if (svc->fsm != SV_F_STOPPED && svc->fsm != SV_F_FATAL) return;
+  close(svc->log_fd);
+  svc->log_fd = -1;
 }
 
 void sv__logfile_close(struct sv_service *svc) {
@@ -107,6 +116,7 @@ static void stream_close(struct sv__stream *st) {
     struct sv__stream **pp = &st->svc->streams;
     while (*pp && *pp != st) pp = &(*pp)->next;
     if (*pp) *pp = st->next;
+    sv__logfile_idle(st->svc);
   }
   st->svc = NULL;
   uv_close((uv_handle_t *)&st->pipe, stream_closed);

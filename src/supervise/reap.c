@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void on_sigchld(uv_signal_t *h, int signum) {
@@ -66,8 +67,9 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid) {
   }
 }
 
-/* Reads the ppid and start time of pid from /proc/<pid>/stat. 0 or -1. */
-static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
+/* Reads ppid, session and start time of pid from /proc/<pid>/stat. 0 or -1. */
+static int proc_stat4(pid_t pid, pid_t *ppid, pid_t *pgid, pid_t *sid,
+                      unsigned long long *start) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   FILE *f = fopen(path, "re");
@@ -77,25 +79,39 @@ static int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
   buf[len] = '\0';
   /* the command name may hold spaces and parentheses: fields resume after the last ')' */
   char *rp = strrchr(buf, ')');
-  int pp;
+  int pp, pg, ss;
   char st;
   unsigned long long t;
-  if (!rp || sscanf(rp + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                    &st, &pp, &t) != 3)
+  if (!rp || sscanf(rp + 1, " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                    &st, &pp, &pg, &ss, &t) != 5)
     return -1;
   if (st == 'Z') return -1; /* already dead: only a wait is left to do */
   *ppid = pp;
+  *pgid = pg;
+  *sid = ss;
   *start = t;
   return 0;
 }
 
-/* Every live process as (pid, ppid, start time). */
-struct proc_row {
-  pid_t pid, ppid;
-  unsigned long long start;
-};
+unsigned long long sv__boot_ticks(void) {
+  static long hz;
+  if (!hz) hz = sysconf(_SC_CLK_TCK);
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return (unsigned long long)ts.tv_sec * (unsigned long long)hz +
+         (unsigned long long)ts.tv_nsec / (1000000000ull / (unsigned long long)hz);
+}
 
-static size_t list_procs(struct proc_row **rows) {
+bool sv__same_start(unsigned long long a, unsigned long long b) {
+  return a >= b ? a - b <= 2 : b - a <= 2;
+}
+
+int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start) {
+  pid_t sid, pgid;
+  return proc_stat4(pid, ppid, &pgid, &sid, start);
+}
+
+size_t sv__list_procs(struct sv__proc_row **rows) {
   DIR *d = opendir("/proc");
   size_t n = 0, cap = 0;
   *rows = NULL;
@@ -105,8 +121,8 @@ static size_t list_procs(struct proc_row **rows) {
     char *end;
     long pid = strtol(de->d_name, &end, 10);
     if (*end || pid <= 0) continue;
-    struct proc_row r = {.pid = (pid_t)pid};
-    if (proc_stat(r.pid, &r.ppid, &r.start) < 0) continue;
+    struct sv__proc_row r = {.pid = (pid_t)pid};
+    if (proc_stat4(r.pid, &r.ppid, &r.pgid, &r.sid, &r.start) < 0) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 256;
       *rows = vg_realloc(*rows, cap * sizeof **rows);
@@ -118,8 +134,8 @@ static size_t list_procs(struct proc_row **rows) {
 }
 
 static size_t list_children(pid_t self, pid_t *out, size_t max) {
-  struct proc_row *rows;
-  size_t n = list_procs(&rows), k = 0;
+  struct sv__proc_row *rows;
+  size_t n = sv__list_procs(&rows), k = 0;
   for (size_t i = 0; i < n && k < max; i++)
     if (rows[i].ppid == self) out[k++] = rows[i].pid;
   free(rows);
@@ -127,8 +143,8 @@ static size_t list_children(pid_t self, pid_t *out, size_t max) {
 }
 
 size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max) {
-  struct proc_row *rows;
-  size_t n = list_procs(&rows), k = 0;
+  struct sv__proc_row *rows;
+  size_t n = sv__list_procs(&rows), k = 0;
   /* breadth first: out[] doubles as the queue of parents still to expand */
   pid_t parents[256];
   size_t np = 0, head = 0;
@@ -150,7 +166,7 @@ int sv__kill_procs(const struct sv__proc *procs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     pid_t ppid;
     unsigned long long start;
-    if (proc_stat(procs[i].pid, &ppid, &start) == 0 && start == procs[i].start_time &&
+    if (sv__proc_stat(procs[i].pid, &ppid, &start) == 0 && sv__same_start(start, procs[i].start_time) &&
         kill(procs[i].pid, SIGKILL) == 0)
       killed++;
   }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,10 +28,12 @@
 
 extern char **environ;
 
-enum spawn_stage { ST_STDIO, ST_SESSION, ST_LIMITS, ST_CWD, ST_GROUPS, ST_GID, ST_UID, ST_EXEC };
+enum spawn_stage {
+  ST_STDIO, ST_SESSION, ST_LIMITS, ST_CWD, ST_GROUPS, ST_GID, ST_UID, ST_PDEATH, ST_EXEC
+};
 static const char *const stage_names[] = {
     "redirect stdio", "create session", "set limits", "chdir", "set groups",
-    "setgid", "setuid", "exec"};
+    "setgid", "setuid", "set the parent-death signal", "exec"};
 
 struct spawn_report {
   int stage;
@@ -87,6 +90,13 @@ static _Noreturn void child(const struct sv__spawn_req *req, int errfd,
     if (setgid(req->gid) < 0) child_fail(errfd, ST_GID);
     if (setuid(req->uid) < 0) child_fail(errfd, ST_UID);
   }
+  /* The service dies with vigil (even by kill -9): no copy outlives it to run beside
+   * the next vigil's. Set last, since a change of credentials clears it; it is tied to
+   * the thread that spawned (the loop thread, which lives as long as vigil). If vigil
+   * died before this took effect, the child is an orphan already: give up. A program
+   * that drops it (setuid binaries do) is covered by the record of pids (record.c). */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail(errfd, ST_PDEATH);
+  if (getppid() != req->parent) _exit(127);
   execvpe(req->argv[0], req->argv, req->envp ? req->envp : environ);
   child_fail(errfd, ST_EXEC);
 }
@@ -100,6 +110,9 @@ pid_t sv__spawn(const struct sv__spawn_req *req, char *err, size_t errlen) {
     if (getgrouplist(req->user ? req->user : "root", req->gid, groups, &ngroups) < 0)
       ngroups = 1, groups[0] = req->gid; /* more than 64 groups: keep the primary one */
   }
+  struct sv__spawn_req r0 = *req;
+  r0.parent = getpid();
+  req = &r0;
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) {
     snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -132,7 +145,7 @@ pid_t sv__spawn(const struct sv__spawn_req *req, char *err, size_t errlen) {
   if (n == (ssize_t)sizeof r) {
     const char *stage = (unsigned)r.stage < VG_ARRAY_LEN(stage_names) ? stage_names[r.stage] : "?";
     if (r.stage == ST_EXEC)
-      snprintf(err, errlen, "cannot exec '%s': %s", req->argv[0], strerror(r.err));
+      snprintf(err, errlen, "cannot execute %s: %s", req->argv[0], strerror(r.err));
     else if (r.stage == ST_CWD)
       snprintf(err, errlen, "cannot chdir to '%s': %s", req->cwd, strerror(r.err));
     else

@@ -116,6 +116,10 @@ typedef void (*sv_line_fn)(void *arg, const char *stream, const char *line, size
 long sv_log_subscribe(struct sv_supervisor *sv, const char *name, sv_line_fn fn, void *arg);
 void sv_log_unsubscribe(struct sv_supervisor *sv, long id);
 
+/* The file descriptors a stack of cfg needs at most: vigil's own, a reserve kept free
+ * for the control socket, and per service its pipes, log file and notify socket. */
+size_t sv_fd_budget(const struct vg_config *cfg);
+
 /* ---- metrics (metrics.c) ---- */
 struct mt_registry;
 /* Registers the supervisor's metrics (vigil_service_*, vigil_stack_ready; see

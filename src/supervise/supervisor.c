@@ -18,6 +18,7 @@ static struct sv_service *service_new(struct sv_supervisor *sv, const struct cfg
   svc->name = vg_strdup(def->name);
   svc->def = def;
   svc->state = SV_STOPPED;
+  svc->fsm = SV_F_STOPPED;
   svc->ready_seconds = -1;
   svc->notify_fd = -1;
   svc->log_fd = -1;
@@ -40,6 +41,7 @@ void sv__handle_closed(uv_handle_t *h) {
   free(svc->fail_ms);
   free(svc->reason);
   free(svc->status_text);
+  free(svc->spawn_error);
   free(svc->probe.last_error);
   free(svc);
 }
@@ -70,6 +72,7 @@ int sv_create(uv_loop_t *loop, struct vg_config *cfg, struct sv_supervisor **out
               size_t errlen) {
   struct sv_supervisor *sv = vg_calloc(1, sizeof *sv);
   sv->loop = loop;
+  sv->loop_thread = pthread_self();
   sv->cfg = cfg;
   sv->run_dir = vg_asprintf("%s/run", cfg->state_dir);
   sv->log_dir = vg_asprintf("%s/logs", cfg->state_dir);
@@ -81,6 +84,10 @@ int sv_create(uv_loop_t *loop, struct vg_config *cfg, struct sv_supervisor **out
              strerror(-rc));
     goto fail;
   }
+  sv->record_fd = -1;
+  if ((rc = sv__record_open(sv)) < 0)
+    VG_WARN("cannot write the record of processes; a vigil killed with -9 may leave some behind",
+            VF_S("path", sv->record_path), VF_S("error", strerror(-rc)));
   if ((rc = sv__reap_init(sv)) < 0) {
     snprintf(err, errlen, "cannot watch SIGCHLD: %s", uv_strerror(rc));
     goto fail;
@@ -98,6 +105,9 @@ fail:
 }
 
 void sv_destroy(struct sv_supervisor *sv) {
+  bool clean = true;
+  for (size_t i = 0; i < sv->n_svcs; i++) clean &= sv->svcs[i]->pid == 0;
+  sv__record_close(sv, clean);
   while (sv->n_svcs) remove_service(sv, sv->n_svcs - 1);
   free(sv->svcs);
   while (sv->subs) {
@@ -193,7 +203,7 @@ void sv__pump(struct sv_supervisor *sv) {
       struct sv_service *svc = sv->svcs[i];
       bool stopping_all = sv->shutting_down || svc->removed;
       if (stopping_all) {
-        if (svc->state != SV_STOPPED && svc->state != SV_STOPPING && svc->state != SV_FATAL &&
+        if (svc->fsm != SV_F_STOPPED && svc->fsm != SV_F_STOPPING && svc->fsm != SV_F_FATAL &&
             !dependents_alive(sv, svc))
           sv__dispatch(svc, SV_EV_STOP);
       } else if (svc->want_up && svc->state == SV_WAITING && sv__deps_ready(svc)) {
@@ -222,11 +232,15 @@ void sv__pump(struct sv_supervisor *sv) {
 }
 
 void sv_start_all(struct sv_supervisor *sv) {
+  /* Every service is wanted before the first is started: a service that is ready the
+   * moment it is spawned must not make the stack look ready while the others are not
+   * even wanted yet (that announced READY=1 with the first service, not the last). */
+  for (size_t i = 0; i < sv->n_svcs; i++) sv->svcs[i]->want_up = true;
   for (size_t i = 0; i < sv->n_svcs; i++) {
     struct sv_service *svc = sv->svcs[i];
-    svc->want_up = true;
     sv__dispatch(svc, SV_EV_START);
   }
+  sv__tree_start(sv);
   sv__pump(sv);
 }
 
@@ -239,53 +253,23 @@ void sv_shutdown(struct sv_supervisor *sv, sv_done_fn done, void *arg) {
   sv__pump(sv);
 }
 
-int sv_start(struct sv_supervisor *sv, const char *name) {
+/* The admin commands set the goal and hand the event to the state machine: what it
+ * means in each state is the table's business (fsm.c). */
+static int admin(struct sv_supervisor *sv, const char *name, enum sv_event ev) {
   struct sv_service *svc = sv__find(sv, name);
   if (!svc) return -ENOENT;
-  if (sv->shutting_down) return -ESHUTDOWN;
-  svc->want_up = true;
-  if (svc->state == SV_FATAL || svc->state == SV_STOPPED) {
-    /* an operator's start is a fresh start: forget the crash history */
-    svc->n_fail = svc->fail_head = 0;
-    svc->backoff_step = 0;
-  }
-  if (svc->state == SV_STOPPING) svc->restart_after_stop = true;
-  sv__dispatch(svc, SV_EV_START);
+  if (ev != SV_EV_STOP && sv->shutting_down) return -ESHUTDOWN;
+  svc->want_up = ev != SV_EV_STOP;
+  sv__dispatch(svc, ev);
   sv__pump(sv);
   return 0;
 }
 
-int sv_stop(struct sv_supervisor *sv, const char *name) {
-  struct sv_service *svc = sv__find(sv, name);
-  if (!svc) return -ENOENT;
-  svc->want_up = false;
-  svc->restart_after_stop = false;
-  svc->fail_after_stop = false;
-  sv__dispatch(svc, SV_EV_STOP);
-  sv__pump(sv);
-  return 0;
-}
+int sv_start(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_START); }
 
-int sv_restart(struct sv_supervisor *sv, const char *name) {
-  struct sv_service *svc = sv__find(sv, name);
-  if (!svc) return -ENOENT;
-  if (sv->shutting_down) return -ESHUTDOWN;
-  svc->want_up = true;
-  switch (svc->state) {
-  case SV_STARTING:
-  case SV_READY:
-    svc->restart_after_stop = true;
-    sv__dispatch(svc, SV_EV_STOP);
-    break;
-  case SV_STOPPING:
-    svc->restart_after_stop = true;
-    break;
-  default:
-    return sv_start(sv, name);
-  }
-  sv__pump(sv);
-  return 0;
-}
+int sv_stop(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_STOP); }
+
+int sv_restart(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_RESTART); }
 
 static void push_name(char ***v, size_t *n, const char *name) {
   *v = vg_realloc(*v, (*n + 2) * sizeof **v);
@@ -319,16 +303,8 @@ void sv_reload(struct sv_supervisor *sv, struct vg_config *cfg, struct sv_reload
     /* a changed definition starts from a clean restart history */
     svc->n_fail = svc->fail_head = 0;
     svc->backoff_step = 0;
-    if (svc->state == SV_STARTING || svc->state == SV_READY) {
-      svc->restart_after_stop = true;
-      sv__dispatch(svc, SV_EV_STOP);
-    } else if (svc->state == SV_STOPPING) {
-      svc->restart_after_stop = svc->want_up;
-    } else if (svc->state == SV_BACKOFF || svc->state == SV_FATAL) {
-      svc->want_up = true;
-      sv__dispatch(svc, SV_EV_STOP);
-      sv__dispatch(svc, SV_EV_START);
-    }
+    if (svc->fsm == SV_F_FATAL) svc->want_up = true; /* a new definition gets a new chance */
+    sv__dispatch(svc, SV_EV_RELOAD);
   }
   for (size_t i = 0; i < cfg->n_services; i++) {
     const struct cfg_service *def = &cfg->services[i];

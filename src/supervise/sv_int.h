@@ -3,15 +3,39 @@
 #ifndef VIGIL_SV_INT_H
 #define VIGIL_SV_INT_H
 
+#include <pthread.h>
 #include <regex.h>
 
 #include "core/core.h"
 #include "supervise/supervise.h"
 
+/* States of the service state machine (fsm.c): the public ones (enum sv_state, same
+ * values), plus the two kinds of stopping that decide what follows the stop. Each
+ * shows as "stopping" outside. */
+enum sv__fsm_state {
+  SV_F_STOPPED = SV_STOPPED,
+  SV_F_WAITING = SV_WAITING,
+  SV_F_STARTING = SV_STARTING,
+  SV_F_READY = SV_READY,
+  SV_F_STOPPING = SV_STOPPING, /* stopping, to stay stopped */
+  SV_F_BACKOFF = SV_BACKOFF,
+  SV_F_FATAL = SV_FATAL,
+  SV_F_RESTARTING,             /* stopping, to start again (restart, changed definition) */
+  SV_F_FAILING,                /* stopping after a failure (watchdog, readiness timeout):
+                                  then the restart policy */
+  SV_F_N
+};
+/* The public state a machine state shows as. */
+enum sv_state sv__public_state(enum sv__fsm_state s);
+/* The name of a machine state (for tests and debug logs). */
+const char *sv__fsm_state_name(enum sv__fsm_state s);
+
 /* Events of the service state machine (fsm.c). */
 enum sv_event {
-  SV_EV_START,    /* should run (initial start, vigil start, restart) */
+  SV_EV_START,    /* should run (initial start, vigil start) */
   SV_EV_STOP,     /* should not run (vigil stop, shutdown, removed by reload) */
+  SV_EV_RESTART,  /* should run a fresh process (vigil restart) */
+  SV_EV_RELOAD,   /* the definition changed (reload): a running service restarts */
   SV_EV_DEPS_OK,  /* every dependency is ready */
   SV_EV_READY,    /* readiness probe succeeded */
   SV_EV_EXIT,     /* the main process exited */
@@ -56,14 +80,15 @@ struct sv_service {
   char *name;
   const struct cfg_service *def; /* points into sv->cfg (or a retired config while a
                                     removed service stops); replaced on reload */
-  enum sv_state state;
-  bool want_up;          /* what the operator (or the config) wants */
+  enum sv_state state;    /* what the outside sees: sv__public_state(fsm) */
+  enum sv__fsm_state fsm; /* the machine's state */
+  bool want_up;          /* the goal the operator (or the config) set, not a state: the
+                            restart policy reads it when a run ends */
   bool removed;          /* dropped by reload: freed once stopped */
-  bool restart_after_stop; /* stopping for an admin restart or a changed definition */
-  bool fail_after_stop;  /* stopping because of a watchdog miss or readiness timeout */
 
   /* the current run */
   pid_t pid;             /* 0 when no process */
+  unsigned long long start_ticks; /* its start time (sv__boot_ticks), for the record */
   uint64_t spawn_ns;
   double spawn_wall;     /* unix time of the spawn, for vigil_service_start_time_seconds */
   uint64_t ready_ns;
@@ -87,6 +112,7 @@ struct sv_service {
   uint64_t next_start_ms;
   char *reason;
   char *status_text;
+  char *spawn_error;     /* why the last run could not exec (its exit 127 is vigil's), or NULL */
 
   uv_timer_t timer;      /* the state timer */
   uv_timer_t probe_timer;
@@ -120,6 +146,11 @@ struct sv_supervisor {
   struct sv_service **svcs;
   size_t n_svcs, cap_svcs;
   char *run_dir, *log_dir;
+  pthread_t loop_thread; /* every spawn happens here: the parent-death signal is tied
+                            to the spawning thread */
+  char *record_path;     /* record.c */
+  int record_fd;
+  size_t record_lines;
 
   uv_signal_t sigchld;
   /* pid → exit callback for every child vigil waits on (services and exec probes) */
@@ -155,7 +186,7 @@ void sv__metrics_forget(struct sv_service *svc);
 
 /* fsm.c */
 void sv__dispatch(struct sv_service *svc, enum sv_event ev);
-void sv__set_state(struct sv_service *svc, enum sv_state to);
+void sv__set_state(struct sv_service *svc, enum sv__fsm_state to);
 void sv__set_reason(struct sv_service *svc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -172,10 +203,56 @@ void sv__child_forget(struct sv_supervisor *sv, pid_t pid);
 /* Kills (SIGKILL) and reaps every remaining descendant of vigil (they are its
  * children through PR_SET_CHILD_SUBREAPER). Returns how many were found. */
 int sv__kill_orphans(struct sv_supervisor *sv);
+/* A live process: pid, parent, session, start time (clock ticks after boot). */
+struct sv__proc_row {
+  pid_t pid, ppid, pgid, sid;
+  unsigned long long start;
+};
+/* Now, in the unit of /proc's start times (clock ticks of CLOCK_BOOTTIME): read just
+ * before a spawn it gives the child's start time without reading /proc. */
+unsigned long long sv__boot_ticks(void);
+/* Whether two start times name the same process (the boot clock read around a spawn
+ * may differ from the kernel's by a tick or two; a pid is never reused that fast). */
+bool sv__same_start(unsigned long long a, unsigned long long b);
+/* Every live process (zombies excluded); *rows is the caller's to free. */
+size_t sv__list_procs(struct sv__proc_row **rows);
+/* ppid and start time of a live process from /proc; 0, or -1 when gone or a zombie. */
+int sv__proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);
 /* Snapshots up to max descendants of root (children, grandchildren, …). */
 size_t sv__descendants(pid_t root, struct sv__proc *out, size_t max);
 /* SIGKILLs each process still alive with the same start time; returns how many. */
 int sv__kill_procs(const struct sv__proc *procs, size_t n);
+
+/* tree.c: a service's descendants (see the file's comment) */
+/* Adds a descendant to svc's tree (and the record), unless known. */
+void sv__tree_add(struct sv_service *svc, pid_t pid, unsigned long long start);
+/* One pass over /proc: trees updated, leftovers of ended runs killed and logged. */
+void sv__tree_sweep(struct sv_supervisor *sv);
+/* Starts the periodic sweep. */
+void sv__tree_start(struct sv_supervisor *sv);
+/* SIGKILLs what is left in process group pgid after its leader's exit, logging each
+ * process; returns how many there were. */
+int sv__group_kill(struct sv_service *svc, pid_t pgid);
+/* A process's command line, spaces between arguments ("?" when unreadable). */
+void sv__proc_cmdline(pid_t pid, char *buf, size_t len);
+
+/* fdbudget.c */
+/* Descriptors a service holds while it exists (pipes, log file, notify socket). */
+size_t sv__fds_held(const struct cfg_service *def);
+/* 0 when spawning def leaves the reserve free, else -1 with why in err. */
+int sv__fd_room(struct sv_supervisor *sv, const struct cfg_service *def, char *err,
+                size_t errlen);
+
+/* record.c: STATE_DIR/run/procs, what a killed vigil leaves for the next to clean */
+/* Kills every live process the record at path names (and the members of the
+ * sessions its services led), logging each; returns how many. */
+int sv__record_kill_leftovers(const char *path);
+/* Cleans up after a previous vigil, then starts a fresh record. 0 or -errno. */
+int sv__record_open(struct sv_supervisor *sv);
+void sv__record_add(struct sv_supervisor *sv, pid_t pid, unsigned long long start,
+                    const char *name);
+/* clean: every process is gone, the record is removed. */
+void sv__record_close(struct sv_supervisor *sv, bool clean);
 
 /* spawn.c: everything the child needs, prepared before fork so the child allocates
  * nothing. */
@@ -190,6 +267,7 @@ struct sv__spawn_req {
   const struct cfg_limits *limits;
   int stdout_fd, stderr_fd; /* an fd, -1: inherit vigil's, -2: /dev/null */
   bool new_session;
+  pid_t parent;     /* set by sv__spawn: the child checks it is still vigil's */
 };
 /* Builds the environment for svc: vigil's (unless clear_env), then the service's env,
  * NOTIFY_SOCKET and WATCHDOG_USEC. */
@@ -242,6 +320,9 @@ int sv__stream_open(struct sv_service *svc, const char *name);
 void sv__streams_close(struct sv_service *svc);
 void sv__logfile_open(struct sv_service *svc);
 void sv__logfile_close(struct sv_service *svc);
+/* Closes the log file of a service at rest (stopped or fatal) once nothing can write to
+ * it (no process, no stream draining): it holds no descriptor. Reopened at the next spawn. */
+void sv__logfile_idle(struct sv_service *svc);
 
 /* handles (supervisor.c) */
 void sv__handle_closed(uv_handle_t *h);

@@ -234,6 +234,41 @@ class ShutdownTest(VigilTest):
         # the daemon is gone: the CLI says so
         self.assertNotEqual(s.cli("status").returncode, 0)
 
+    def test_vigil_down_returns_once_the_daemon_has_exited(self):
+        # a trivial stack: when `vigil down` returns, the daemon is gone (it used to
+        # linger 1.3-2.5 s after the answer)
+        s = self.stack("""
+        services:
+          one:
+            cmd: ["@SIM@"]
+        """)
+        s.wait_state("one", "ready")
+        for i in range(3):
+            if i:
+                s.start()
+                s.wait_state("one", "ready")
+            r = s.cli("down")
+            self.assertEqual(r.returncode, 0, (r.stdout, r.stderr))
+            self.assertIsNotNone(s.proc.poll(), "vigil down returned while the daemon still ran")
+            self.assertEqual(s.proc.returncode, 0)
+            s.log.close()
+
+    def test_vigil_down_says_when_it_timed_out(self):
+        s = self.stack("""
+        services:
+          stubborn:
+            cmd: ["@SIM@", --ignore-term]
+            stop: {timeout: 4s}
+        """)
+        s.wait_state("stubborn", "ready")
+        t0 = time.monotonic()
+        r = s.cli("down", "--timeout", "500ms")
+        self.assertEqual(r.returncode, 1, (r.stdout, r.stderr))
+        self.assertIn("has not exited after 0.5s", r.stderr)
+        self.assertLess(time.monotonic() - t0, 3.5)
+        self.assertEqual(wait_exit(s), 0)
+        self.assertEqual(s.cli("down", "--timeout", "x").returncode, 2)
+
     def test_vigil_stop_stops_only_that_service(self):
         s = self.stack("""
         services:

@@ -64,7 +64,7 @@ class SpawnTest(VigilTest):
         info = s.wait_state("missing", "fatal")
         self.assertEqual(info["last_exit"]["code"], 127)
         ev = [e for e in s.events() if e.get("msg") == "cannot start service" and e.get("service") == "missing"]
-        self.assertIn("cannot exec '/nonexistent/program': No such file or directory", ev[0]["error"])
+        self.assertEqual("cannot execute /nonexistent/program: No such file or directory", ev[0]["error"])
         wait_for(lambda: "cannot chdir to '/nonexistent/dir'" in (s.service("badcwd")["reason"] or "")
                  or any("cannot chdir" in e.get("error", "") for e in s.events()), what="chdir error")
 
