@@ -23,7 +23,10 @@
 
 int64_t tsdb__floor(int64_t t, int64_t step) {
   int64_t r = t % step;
-  return r < 0 ? t - r - step : t - r;
+  if (r >= 0) return t - r;
+  int64_t out;
+  /* the window below the earliest time: saturate (queries may ask from there) */
+  return __builtin_sub_overflow(t - r, step, &out) ? TSDB_TIME_MIN : out;
 }
 
 char *tsdb__block_path(const struct tsdb *db, uint16_t policy, int64_t wstart, int64_t wlen,

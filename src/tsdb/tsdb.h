@@ -35,6 +35,11 @@
 #define TSDB_NS_PER_SEC INT64_C(1000000000)
 #define TSDB_TIME_MIN INT64_MIN
 #define TSDB_TIME_MAX INT64_MAX
+/* The times a point may have: int64 ns less 8 days at each end (1677-09-29 to
+ * 2262-04-03), so that every window arithmetic on them (blocks, days, rollups) stays
+ * within int64; a point outside is refused (TSDB_REFUSED_VALUE). */
+#define TSDB_TS_FIRST (INT64_MIN + 8 * 86400 * INT64_C(1000000000))
+#define TSDB_TS_LAST (INT64_MAX - 8 * 86400 * INT64_C(1000000000))
 
 /* ---- values and points ---- */
 
@@ -141,7 +146,8 @@ void tsdb_close(struct tsdb *db);
 /* Why the store refused a value. */
 enum tsdb_refusal {
   TSDB_REFUSED_TYPE,        /* the series holds another type */
-  TSDB_REFUSED_VALUE,       /* a string over 4096 bytes, an empty name, a bad series key */
+  TSDB_REFUSED_VALUE,       /* a string over 4096 bytes, an empty name, a bad series key,
+                             * a time outside TSDB_TS_FIRST..TSDB_TS_LAST */
   TSDB_REFUSED_CARDINALITY, /* a new series past a series limit (max_series, max_new_series) */
   TSDB__REFUSED_N
 };

@@ -202,6 +202,12 @@ static int write_points(struct tsdb *db, const struct tsdb_point *pts, size_t n,
     uint64_t gh = rollup < 0 ? XXH3_64bits(kb->data, prefix) : 0;
     struct tsdb__group *g =
         rollup < 0 ? tsdb__group_find(&db->groups, gh, (char *)kb->data, prefix) : NULL;
+    if (rollup < 0 && (p->ts < TSDB_TS_FIRST || p->ts > TSDB_TS_LAST)) {
+      for (size_t f = 0; f < p->n_fields; f++)
+        refuse(res, o, i, f, TSDB_REFUSED_VALUE, (char *)kb->data, prefix,
+               "timestamp outside the store's range (1677-09-29 to 2262-04-03)", "", "");
+      continue;
+    }
     for (size_t f = 0; f < p->n_fields; f++) {
       const struct tsdb_field *fd = &p->fields[f];
       struct tsdb__series *s = g ? tsdb__group_field(g, fd->key.p, fd->key.len) : NULL;

@@ -127,10 +127,52 @@ static void series_limits(void **state) {
   close_db(db, dir);
 }
 
+/* Times at the ends of int64: past TSDB_TS_FIRST..TSDB_TS_LAST a point is refused (value);
+ * at the ends of that range it is written, flushed into blocks (a flush used to loop
+ * for ever on a window that overflowed, or to lose a point whose window floor did), and
+ * read back by a query over the whole range, a bucketed one included. */
+static void time_range_edges(void **state) {
+  char dir[] = "/tmp/vigil-write-XXXXXX";
+  struct tsdb *db = open_db(dir, 0);
+  struct tsdb_field f[] = {{S("v"), {.type = TSDB_INT, .v.i = 1}}};
+  struct tsdb_point p[] = {{S("edge"), NULL, 0, f, 1, INT64_MAX - 1},
+                           {S("edge"), NULL, 0, f, 1, INT64_MIN + 1},
+                           {S("edge"), NULL, 0, f, 1, TSDB_TS_LAST},
+                           {S("edge"), NULL, 0, f, 1, TSDB_TS_FIRST}};
+  struct seen seen = {0};
+  struct tsdb_write_opts o = {.max_new_series = TSDB_NO_LIMIT, .refused = on_refused, .arg = &seen};
+  struct tsdb_write_result r;
+  assert_int_equal(tsdb_write_with(db, p, 4, &o, &r), 0);
+  assert_int_equal(r.values, 2);
+  assert_int_equal(r.refused_by[TSDB_REFUSED_VALUE], 2);
+  assert_non_null(strstr(r.why, "timestamp outside the store's range"));
+  assert_int_equal(seen.n, 2);
+  assert_int_equal(seen.point[0], 0);
+  assert_int_equal(seen.point[1], 1);
+  char err[256];
+  assert_int_equal(tsdb_compact(db, err, sizeof err), 0);
+  struct tsdb_query q = {.measurement = "edge", .from = TSDB_TIME_MIN, .to = TSDB_TIME_MAX};
+  struct tsdb_result res;
+  assert_int_equal(tsdb_query(db, &q, &res, err, sizeof err), 0);
+  assert_int_equal(res.n_series, 1);
+  assert_int_equal(res.series[0].n, 2);
+  assert_true(res.series[0].ts[0] == TSDB_TS_FIRST);
+  assert_true(res.series[0].ts[1] == TSDB_TS_LAST);
+  tsdb_result_free(&res);
+  q.every_ns = INT64_C(86400000000000);
+  q.agg = TSDB_AGG_COUNT;
+  assert_int_equal(tsdb_query(db, &q, &res, err, sizeof err), 0);
+  assert_int_equal(res.n_series, 1);
+  assert_int_equal(res.series[0].n, 2);
+  tsdb_result_free(&res);
+  close_db(db, dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(refusal_reasons),
       cmocka_unit_test(series_limits),
+      cmocka_unit_test(time_range_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
