@@ -99,12 +99,12 @@ const struct ex__panel ex__panels[] = {
     {.type = "row", .title = "Store"},
     {.type = "timeseries", .title = "Points written", .unit = "short", .w = 6, .h = 8,
      .description = "Field values written to the store per second, and those it refused.",
-     .q = {{"rate(vigil_store_points_written_total[$__rate_interval])", "written {{instance}}"},
-           {"rate(vigil_store_points_rejected_total[$__rate_interval])", "rejected {{instance}}"}}},
+     .q = {{"rate(vigil_store_values_written_total[$__rate_interval])", "written {{instance}}"},
+           {"rate(vigil_store_values_refused_total[$__rate_interval])", "rejected {{instance}}"}}},
     {.type = "timeseries", .title = "Bytes per point", .unit = "bytes", .w = 6, .h = 8,
      .description = "Block bytes over block points per retention policy: what compression "
                     "achieves (empty before the policy's first flush).",
-     .q = {{"vigil_store_policy_bytes / vigil_store_policy_points", "{{policy}}"}}},
+     .q = {{"vigil_store_policy_bytes / vigil_store_policy_values", "{{policy}}"}}},
     {.type = "timeseries", .title = "Flush lag", .unit = "s", .w = 6, .h = 8,
      .description = "Time since the head was last flushed into blocks: it grows until a flush "
                     "(every 5 minutes, or sooner when the head fills).",

@@ -72,7 +72,7 @@ static const struct rule rules[] = {
      "5m", "warning", "The store on {{ $labels.instance }} does not flush",
      "The store on {{ $labels.instance }} holds points in memory and has not flushed them "
      "into blocks for over 20 minutes (it flushes every 5); see vigil's log for flush errors."},
-    {"VigilStoreRejectingPoints", "increase(vigil_store_points_rejected_total[10m]) > 0", "0m",
+    {"VigilStoreRefusingValues", "increase(vigil_store_values_refused_total[10m]) > 0", "0m",
      "warning", "The store on {{ $labels.instance }} refuses points",
      "The store on {{ $labels.instance }} refused {{ $value | printf \"%.0f\" }} field values "
      "in 10 minutes (a type conflict or a bad value)."},

@@ -45,9 +45,9 @@ static const double query_buckets[] = {1e-6, 1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.05
 /* The families, defined once for the store and for tsdb_metrics_describe. */
 static struct mt_family *families(struct mt_registry *reg, struct store_metrics *m) {
   static const char *const pol[] = {"policy", NULL};
-  m->points = mt_counter(reg, "vigil_store_points_written_total", "Field values written to the store.", NULL);
-  m->rejected = mt_counter(reg, "vigil_store_points_rejected_total",
-                           "Field values refused (type conflict, bad value).", NULL);
+  m->points = mt_counter(reg, "vigil_store_values_written_total", "Field values written to the store.", NULL);
+  m->rejected = mt_counter(reg, "vigil_store_values_refused_total",
+                           "Field values refused (type conflict, bad value, time range, series limit).", NULL);
   m->series = mt_gauge(reg, "vigil_store_series", "Series known to the store.", NULL);
   m->head = mt_gauge(reg, "vigil_store_head_points", "Points in memory, not yet in blocks.", NULL);
   m->blocks = mt_gauge(reg, "vigil_store_blocks", "Block files.", NULL);
@@ -70,7 +70,7 @@ static struct mt_family *families(struct mt_registry *reg, struct store_metrics 
   m->writable = mt_gauge(reg, "vigil_store_writable",
                          "1 while the store takes writes, 0 while its log refuses them.", NULL);
   m->policy_bytes = mt_gauge(reg, "vigil_store_policy_bytes", "Block bytes per retention policy.", pol);
-  m->policy_points = mt_gauge(reg, "vigil_store_policy_points", "Block points per retention policy.", pol);
+  m->policy_points = mt_gauge(reg, "vigil_store_policy_values", "Values in blocks per retention policy.", pol);
   return mt_histogram(reg, "vigil_store_query_duration_seconds",
                       "Latency of store queries (range and last value).", NULL, query_buckets,
                       sizeof query_buckets / sizeof *query_buckets);

@@ -62,7 +62,7 @@ class DemoTest(unittest.TestCase):
             series = wait_for(lambda: (lambda s: s if s and len(s) == 3 else None)(last_ticks()),
                               timeout=LONG, what="the demo history in the store")
             self.assertEqual(sorted(x["tags"]["sym"] for x in series), ["BTC-USD", "ETH-USD", "EUR-USD"])
-            self.assertIn(b"vigil_store_points_written_total", body)
+            self.assertIn(b"vigil_store_values_written_total", body)
             if shutil.which("promtool"):
                 r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
                 self.assertEqual((r.returncode, r.stdout + r.stderr), (0, b""))

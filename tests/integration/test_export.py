@@ -50,7 +50,7 @@ def rule_count():
 
 ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceRestartingOften",
           "VigilStackNotReady", "VigilFeedSilent", "VigilFeedBelowExpectedRate", "VigilFeedGaps",
-          "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRejectingPoints",
+          "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRefusingValues",
           "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
           "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
           "VigilComputeDeadCells", "VigilComputeRunOverdue")
@@ -278,7 +278,7 @@ class ExportTest(VigilTest):
                        "vigil_feed_messages_total", "vigil_feed_expected_messages_per_second",
                        "vigil_feed_gaps_total", "vigil_feed_decode_errors_total",
                        "vigil_feed_last_message_timestamp_seconds",
-                       "vigil_store_policy_bytes", "vigil_store_policy_points",
+                       "vigil_store_policy_bytes", "vigil_store_policy_values",
                        "vigil_store_last_flush_timestamp_seconds", "vigil_sink_spool_points",
                        "vigil_sink_dropped_points_total", "vigil_sink_failed_batches_total",
                        "vigil_compute_last_run_cells", "vigil_compute_breaker_trips_total",

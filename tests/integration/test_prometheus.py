@@ -69,7 +69,7 @@ scrape_configs:
             # the modules are at work: points reach InfluxDB, a compute run has finished
             for expr in ('vigil_sink_points_sent_total{sink="influx"} > 0',
                          'vigil_feed_points_total{feed="ticks"} > 0',
-                         'vigil_store_points_written_total > 0',
+                         'vigil_store_values_written_total > 0',
                          'vigil_compute_runs_total > 0',
                          'vigil_compute_breaker_trips_total{calc="broken"} == 1',
                          'vigil_compute_last_run_cells{state="dead"} > 0',
@@ -115,7 +115,7 @@ scrape_configs:
             names = {a for a, _ in alerts()}
             for quiet in ("VigilAbsent", "VigilFeedSilent", "VigilSinkDown",
                           "VigilSinkDroppingPoints", "VigilSinkRejectedBatches",
-                          "VigilStoreRejectingPoints", "VigilStoreCorruptBlocks",
+                          "VigilStoreRefusingValues", "VigilStoreCorruptBlocks",
                           "VigilComputeRunOverdue"):
                 self.assertNotIn(quiet, names)
 

@@ -133,7 +133,7 @@ class StoreTest(VigilTest):
         self.assertIn(b"line 1:", body)
         code, _, m = st.http("GET", "/metrics")
         m = m.decode()
-        self.assertIn("vigil_store_points_written_total 1801", m)
+        self.assertIn("vigil_store_values_written_total 1801", m)
         self.assertIn("vigil_store_query_duration_seconds_count", m)
         # kill -9: every acknowledged point comes back (sync: batch)
         st.proc.send_signal(signal.SIGKILL)

@@ -182,7 +182,7 @@ static void rules_hold_every_alert(void **state) {
       "VigilAbsent",          "VigilServiceDown",          "VigilServiceFatal",
       "VigilServiceRestartingOften", "VigilStackNotReady", "VigilFeedSilent",
       "VigilFeedBelowExpectedRate",  "VigilFeedGaps",      "VigilFeedRefusing",
-      "VigilStoreFlushLagging",      "VigilStoreRejectingPoints", "VigilStoreCorruptBlocks",
+      "VigilStoreFlushLagging",      "VigilStoreRefusingValues", "VigilStoreCorruptBlocks",
       "VigilSinkDown",        "VigilSinkDroppingPoints",   "VigilSinkRejectedBatches",
       "VigilSinkSpoolNotDraining",   "VigilComputeBreakerTripped", "VigilComputeDeadCells",
       "VigilComputeRunOverdue"};
@@ -331,7 +331,7 @@ static void dashboard_and_rules_cover_every_module(void **state) {
        {"vigil_feed_expected_messages_per_second", "vigil_feed_gaps_total",
         "vigil_feed_decode_errors_total", "time() - (vigil_feed_last_message_timestamp_seconds"}},
       {"Store", "vigil_store_",
-       {"vigil_store_points_written_total", "vigil_store_policy_bytes / vigil_store_policy_points",
+       {"vigil_store_values_written_total", "vigil_store_policy_bytes / vigil_store_policy_values",
         "time() - vigil_store_last_flush_timestamp_seconds"}},
       {"InfluxDB sink", "vigil_sink_",
        {"vigil_sink_spool_points", "vigil_sink_dropped_points_total",
