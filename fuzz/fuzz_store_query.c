@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   for (size_t i = 0; i < n_lines; i += 7) {
     const char *arg[7] = {0};
     for (size_t k = 0; k < 7 && i + k < n_lines; k++) arg[k] = *lines[i + k] ? lines[i + k] : NULL;
-    struct store_query_args a = {arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6]};
+    struct store_query_args a = {arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6], false};
     struct store_query q;
     char err[300] = "";
     if (store_query_parse(&a, &q, err, sizeof err) == 0) {
