@@ -41,11 +41,13 @@ class BenchIngestTest(unittest.TestCase):
 
     def test_threads(self):
         env = dict(os.environ, WARM="5000")
-        p = subprocess.run([sys.executable, os.path.join(BENCH, "threads.py"), BUILD, "20000"],
+        # enough points that the feed thread spends several clock ticks (10 ms): a thread
+        # that spent less than one is not listed
+        p = subprocess.run([sys.executable, os.path.join(BENCH, "threads.py"), BUILD, "200000"],
                            capture_output=True, text=True, timeout=120, env=env)
         print("\n" + p.stdout)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertRegex(p.stdout, r"# 20000 points \(1 publisher\(s\), 1 per message\)")
+        self.assertRegex(p.stdout, r"# 200000 points \(1 publisher\(s\), 1 per message\)")
         self.assertRegex(p.stdout, r"\nfeed-bench\s+[\d.]+\s+\d+\s+\d+")
 
 
