@@ -117,7 +117,8 @@ class StoppedHoldsNoneTest(VigilTest):
         before = open_fds(s.proc.pid)
         s.cli("stop", "one", check=0)
         s.wait_state("one", "stopped")
-        wait_for(lambda: open_fds(s.proc.pid) == before - 3, timeout=LONG,
+        # at least its 3 (a status connection open when `before` was read may go too)
+        wait_for(lambda: open_fds(s.proc.pid) <= before - 3, timeout=LONG,
                  what=f"3 descriptors released (before {before}, now {open_fds(s.proc.pid)})")
         s.cli("start", "one", check=0)
         s.wait_state("one", "ready")
