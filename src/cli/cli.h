@@ -95,6 +95,10 @@ typedef int (*cli_write_fn)(void *arg, const char *data, size_t len);
 int cli_request_to(const struct cli *cli, const char *method, const char *path, cli_write_fn fn,
                    void *arg, struct cli_reply *reply);
 void cli_reply_free(struct cli_reply *r);
+/* The control socket of the daemon cli names: --socket, or STATE_DIR/vigil.sock from the
+ * config's state_dir alone (a file being edited still finds its daemon). NULL when the
+ * config cannot be read (its problems printed when print_errors). Caller frees. */
+char *cli_daemon_socket(const struct cli *cli, bool print_errors);
 /* The control socket path for cfg. */
 char *cli_socket_path(const struct cli *cli, const struct vg_config *cfg);
 

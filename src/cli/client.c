@@ -52,24 +52,26 @@ int cli_request_ex(const struct cli *cli, const char *method, const char *path, 
   return request(cli, method, path, body, body_len, &out, quiet_absent, reply);
 }
 
+char *cli_daemon_socket(const struct cli *cli, bool print_errors) {
+  if (cli->socket) return vg_strdup(cli->socket);
+  /* lenient on purpose: a daemon must stay reachable while its file is being edited */
+  struct cfg_diags d;
+  cfg_diags_init(&d);
+  char *state_dir = cfg_load_state_dir(cli->config, &d);
+  if (!state_dir && print_errors) cfg_diags_print(&d, cli->config, stderr);
+  cfg_diags_free(&d);
+  if (!state_dir) return NULL;
+  char *sock = vg_asprintf("%s/vigil.sock", state_dir);
+  free(state_dir);
+  return sock;
+}
+
 static int request(const struct cli *cli, const char *method, const char *path, const void *body,
                    size_t body_len, const struct sink *out, bool quiet_absent,
                    struct cli_reply *reply) {
   memset(reply, 0, sizeof *reply);
-  char *sock = NULL;
-  if (cli->socket) {
-    sock = vg_strdup(cli->socket);
-  } else {
-    /* lenient on purpose: a daemon must stay reachable while its file is being edited */
-    struct cfg_diags d;
-    cfg_diags_init(&d);
-    char *state_dir = cfg_load_state_dir(cli->config, &d);
-    if (!state_dir) cfg_diags_print(&d, cli->config, stderr);
-    cfg_diags_free(&d);
-    if (!state_dir) return -2;
-    sock = vg_asprintf("%s/vigil.sock", state_dir);
-    free(state_dir);
-  }
+  char *sock = cli_daemon_socket(cli, true);
+  if (!sock) return -2;
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -343,18 +343,8 @@ int cmd_reload(struct cli *cli, int argc, char **argv) {
 /* The pid of the daemon answering on the control socket (SO_PEERCRED), as a pidfd that
  * becomes readable when it exits; -1 when it cannot be had (then down cannot wait). */
 static int daemon_pidfd(const struct cli *cli, pid_t *pid) {
-  char *sock = NULL;
-  if (cli->socket) {
-    sock = vg_strdup(cli->socket);
-  } else {
-    struct cfg_diags d;
-    cfg_diags_init(&d);
-    char *state_dir = cfg_load_state_dir(cli->config, &d);
-    cfg_diags_free(&d);
-    if (!state_dir) return -1;
-    sock = vg_asprintf("%s/vigil.sock", state_dir);
-    free(state_dir);
-  }
+  char *sock = cli_daemon_socket(cli, false);
+  if (!sock) return -1;
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
   free(sock);

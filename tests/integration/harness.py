@@ -89,6 +89,22 @@ def proc_status(pid, key):
     raise KeyError(key)
 
 
+def children_of(pid):
+    """Live (not zombie) children of pid, from /proc."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            out.append(int(name))
+    return out
+
+
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 

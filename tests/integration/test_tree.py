@@ -5,22 +5,7 @@ environment it inherited — and every kill is logged with the service and the p
 import os
 import time
 
-from harness import LONG, VigilTest, pid_alive, wait_for
-
-
-def children_of(pid):
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if fields[0] != "Z" and int(fields[1]) == pid:
-            out.append(int(name))
-    return out
+from harness import LONG, VigilTest, pid_alive, wait_for, children_of
 
 
 class TreeTest(VigilTest):
