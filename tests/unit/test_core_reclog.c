@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "../helpers/test_files.h"
 #include "core/endian.h"
 #include "core/file.h"
 #include "core/reclog.h"
@@ -32,35 +33,7 @@ static const struct vg_reclog_format fmt = {
     .magic = "VGTST", .version = 3, .max_record = 1 << 16, .suffix = ".log", .name = "testlog"};
 
 /* ---- helpers ---- */
-static char *make_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  char *t = vg_asprintf("%s/vigil-reclog-XXXXXX", base && *base ? base : "/tmp");
-  assert_non_null(mkdtemp(t));
-  return t;
-}
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f) {
-  return remove(p);
-}
-static void rm_rf(char **dir) {
-  nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  vg_freep(dir);
-}
 static char *seg_path(const char *dir, uint32_t seg) { return vg_asprintf("%s/%08x.log", dir, seg); }
-static void read_file(const char *path, struct vg_buf *b) {
-  vg_buf_reset(b);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char tmp[4096];
-  size_t n;
-  while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) vg_buf_append(b, tmp, n);
-  fclose(f);
-}
-static void write_file(const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(p, 1, n, f), n);
-  fclose(f);
-}
 static long file_size(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) return -1;
@@ -129,7 +102,7 @@ static size_t count_segments(const char *dir) {
 static void round_trip_and_rotation_rules(void **state) {
   for (int fit = 0; fit < 2; fit++) {
     for (int direct = 0; direct < 2; direct++) {
-      char *dir = make_tmpdir();
+      char *dir = test_tmpdir("reclog");
       struct vg_reclog_opts o = {.segment_size = 4096, .fit = fit};
       static uint64_t lsns[800];
       struct vg_reclog *l = open_ok(dir, &o, NULL);
@@ -161,7 +134,7 @@ static void round_trip_and_rotation_rules(void **state) {
         assert_int_equal(s.lsn[i], lsns[i]);
       }
       vg_reclog_close(&l);
-      rm_rf(&dir);
+      test_rm_rf(&dir);
     }
   }
 }
@@ -172,7 +145,7 @@ static void round_trip_and_rotation_rules(void **state) {
 static void cut_at_every_byte(void **state) {
   enum { N = 9 };
   uint64_t lsns[N + 1];
-  char *src = make_tmpdir();
+  char *src = test_tmpdir("reclog");
   struct vg_reclog *l = open_ok(src, NULL, NULL);
   append_range(l, 1, N + 1, false, lsns);
   assert_int_equal(vg_reclog_sync(l), 0);
@@ -180,7 +153,7 @@ static void cut_at_every_byte(void **state) {
   char *p = seg_path(src, 1);
   struct vg_buf img;
   vg_buf_init(&img);
-  read_file(p, &img);
+  test_read_file(p, &img);
   free(p);
   /* a second segment for the lenient case */
   uint8_t h[VG_RECLOG_HEADER_SIZE];
@@ -188,12 +161,12 @@ static void cut_at_every_byte(void **state) {
 
   static struct seen s;
   for (int lenient = 0; lenient < 2; lenient++) {
-    char *dir = make_tmpdir();
+    char *dir = test_tmpdir("reclog");
     char *path = seg_path(dir, 1), *path2 = seg_path(dir, 2);
     struct vg_reclog_opts o = {.lenient = lenient};
     for (size_t cut = 0; cut <= img.len; cut++) {
-      write_file(path, img.data, cut);
-      if (lenient) write_file(path2, h, sizeof h);
+      test_write_file(path, img.data, cut);
+      if (lenient) test_write_file(path2, h, sizeof h);
       size_t want = 0, good = VG_RECLOG_HEADER_SIZE;
       for (uint32_t i = 1; i <= N; i++) {
         size_t end = VG_RECLOG_LSN_OFF(lsns[i]) + VG_RECLOG_RECORD_OVERHEAD + rec_len(i);
@@ -227,14 +200,14 @@ static void cut_at_every_byte(void **state) {
     }
     free(path);
     free(path2);
-    rm_rf(&dir);
+    test_rm_rf(&dir);
   }
   vg_buf_free(&img);
-  rm_rf(&src);
+  test_rm_rf(&src);
 }
 
 static void strict_corruption_and_gaps(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("reclog");
   struct vg_reclog_opts o = {.segment_size = 4096};
   static uint64_t lsns[300];
   struct vg_reclog *l = open_ok(dir, &o, NULL);
@@ -243,9 +216,9 @@ static void strict_corruption_and_gaps(void **state) {
   char *p1 = seg_path(dir, 1);
   struct vg_buf b;
   vg_buf_init(&b);
-  read_file(p1, &b);
+  test_read_file(p1, &b);
   b.data[VG_RECLOG_LSN_OFF(lsns[3]) + 9] ^= 0x10;
-  write_file(p1, b.data, b.len);
+  test_write_file(p1, b.data, b.len);
   char err[256];
   assert_int_equal(vg_reclog_open(&l, &fmt, dir, &o, NULL, NULL, err, sizeof err), -EBADMSG);
   assert_null(l);
@@ -275,7 +248,7 @@ static void strict_corruption_and_gaps(void **state) {
   assert_non_null(strstr(r.why, "unsupported version 2"));
   assert_non_null(strstr(r.why, "reads 3"));
   vg_reclog_header(&fmt, 1, (uint8_t *)b.data);
-  write_file(p1, b.data, b.len);
+  test_write_file(p1, b.data, b.len);
   /* A gap in the numbers. */
   l = open_ok(dir, &o, NULL);
   uint32_t cur = vg_reclog_current_segment(l);
@@ -298,11 +271,11 @@ static void strict_corruption_and_gaps(void **state) {
   free(mid);
   free(p1);
   vg_buf_free(&b);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void rotate_remove_and_lock(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("reclog");
   struct vg_reclog *l = open_ok(dir, NULL, NULL);
   assert_int_equal(vg_reclog_rotate(l), 0); /* nothing in it: stays */
   assert_int_equal(vg_reclog_current_segment(l), 1);
@@ -330,11 +303,11 @@ static void rotate_remove_and_lock(void **state) {
   l = open_ok(dir, &o, NULL);
   assert_int_equal(vg_reclog_open(&l2, &fmt, dir, &o, NULL, NULL, err, sizeof err), -EBUSY);
   vg_reclog_close(&l);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void discarded_records_do_not_come_back(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("reclog");
   struct vg_reclog *l = open_ok(dir, NULL, NULL);
   append_range(l, 0, 10, false, NULL);
   uint64_t mark = vg_reclog_next_lsn(l);
@@ -355,14 +328,14 @@ static void discarded_records_do_not_come_back(void **state) {
   assert_int_equal(s.tag[10], 20);
   assert_int_equal(s.tag[15], 30);
   vg_reclog_close(&l);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* The file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes writes fail as a full disk
  * does: the log refuses writes, keeps what it buffered, and once there is room again
  * recovers by itself at its last good record; nothing synced or kept is lost. */
 static void recovers_after_a_full_disk(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("reclog");
   struct vg_reclog_opts o = {.segment_size = 1 << 20, .retry_ms = 50, .flush_at = 4096};
   struct vg_reclog *l = open_ok(dir, &o, NULL);
   append_range(l, 0, 20, false, NULL);
@@ -413,7 +386,7 @@ static void recovers_after_a_full_disk(void **state) {
   assert_int_equal(s.tag[failed + 1], 500);
   vg_reclog_close(&l);
   free(p);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* The crash test of the kit: a child appends numbered records in batches, syncing each
@@ -431,7 +404,7 @@ static int last_tag(void *arg, uint64_t lsn, uint32_t tag, const void *p, uint32
 }
 
 static void crash_at_random_moments(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("reclog");
   struct vg_reclog_opts o = {.segment_size = 4096};
   uint32_t acked = 0, rnd = 20261206;
   for (int it = 0; it < 25; it++) {
@@ -475,17 +448,17 @@ static void crash_at_random_moments(void **state) {
   }
   assert_true(acked > 0);
   assert_true(count_segments(dir) > 1);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void replace_file_and_lockfile(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("reclog");
   char *path = vg_asprintf("%s/f", dir);
   assert_int_equal(vg_replace_file(path, "one\n", 4, 0640), 0);
   assert_int_equal(vg_replace_file(path, "second\n", 7, 0640), 0);
   struct vg_buf b;
   vg_buf_init(&b);
-  read_file(path, &b);
+  test_read_file(path, &b);
   assert_int_equal(b.len, 7);
   assert_memory_equal(b.data, "second\n", 7);
   struct stat st;
@@ -496,7 +469,7 @@ static void replace_file_and_lockfile(void **state) {
   assert_int_equal(vg_tmpfile_open(&t, path, 0644), 0);
   assert_int_equal(vg_write_all(t.fd, "x", 1), 0);
   vg_tmpfile_abort(&t);
-  read_file(path, &b);
+  test_read_file(path, &b);
   assert_int_equal(b.len, 7);
   DIR *d = opendir(dir);
   struct dirent *e;
@@ -521,7 +494,7 @@ static void replace_file_and_lockfile(void **state) {
   free(lock);
   vg_buf_free(&b);
   free(path);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void little_endian(void **state) {

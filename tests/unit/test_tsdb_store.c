@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "../helpers/test_files.h"
 #include "tsdb/tsdb.h"
 #include "tsdb/tsdb_int.h"
 
@@ -28,20 +29,6 @@
 #define SEC TSDB_NS_PER_SEC
 #define HOUR (3600 * SEC)
 #define DAY (24 * HOUR)
-
-static char *make_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  char *t = vg_asprintf("%s/vigil-store-XXXXXX", base && *base ? base : "/tmp");
-  assert_non_null(mkdtemp(t));
-  return t;
-}
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f) {
-  return remove(p);
-}
-static void rm_rf(char **dir) {
-  nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  vg_freep(dir);
-}
 
 static struct tsdb *open_db(const char *dir, const struct tsdb_opts *o) {
   char err[512] = "";
@@ -80,7 +67,7 @@ static void compact(struct tsdb *db) {
 }
 
 static void every_type_round_trips(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   struct tsdb_tag tags[] = {{S("host"), S("a b,c=d")}, {S("venue"), S("x\\y")}};
   struct tsdb_field f[] = {
@@ -136,11 +123,11 @@ static void every_type_round_trips(void **state) {
   assert_non_null(strstr(res.why, "m\\#1"));
   assert_non_null(strstr(res.why, "field type conflict"));
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void duplicates_and_disorder(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   int64_t base = 10 * DAY;
   /* written out of order, across a flush, with rewrites of the same timestamps */
@@ -164,7 +151,7 @@ static void duplicates_and_disorder(void **state) {
     }
   }
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static size_t count_blocks(const char *dir, const char *policy) {
@@ -183,7 +170,7 @@ static size_t count_blocks(const char *dir, const char *policy) {
  * and deduplicated one at a time: values shuffled over three windows with gaps, rewrites
  * of the same timestamps, a sorted series in one window and a string series in two. */
 static void flush_writes_each_window_once(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   int64_t day = tsdb__floor(tsdb__now(), DAY) - 5 * DAY, w = 2 * HOUR;
   int64_t windows[3] = {day, day + 2 * w, day + 5 * w};
@@ -231,11 +218,11 @@ static void flush_writes_each_window_once(void **state) {
     for (int k = 0; k < 90; k++) put(db, "A", windows[k / 30] + (k % 30) * SEC, 2000 + k);
   }
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void compaction_merges_windows_and_days(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   int64_t day = tsdb__floor(tsdb__now(), DAY) - 5 * DAY;
   /* three flushes into the windows of one finished day */
@@ -258,11 +245,11 @@ static void compaction_merges_windows_and_days(void **state) {
   assert_true(st.compactions >= 1);
   tsdb_stats_free(&st);
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void retention_drops_exactly_the_expired_blocks(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb_policy pol[] = {{.name = "short", .duration_ns = 3 * DAY, .measurement = "tick"}};
   struct tsdb_opts o = {.policies = pol, .n_policies = 1};
   struct tsdb *db = open_db(dir, &o);
@@ -287,13 +274,13 @@ static void retention_drops_exactly_the_expired_blocks(void **state) {
   assert_int_equal(r.series[0].n, 3);
   tsdb_result_free(&r);
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* Rollups: data over 6 days, raw kept 2 days, rollups of 1 h kept forever; a query of
  * hourly and 6-hourly means over all of it equals the naive computation. */
 static void rollups_are_seamless(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb_policy pol[] = {{.name = "raw", .duration_ns = 2 * DAY},
                               {.name = "long", .duration_ns = 0, .measurement = "nothing"}};
   struct tsdb_rollup ru[] = {{.name = "hourly", .source = "raw", .target = "long",
@@ -368,11 +355,11 @@ static void rollups_are_seamless(void **state) {
   tsdb_close(db);
   free(vals);
   free(ts);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void last_value_from_head_blocks_and_reopen(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   put(db, "A", 5 * SEC, 5);
   put(db, "A", 3 * SEC, 3); /* older: not the last */
@@ -392,7 +379,7 @@ static void last_value_from_head_blocks_and_reopen(void **state) {
     db = open_db(dir, NULL);
   }
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static char *first_block(const char *dir) {
@@ -408,7 +395,7 @@ static char *first_block(const char *dir) {
 }
 
 static void corrupt_blocks_are_reported_never_read(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   for (int i = 0; i < 1000; i++) put(db, "A", 100 * DAY + i * SEC, i * 0.25);
   compact(db);
@@ -458,18 +445,18 @@ static void corrupt_blocks_are_reported_never_read(void **state) {
   tsdb_close(db);
   vg_buf_free(&img);
   free(path);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void second_open_is_refused(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   struct tsdb *db2 = NULL;
   char err[256];
   assert_int_equal(tsdb_open(&db2, dir, NULL, err, sizeof err), -EBUSY);
   assert_null(db2);
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void keys_escape_and_parse_back(void **state) {
@@ -498,7 +485,7 @@ static void keys_escape_and_parse_back(void **state) {
 }
 
 static void bad_options_are_refused(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb_policy pol[] = {{.name = "raw"}};
   struct tsdb_rollup ru[] = {{.name = "r", .source = "raw", .target = "nope", .interval_ns = HOUR}};
   struct tsdb_opts o = {.policies = pol, .n_policies = 1, .rollups = ru, .n_rollups = 1};
@@ -510,7 +497,7 @@ static void bad_options_are_refused(void **state) {
   ru[0].interval_ns = 7 * HOUR;
   assert_int_equal(tsdb_open(&db, dir, &o, err, sizeof err), -EINVAL);
   assert_non_null(strstr(err, "divide a day"));
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 
@@ -544,7 +531,7 @@ static void *conc_writer(void *arg) {
 }
 
 static void concurrent_writers_readers_and_flushes(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb_opts o = {.sync = TSDB_SYNC_NEVER, .head_max_points = 3000, .background = true};
   struct tsdb *db = open_db(dir, &o);
   struct conc c[2] = {{.db = db, .writer = 0, .batches = 300}, {.db = db, .writer = 1, .batches = 300}};
@@ -584,13 +571,13 @@ static void concurrent_writers_readers_and_flushes(void **state) {
   assert_true(st.flushes > 1);
   tsdb_stats_free(&st);
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* The state file is replaced atomically, but even a truncated one must not lose or
  * invent data: every prefix of it opens to the same points. */
 static void truncated_state_file_loses_nothing(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   for (int i = 0; i < 50; i++) put(db, "A", 200 * DAY + i * HOUR, i);
   compact(db);
@@ -618,7 +605,7 @@ static void truncated_state_file_loses_nothing(void **state) {
   }
   free(path);
   vg_buf_free(&img);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* A flush that cannot write its block keeps the frozen head in front of the values
@@ -626,7 +613,7 @@ static void truncated_state_file_loses_nothing(void **state) {
  * once. The blocks directory is replaced by a file, which fails even for root. */
 static void failed_flush_keeps_the_head(void **state) {
   (void)state;
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb *db = open_db(dir, NULL);
   int64_t base = tsdb__floor(tsdb__now(), DAY) - 3 * DAY;
   double sum = 0;
@@ -670,14 +657,14 @@ static void failed_flush_keeps_the_head(void **state) {
   free(blocks);
   free(away);
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* Fingerprints: of the stored data in the range, the same before and after a flush to
  * blocks (another storage, same values), changed by any new point in the range and by
  * nothing outside it. */
 static void fingerprints_follow_the_stored_values(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("store");
   struct tsdb_opts o = {.sync = TSDB_SYNC_NEVER};
   struct tsdb *db = open_db(dir, &o);
   int64_t t0 = 1700000000 * SEC - 1700000000 * SEC % DAY;
@@ -709,7 +696,7 @@ static void fingerprints_follow_the_stored_values(void **state) {
   struct tsdb_query bad = {.from = t0, .to = t0 + DAY};
   assert_int_equal(tsdb_fingerprint(db, &bad, c, &n, err, sizeof err), -EINVAL);
   tsdb_close(db);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 int main(void) {

@@ -17,43 +17,12 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "../helpers/test_files.h"
 #include "tsdb/wal.h"
 
 /* ---- helpers ---- */
-static char *make_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  char *t = vg_asprintf("%s/vigil-wal-XXXXXX", base && *base ? base : "/tmp");
-  assert_non_null(mkdtemp(t));
-  return t;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f) {
-  return remove(p);
-}
-static void rm_rf(char **dir) {
-  nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  vg_freep(dir);
-}
-
 static char *seg_path(const char *dir, uint32_t seg) {
   return vg_asprintf("%s/%08x.wal", dir, seg);
-}
-
-static void read_file(const char *path, struct vg_buf *b) {
-  vg_buf_reset(b);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char tmp[4096];
-  size_t n;
-  while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) vg_buf_append(b, tmp, n);
-  fclose(f);
-}
-
-static void write_file(const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(p, 1, n, f), n);
-  fclose(f);
 }
 
 static long file_size(const char *path) {
@@ -121,7 +90,7 @@ static struct tsdb__wal *open_ok(const char *dir, const struct tsdb__wal_opts *o
 
 /* ---- tests ---- */
 static void round_trip_across_segments(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   char *sub = vg_asprintf("%s/a/wal", dir); /* open creates the directory */
   static uint64_t lsns[600];
   struct tsdb__wal *w = open_ok(sub, &small_segments, NULL);
@@ -150,11 +119,11 @@ static void round_trip_across_segments(void **state) {
   assert_true(s.content_ok);
   tsdb__wal_close(&w);
   free(sub);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void sync_policies(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   struct tsdb__wal_opts o = {.policy = TSDB__WAL_SYNC_EVERY};
   struct tsdb__wal *w = open_ok(dir, &o, NULL);
   append_range(w, 0, 10, NULL);
@@ -192,13 +161,13 @@ static void sync_policies(void **state) {
   assert_int_equal(s.n, 30);
   assert_true(s.content_ok);
   tsdb__wal_close(&w);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 /* Cuts a one-segment log at every byte: replay yields exactly the records
  * wholly before the cut, the file is truncated to them, and appending resumes. */
 static void torn_tail_at_every_byte(void **state) {
-  char *src = make_tmpdir();
+  char *src = test_tmpdir("wal");
   enum { N = 8 };
   uint64_t lsns[N + 1];
   struct tsdb__wal *w = open_ok(src, NULL, NULL);
@@ -209,15 +178,15 @@ static void torn_tail_at_every_byte(void **state) {
   char *p = seg_path(src, 1);
   struct vg_buf img;
   vg_buf_init(&img);
-  read_file(p, &img);
+  test_read_file(p, &img);
   free(p);
   assert_int_equal(img.len, TSDB__WAL_LSN_OFF(end));
 
   static struct seen s;
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   char *path = seg_path(dir, 1);
   for (size_t cut = 0; cut <= img.len; cut++) {
-    write_file(path, img.data, cut);
+    test_write_file(path, img.data, cut);
     size_t want = 0, good = TSDB__WAL_HEADER_SIZE;
     for (uint32_t i = 1; i <= N; i++) {
       size_t rec_end = TSDB__WAL_LSN_OFF(lsns[i]) + TSDB__WAL_RECORD_OVERHEAD + rec_len(i);
@@ -243,14 +212,14 @@ static void torn_tail_at_every_byte(void **state) {
   }
   free(path);
   vg_buf_free(&img);
-  rm_rf(&dir);
-  rm_rf(&src);
+  test_rm_rf(&dir);
+  test_rm_rf(&src);
 }
 
 /* A crash while creating the next segment leaves it empty or with part of its
  * header: the records before it all replay and the segment is reused. */
 static void partial_header_of_new_segment(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   struct tsdb__wal *w = open_ok(dir, &small_segments, NULL);
   append_range(w, 0, 100, NULL);
   assert_int_equal(tsdb__wal_commit(w), 0);
@@ -259,7 +228,7 @@ static void partial_header_of_new_segment(void **state) {
   char *next = seg_path(dir, last + 1);
   static const char junk[TSDB__WAL_HEADER_SIZE] = "VGWAL\x01\x00\x00garbage";
   for (size_t n = 0; n <= TSDB__WAL_HEADER_SIZE; n++) {
-    write_file(next, junk, n);
+    test_write_file(next, junk, n);
     static struct seen s;
     w = open_ok(dir, &small_segments, &s);
     assert_int_equal(s.n, 100);
@@ -268,21 +237,21 @@ static void partial_header_of_new_segment(void **state) {
     tsdb__wal_close(&w);
   }
   free(next);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void flip_byte(const char *path, long off) {
   struct vg_buf b;
   vg_buf_init(&b);
-  read_file(path, &b);
+  test_read_file(path, &b);
   assert_true(off < (long)b.len);
   b.data[off] ^= 0x40;
-  write_file(path, b.data, b.len);
+  test_write_file(path, b.data, b.len);
   vg_buf_free(&b);
 }
 
 static void corruption_in_older_segment_is_reported(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   static uint64_t lsns[200];
   struct tsdb__wal *w = open_ok(dir, &small_segments, NULL);
   append_range(w, 0, 200, lsns);
@@ -315,11 +284,11 @@ static void corruption_in_older_segment_is_reported(void **state) {
                    -EBADMSG);
   assert_non_null(strstr(err, "offset 0"));
   free(p1);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void flipped_last_record_is_torn_tail(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   static uint64_t lsns[200];
   struct tsdb__wal *w = open_ok(dir, &small_segments, NULL);
   append_range(w, 0, 200, lsns);
@@ -335,22 +304,22 @@ static void flipped_last_record_is_torn_tail(void **state) {
   assert_int_equal(file_size(p), TSDB__WAL_LSN_OFF(lsns[199]));
   tsdb__wal_close(&w);
   free(p);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void set_len(const char *path, long off, uint32_t v) {
   struct vg_buf b;
   vg_buf_init(&b);
-  read_file(path, &b);
+  test_read_file(path, &b);
   for (int i = 0; i < 4; i++) b.data[off + i] = (char)(v >> (8 * i));
-  write_file(path, b.data, b.len);
+  test_write_file(path, b.data, b.len);
   vg_buf_free(&b);
 }
 
 static void huge_length_is_rejected(void **state) {
   /* In memory: a length past the limit stops the scan; nothing is allocated for it
    * (under ASan a 4 GiB allocation would fail loudly). */
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   struct tsdb__wal *w = open_ok(dir, &small_segments, NULL);
   uint8_t big[3000] = {0};
   for (int i = 0; i < 3; i++)
@@ -360,7 +329,7 @@ static void huge_length_is_rejected(void **state) {
   char *p1 = seg_path(dir, 1), *p2 = seg_path(dir, 2);
   struct vg_buf b;
   vg_buf_init(&b);
-  read_file(p1, &b);
+  test_read_file(p1, &b);
   for (int i = 0; i < 4; i++) b.data[TSDB__WAL_HEADER_SIZE + i] = (char)0xff;
   struct tsdb__wal_scan_result r;
   assert_int_equal(tsdb__wal_scan(b.data, b.len, 1, NULL, NULL, &r), 0);
@@ -387,11 +356,11 @@ static void huge_length_is_rejected(void **state) {
   assert_int_equal(file_size(p2), TSDB__WAL_HEADER_SIZE);
   free(p1);
   free(p2);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static void truncate_before_and_gaps(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   static uint64_t lsns[400];
   struct tsdb__wal *w = open_ok(dir, &small_segments, NULL);
   append_range(w, 0, 400, lsns);
@@ -424,7 +393,7 @@ static void truncate_before_and_gaps(void **state) {
                    -EBADMSG);
   assert_non_null(strstr(err, "missing"));
   free(mid);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 static int stop_at_3(void *arg, uint64_t lsn, uint32_t type, const void *p, uint32_t len) {
@@ -433,7 +402,7 @@ static int stop_at_3(void *arg, uint64_t lsn, uint32_t type, const void *p, uint
 }
 
 static void replay_stops_when_the_callback_says(void **state) {
-  char *dir = make_tmpdir();
+  char *dir = test_tmpdir("wal");
   struct tsdb__wal *w = open_ok(dir, NULL, NULL);
   append_range(w, 0, 5, NULL);
   tsdb__wal_close(&w);
@@ -444,7 +413,7 @@ static void replay_stops_when_the_callback_says(void **state) {
   assert_int_equal(n, 3);
   w = open_ok(dir, NULL, NULL); /* the lock was released */
   tsdb__wal_close(&w);
-  rm_rf(&dir);
+  test_rm_rf(&dir);
 }
 
 int main(void) {
