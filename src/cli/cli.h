@@ -109,8 +109,9 @@ struct cli_forward;
 struct ingest_target;
 struct tsdb;
 struct mt_registry;
-int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct mt_registry *reg,
-                     struct cli_forward **out, char *err, size_t errlen);
+struct cache;
+int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct cache *cache,
+                     struct mt_registry *reg, struct cli_forward **out, char *err, size_t errlen);
 struct ingest_target cli_forward_target(struct cli_forward *f);
 void cli_forward_close(struct cli_forward *f);
 
