@@ -295,7 +295,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   struct cli_forward *fwd = NULL;
   struct ingest_target target = {0};
   struct cache *cache = NULL;
-  int frc = cache_open(&cfg->cache, d.metrics, &cache, err, sizeof err);
+  int frc = cfg->cache.enabled ? cache_open(&cfg->cache, d.metrics, &cache, err, sizeof err) : 0;
   d.api.cache = cache;
   if (frc == 0) frc = cli_forward_open(cfg, store, cache, d.metrics, &fwd, err, sizeof err);
   if (frc == 0) {
