@@ -309,7 +309,7 @@ static size_t round_once(struct cache__mirror *m, struct round *r, struct cmds *
   char **names = NULL, **jsons = NULL;
   size_t nset = 0;
   size_t cmds = append_docs(m, &names, &jsons, &nset);
-  qsort_r(r->items, r->n, sizeof *r->items, item_cmp, r);
+  if (r->n) qsort_r(r->items, r->n, sizeof *r->items, item_cmp, r);
   for (size_t a = 0; a < r->n;) {
     size_t b = a + 1;
     while (b < r->n && item_cmp(&r->items[a], &r->items[b], r) == 0) b++;
@@ -614,8 +614,8 @@ int cache_mirror_diff(struct cache *c, const char *glob, double tolerance, size_
   } while (rc == 0 && strcmp(cursor, "0") != 0);
   redisFree(ctx);
   if (rc == 0) {
-    qsort(mine.v, mine.n, sizeof *mine.v, kv_cmp);
-    qsort(theirs.v, theirs.n, sizeof *theirs.v, kv_cmp);
+    if (mine.n) qsort(mine.v, mine.n, sizeof *mine.v, kv_cmp);
+    if (theirs.n) qsort(theirs.v, theirs.n, sizeof *theirs.v, kv_cmp);
     size_t i = 0, j = 0;
     while (i < mine.n || j < theirs.n) {
       int cmp = i == mine.n ? 1 : j == theirs.n ? -1 : kv_cmp(&mine.v[i], &theirs.v[j]);
