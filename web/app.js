@@ -107,6 +107,7 @@
       if (b) b.focus();
     }
     state.statusAt = performance.now();
+    if (!performance.getEntriesByName("vigil-services").length) performance.mark("vigil-services");
     const ready = svcs.filter(s => s.state === "ready").length;
     const v = state.status.vigil || {};
     $("#summary").textContent = `vigil ${v.version || ""} · ${ready}/${svcs.length} services ready · stack ` +

@@ -1,8 +1,10 @@
 // Browser tests of the page (docs/web.md), driven by tests/integration/test_web_browser.py
 // against the demo stack: Debian's Chromium through playwright-core.
 //   node web.mjs CASE   with VIGIL_URL, VIGIL_TOKEN, VIGIL_ARTIFACTS, CHROMIUM in the env
-// Cases: page (services, restart, feed chart, compute grid, screenshots, first paint),
-// narrow (a phone-sized viewport, dark), alert (stop a publisher, see the alert).
+// Cases: page (services, restart, feed chart, compute grid, screenshots), narrow (a
+// phone-sized viewport, dark), alert (stop a publisher, see the alert), paint (first
+// paint and the services table's first drawing over 10 fresh loads: printed, never
+// asserted).
 // Prints one JSON line of figures; exits 1 with the reason on the first failure.
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -25,6 +27,28 @@ const args = ["--headless=new", "--disable-gpu", "--disable-dev-shm-usage"];
 if (process.getuid && process.getuid() === 0) args.push("--no-sandbox");
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args });
 let page;
+if (which === "paint") {
+  // first paint of fresh loads (a new context each: nothing cached), and when the services
+  // table was first drawn, the token already in the tab
+  const fcp = [], services = [];
+  for (let i = 0; i < 10; i++) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.addInitScript(t => sessionStorage.setItem("vigil.token", t), tok);
+    const p = await ctx.newPage();
+    await p.goto(url + "/", { waitUntil: "load" });
+    await p.waitForFunction(() => performance.getEntriesByName("vigil-services").length > 0, null, { timeout: 10000 });
+    const [f, s] = await p.evaluate(() => [performance.getEntriesByName("first-contentful-paint")[0].startTime,
+      performance.getEntriesByName("vigil-services")[0].startTime]);
+    fcp.push(Math.round(f)); services.push(Math.round(s));
+    await ctx.close();
+  }
+  const med = a => a.slice().sort((x, y) => x - y)[a.length >> 1];
+  figures.first_paint_ms = { min: Math.min(...fcp), median: med(fcp), max: Math.max(...fcp), runs: fcp };
+  figures.services_drawn_ms = { min: Math.min(...services), median: med(services), max: Math.max(...services), runs: services };
+  console.log(JSON.stringify(figures));
+  await browser.close();
+  process.exit(0);
+}
 try {
   const ctx = await browser.newContext({
     viewport: which === "narrow" ? { width: 390, height: 800 } : { width: 1280, height: 900 },

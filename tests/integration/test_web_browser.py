@@ -31,10 +31,6 @@ def need_browser():
         raise AssertionError("the browser tests need " + ", ".join(missing) + ": run scripts/deps.sh")
 
 
-@unittest.skipIf(os.environ.get("VIGIL_SANITIZED") == "1",
-                 "plain builds only: Chromium next to the sanitized daemon and demo stack is too slow "
-                 "on this machine to keep the demo's readiness deadlines (the API tests of the page's "
-                 "routes, test_web_api, run under sanitizers)")
 class WebBrowserTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -121,8 +117,15 @@ class WebBrowserTest(unittest.TestCase):
         self.assertEqual(sorted(f["services"]), sorted(SERVICES))
         self.assertLess(f["js_bytes"], 200 * 1024, "the page's JavaScript, uPlot included, is over 200 KB")
         self.assertIsNotNone(f["first_paint_ms"])
-        print(f"first paint {f['first_paint_ms']} ms, JavaScript {f['js_bytes']} bytes")
+        print(f"JavaScript {f['js_bytes']} bytes")
         self.assertTrue(os.path.getsize(os.path.join(ARTIFACTS, "page.png")) > 10000)
+
+    def test_first_paint(self):
+        """Printed for docs/BENCHMARKS.md; tests never assert wall-clock speed."""
+        f = self.browse("paint")
+        print(f"first paint over 10 fresh loads: median {f['first_paint_ms']['median']} ms "
+              f"(min {f['first_paint_ms']['min']}, max {f['first_paint_ms']['max']}); services table drawn: "
+              f"median {f['services_drawn_ms']['median']} ms")
 
     def test_narrow_dark(self):
         self.browse("narrow")
