@@ -340,8 +340,8 @@
   }
   function renderStore(st) {
     $("#store-summary").textContent = `${num(st.series)} series, ${num(st.points)} points ` +
-      `(${num(st.head_points)} in memory), ${st.bytes_per_point.toFixed(2)} bytes/point on disk, ` +
-      `${num(st.blocks)} blocks`;
+      `(${num(st.head_points)} in memory), ` + (st.blocks ? `${st.bytes_per_point.toFixed(2)} bytes/point on disk in ` +
+      `${num(st.blocks)} blocks` : "none on disk yet");
     $("#policies tbody").replaceChildren(...st.policies.map(p => el("tr", {},
       el("th", {scope: "row", text: p.name}), el("td", {text: retention(p.duration_s)}),
       el("td", {class: "num", text: num(p.series)}), el("td", {class: "num", text: num(p.points)}),

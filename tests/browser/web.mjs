@@ -2,7 +2,8 @@
 // against the demo stack: Debian's Chromium through playwright-core.
 //   node web.mjs CASE   with VIGIL_URL, VIGIL_TOKEN, VIGIL_ARTIFACTS, CHROMIUM in the env
 // Cases: page (services, restart, feed chart, compute grid, screenshots), narrow (a
-// phone-sized viewport, dark), alert (stop a publisher, see the alert), paint (first
+// phone-sized viewport, dark), alert (stop a publisher, see the alert), shapes (health,
+// alerts and failover from the agreed JSON shapes; polling when the stream is refused), paint (first
 // paint and the services table's first drawing over 10 fresh loads: printed, never
 // asserted).
 // Prints one JSON line of figures; exits 1 with the reason on the first failure.
@@ -60,6 +61,28 @@ try {
   // refused calls (the wrong token, optional views answering 404) are logged by the browser
   page.on("console", m => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
 
+  if (which === "shapes") {
+    // The monitor's and failover's routes are built by other branches: the page is
+    // checked against the shapes agreed in the notes, answered here by the browser
+    // itself; and the stream is refused, so the page must poll.
+    const now = new Date().toISOString();
+    const json = body => route => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+    await page.route("**/api/v1/events", route => route.fulfill({ status: 503, contentType: "application/json",
+      body: '{"error": "too many event streams open on this listener; poll instead"}' }));
+    await page.route("**/api/v1/health", json({ status: "degraded", evaluated_at: now,
+      reasons: [{ check: "staleness", severity: "warning", category: "feed", key: "fx,sym=EUR-USD.price", message: "no update for 12 s (limit 5 s)" }],
+      counts: { present: 40, expected: 41, stale: 1, missing: 0, firing: 1 },
+      history: [{ at: now, status: "healthy", reasons: [] }, { at: now, status: "degraded", reasons: [{ message: "stale" }] }] }));
+    await page.route("**/api/v1/alerts*", json({ alerts: [
+      { id: "a1", check: "staleness", key: "fx,sym=EUR-USD.price", severity: "warning", category: "feed",
+        message: "no update for 12 s", details: {}, state: "firing", started_at: now, ended_at: null },
+      { id: "a0", check: "gap", key: "kraken_ticks,sym=XBT0001.seq", severity: "info", category: "feed",
+        message: "4 missed", details: {}, state: "resolved", started_at: now, ended_at: now }] }));
+    await page.route("**/api/v1/failover", json({ node: "desk-a", role: "active", holder: "desk-a", token: 42,
+      lease: { backend: "redis", ttl_ms: 3000, expires_in_ms: 2100 },
+      last_transition: { at: now, from: "standby", to: "active", duration_ms: 812, reason: "lease acquired" } }));
+  }
+
   // the page asks for the token once, then keeps it for the tab
   await page.goto(url + "/", { waitUntil: "load" });
   figures.first_paint_ms = await page.evaluate(() => {
@@ -89,6 +112,13 @@ try {
     for (const s of want) check(services.includes(s), `service ${s} not shown (shown: ${services})`);
     await page.locator("#live.on").waitFor({ timeout: 10000 });
     log("the events stream is live");
+    for (const [view, route] of [["health", "/api/v1/health"], ["failover", "/api/v1/failover"]]) {
+      const code = await page.evaluate(async r => (await fetch(r, { headers: { Authorization: "Bearer " + sessionStorage.getItem("vigil.token") } })).status, route);
+      if (code === 404) {
+        await page.waitForTimeout(500);
+        check(await page.locator("#" + view).isHidden(), `${view} shown while ${route} answers 404`);
+      }
+    }
 
     // restart: the button, then the count goes up (admin restarts count on the page)
     const row = page.locator('#services tr[data-name="strategy"]');
@@ -153,6 +183,28 @@ try {
     figures.dark_background = bg;
     check(bg === "rgb(13, 17, 23)", "dark mode not applied: " + bg);
     await page.screenshot({ path: path.join(out, "narrow-dark.png"), fullPage: true });
+  } else if (which === "shapes") {
+    await page.locator("#health:not([hidden])").waitFor({ timeout: 15000 });
+    check(await page.textContent("#health-state") === "degraded", "health state not shown");
+    check((await page.textContent("#health-reasons")).includes("no update for 12 s (limit 5 s)"), "health reason not shown");
+    check((await page.textContent("#health-counts")).includes("stale 1"), "health counts not shown");
+    check(await page.locator("#alerts li").count() === 1, "not exactly the one firing alert");
+    check((await page.textContent("#alerts")).includes("fx,sym=EUR-USD.price"), "firing alert's key not shown");
+    check(await page.locator("#timeline span").count() === 2, "timeline not drawn");
+    check((await page.textContent("#alert-history")).includes("4 missed"), "ended alert not in the history");
+    await page.locator("#failover:not([hidden])").waitFor({ timeout: 15000 });
+    const fo = await page.textContent("#failover-info");
+    for (const w of ["desk-a", "active", "42", "redis", "standby → active", "lease acquired"])
+      check(fo.includes(w), `failover view lacks ${w}: ${fo}`);
+    check(!(await page.locator('nav a[data-view="health"]').isHidden()), "health link hidden");
+    // polling: the stream is refused, yet a change shows
+    await page.locator("#live.off").filter({ hasText: "polling" }).waitFor({ timeout: 15000 });
+    const before = Number(await page.getAttribute('#services tr[data-name="reporter"] td.restarts', "data-total"));
+    await page.click('#services tr[data-name="reporter"] button[data-action="restart"]');
+    await page.waitForFunction(b => Number(document.querySelector('#services tr[data-name="reporter"] td.restarts').dataset.total) > b,
+      before, { timeout: 15000 });
+    log("health, alerts, failover drawn from the agreed shapes; polling when the stream is refused");
+    await page.screenshot({ path: path.join(out, "shapes.png"), fullPage: true });
   } else if (which === "alert") {
     const service = process.env.VIGIL_STOP_SERVICE, key = process.env.VIGIL_ALERT_KEY;
     const within = Number(process.env.VIGIL_ALERT_WITHIN_MS || 60000);

@@ -127,6 +127,12 @@ class WebBrowserTest(unittest.TestCase):
               f"(min {f['first_paint_ms']['min']}, max {f['first_paint_ms']['max']}); services table drawn: "
               f"median {f['services_drawn_ms']['median']} ms")
 
+    def test_agreed_shapes_and_polling(self):
+        """The health, alerts and failover views against the JSON shapes agreed with the
+        monitor and failover branches (answered by the browser: those routes are not in
+        this build), and polling when the stream is refused."""
+        self.browse("shapes")
+
     def test_narrow_dark(self):
         self.browse("narrow")
         self.assertTrue(os.path.exists(os.path.join(ARTIFACTS, "narrow-dark.png")))
