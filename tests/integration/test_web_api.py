@@ -119,6 +119,8 @@ class WebApiTest(VigilTest):
         # nothing from elsewhere: every script and stylesheet is one of ours
         refs = re.findall(rb'(?:src|href)="([^"#]+)"', body)
         self.assertTrue(refs)
+        self.assertIn(b"data:,", refs)  # the empty icon: no favicon.ico request
+        refs.remove(b"data:,")
         for ref in refs:
             self.assertTrue(ref.startswith(b"/assets/"), ref)
             code, h2, asset = self.get(s, ref.decode())
