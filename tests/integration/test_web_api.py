@@ -219,6 +219,46 @@ class WebApiTest(VigilTest):
         for e in streams:
             e.close()
 
+    def test_events_subscriber_that_does_not_read(self):
+        """A subscriber that stops reading is dropped once 256 KiB of events wait for it,
+        and everyone else is served meanwhile. On the control socket (the same listener
+        code as TCP), where the kernel buffers little, so the test is quick."""
+        flappers = "\n".join(
+            f'  flap{i:02d}: {{cmd: ["@SIM@", --exit-after, 50ms, --exit-code, "3"], '
+            f'restart: {{policy: always, delay: 10ms, max_delay: 10ms, max_restarts: 0}}}}'
+            for i in range(40))
+        s = self.stack("services:\n" + flappers + "\n", token=TOKEN)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(s.socket_path)
+        sock.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: vigil\r\n\r\n")
+        reader = Events.tcp(s.http_port)  # one that reads, beside it
+        self.assertEqual(reader.read_head(), 200)
+
+        def held():  # the daemon's end of a control-socket connection, still open
+            out = subprocess.run(["ss", "-xH", "state", "established"], capture_output=True, text=True).stdout
+            return [l for l in out.splitlines() if s.socket_path in l]
+        self.assertTrue(held())
+        t0 = time.monotonic()
+        while held() and time.monotonic() - t0 < LONG * 3:
+            reader.until(lambda ev, d: ev == "service", what="service events for the reader")
+            time.sleep(0.5)
+        took = time.monotonic() - t0
+        self.assertFalse(held(), "a subscriber that never reads was not dropped")
+        sock.settimeout(LONG)
+        total = 0
+        while True:
+            data = sock.recv(1 << 20)
+            if not data:
+                break
+            total += len(data)
+        print(f"\n  the non-reading subscriber was dropped after {took:.1f}s; {total} bytes had reached it")
+        # the reader still gets events; requests are served
+        reader.until(lambda ev, d: ev == "service", what="events after the drop")
+        self.assertEqual(self.get(s, "/healthz")[0], 200)
+        reader.close()
+        sock.close()
+
     def test_status_watch(self):
         s = self.web_stack()
         s.wait_state("a", "ready")
