@@ -317,6 +317,8 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   }
   d.api.hooks.status = cli_feeds_status;
   d.api.hooks.status_arg = d.feeds;
+  d.api.hooks.compute_grid = cli_compute_grid; /* 404 without a compute section */
+  d.api.hooks.compute_arg = d.sv;
   /* TCP first: once the control socket exists (what scripts wait for), both listen */
   int failed = 0;
   if (cfg->http.token_file && api_check_token_file(cfg->http.token_file, err, sizeof err) < 0)
