@@ -17,7 +17,7 @@ SCRIPT = os.path.join(SOURCE, "tests/browser/web.mjs")
 ARTIFACTS = os.path.join(os.path.abspath(BUILD), "web-artifacts")
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "demo-token-0123456789abcdef"
-SERVICES = ["md-kraken", "md-oanda", "md-betfair", "feed-kraken", "feed-oanda", "bridge", "strategy",
+SERVICES = ["redis", "md-kraken", "md-oanda", "md-betfair", "feed-kraken", "feed-oanda", "bridge", "strategy",
             "reporter", "flaky", "history"]
 DATA_DAYS, RUN_DAYS = 7, 10  # three days without data: impossible cells
 
@@ -53,7 +53,7 @@ class WebBrowserTest(unittest.TestCase):
         cls.port = free_port()
         cls.env = dict(os.environ, VIGIL_BUILD=os.path.abspath(BUILD), VIGIL_STATE_DIR=state,
                        DEMO_HTTP_PORT=str(cls.port), DEMO_KRAKEN_PORT=str(free_port()),
-                       DEMO_OANDA_PORT=str(free_port()))
+                       DEMO_OANDA_PORT=str(free_port()), DEMO_REDIS_PORT=str(free_port()))
         cls.state = state
         r = subprocess.run([VIGIL, "-c", cls.config, "compute", "run", "--quiet", "--from", "2026-01-01",
                             "--to", f"2026-01-{RUN_DAYS:02d}"], env=cls.env, cwd=SOURCE, capture_output=True,
