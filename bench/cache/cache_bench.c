@@ -43,6 +43,8 @@ static int put_bench(size_t points, size_t symbols) {
     fprintf(stderr, "bench: %s\n", err);
     return 1;
   }
+  uint32_t *ids = vg_calloc(2 * BATCH, sizeof *ids);
+  struct tsdb_write_opts wo = {.max_new_series = TSDB_NO_LIMIT, .series_ids = ids};
   double t_cache = 0, t_store = 0;
   int64_t ts = 1700000000000000000LL;
   for (size_t done = 0; done < points; done += BATCH) {
@@ -55,9 +57,9 @@ static int put_bench(size_t points, size_t symbols) {
     }
     double t0 = now_s();
     struct tsdb_write_result res;
-    if (tsdb_write(db, pts, BATCH, &res) < 0) return 1;
+    if (tsdb_write_with(db, pts, BATCH, &wo, &res) < 0) return 1;
     double t1 = now_s();
-    cache_put_points(c, "feed:bench", pts, BATCH);
+    cache_put_points(c, "feed:bench", pts, BATCH, fields, ids);
     double t2 = now_s();
     t_store += t1 - t0;
     t_cache += t2 - t1;
@@ -75,6 +77,7 @@ static int put_bench(size_t points, size_t symbols) {
   free(tags);
   free(fields);
   free(pts);
+  free(ids);
   return 0;
 }
 

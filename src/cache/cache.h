@@ -52,9 +52,11 @@ void cache_close(struct cache **c);
 
 /* The ingest pipeline's latest-value hook: every field of every point, as one key
  * each. A point older than the entry it would replace does not move it backwards
- * (counted). source: see struct cache_entry. */
+ * (counted). source: see struct cache_entry. series (may be NULL): the store's series
+ * id of each value, series[k] for the value fields[k] (ingest_latest_fn): with them a
+ * known key is found without building it. Ids must all come from one store. */
 void cache_put_points(struct cache *c, const char *source, const struct tsdb_point *pts,
-                      size_t n);
+                      size_t n, const struct tsdb_field *fields, const uint32_t *series);
 /* One key (a key or an alias). The string of a string value is copied. */
 void cache_put(struct cache *c, const char *key, const struct tsdb_value *v, int64_t ts,
                const char *source);

@@ -66,6 +66,11 @@ struct cache__sdoc {
 
 struct cache__mirror;
 
+/* The entries by the store's series id (tsdb_write_opts.series_ids): a two-level table
+ * of 2^16 chunks of 2^16 pointers, chunks made on first use; read without a lock. */
+#define CACHE__ID_CHUNK_BITS 16
+typedef struct cache__entry *_Atomic cache__entry_ptr;
+
 struct cache {
   struct cache__stripe stripes[CACHE__STRIPES];
   size_t max_keys;
@@ -89,6 +94,8 @@ struct cache {
   atomic_bool docs_dirty; /* a set document changed since the mirror last looked */
 
   atomic_uint_fast64_t updates, out_of_order, refused_keys, coalesced;
+
+  cache__entry_ptr *_Atomic by_series[1u << (32 - CACHE__ID_CHUNK_BITS)];
 
   struct cache__mirror *mirror; /* NULL without cache.redis */
   struct cache_metrics *metrics; /* NULL without a registry */

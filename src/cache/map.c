@@ -134,31 +134,10 @@ struct put {
   uint16_t source;
 };
 
-/* Under st's lock. */
-static void put_locked(struct cache *c, struct cache__stripe *st, const char *key, size_t len,
-                       uint64_t h, size_t meas_len, const struct put *p) {
-  if (!st->cap) grow(st);
-  size_t i = find_slot(st, key, len, h);
-  struct cache__entry *e = st->slots[i].e;
-  if (!e) {
-    if (atomic_load_explicit(&c->n_keys, memory_order_relaxed) >= c->max_keys) {
-      atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
-      return;
-    }
-    if ((st->n + 1) * 4 > st->cap * 3) {
-      grow(st);
-      i = find_slot(st, key, len, h);
-    }
-    e = arena_alloc(st, sizeof *e + len + 1);
-    e->hash = h;
-    e->key_len = (uint32_t)len;
-    e->meas_len = (uint32_t)meas_len;
-    memcpy(e->key, key, len);
-    e->ts = INT64_MIN;
-    st->slots[i] = (struct cache__slot){h, e};
-    st->n++;
-    atomic_fetch_add_explicit(&c->n_keys, 1, memory_order_relaxed);
-  } else if (p->ts < e->ts) {
+/* Writes p into e (under its stripe's lock), unless p is older. */
+static void update_entry(struct cache *c, struct cache__stripe *st, struct cache__entry *e,
+                         const struct put *p) {
+  if (p->ts < e->ts) {
     atomic_fetch_add_explicit(&c->out_of_order, 1, memory_order_relaxed);
     return;
   }
@@ -178,6 +157,57 @@ static void put_locked(struct cache *c, struct cache__stripe *st, const char *ke
   e->source = p->source;
   e->updates++;
   mark_dirty(c, st, e);
+}
+
+/* Under st's lock: the entry of key, made when new (NULL when refused: max_keys). */
+static struct cache__entry *put_locked(struct cache *c, struct cache__stripe *st, const char *key,
+                                       size_t len, uint64_t h, size_t meas_len,
+                                       const struct put *p) {
+  if (!st->cap) grow(st);
+  size_t i = find_slot(st, key, len, h);
+  struct cache__entry *e = st->slots[i].e;
+  if (!e) {
+    if (atomic_load_explicit(&c->n_keys, memory_order_relaxed) >= c->max_keys) {
+      atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
+      return NULL;
+    }
+    if ((st->n + 1) * 4 > st->cap * 3) {
+      grow(st);
+      i = find_slot(st, key, len, h);
+    }
+    e = arena_alloc(st, sizeof *e + len + 1);
+    e->hash = h;
+    e->key_len = (uint32_t)len;
+    e->meas_len = (uint32_t)meas_len;
+    memcpy(e->key, key, len);
+    e->ts = INT64_MIN;
+    st->slots[i] = (struct cache__slot){h, e};
+    st->n++;
+    atomic_fetch_add_explicit(&c->n_keys, 1, memory_order_relaxed);
+  }
+  update_entry(c, st, e, p);
+  return e;
+}
+
+/* ---- entries by series id ---- */
+
+static struct cache__entry *by_series(struct cache *c, uint32_t id) {
+  cache__entry_ptr *chunk =
+      atomic_load_explicit(&c->by_series[id >> CACHE__ID_CHUNK_BITS], memory_order_acquire);
+  if (!chunk) return NULL;
+  return atomic_load_explicit(&chunk[id & ((1u << CACHE__ID_CHUNK_BITS) - 1)],
+                              memory_order_acquire);
+}
+
+static void set_by_series(struct cache *c, uint32_t id, struct cache__entry *e) {
+  cache__entry_ptr *_Atomic *top = &c->by_series[id >> CACHE__ID_CHUNK_BITS];
+  cache__entry_ptr *chunk = atomic_load_explicit(top, memory_order_acquire);
+  if (!chunk) {
+    cache__entry_ptr *fresh = vg_calloc(1u << CACHE__ID_CHUNK_BITS, sizeof *fresh);
+    if (atomic_compare_exchange_strong(top, &chunk, fresh)) chunk = fresh;
+    else free(fresh); /* another writer made it first: chunk holds theirs */
+  }
+  atomic_store_explicit(&chunk[id & ((1u << CACHE__ID_CHUNK_BITS) - 1)], e, memory_order_release);
 }
 
 static void put_key(struct cache *c, const char *key, size_t len, size_t meas_len,
@@ -204,69 +234,80 @@ static bool put_escaped(char *buf, size_t *o, struct tsdb_str s, bool tag) {
   return true;
 }
 
-/* One key of a batch, built before any lock is taken. */
+/* One value of a batch: its entry when the store's series id names a known one, else
+ * its key, built and hashed before any lock is taken. */
 struct pending {
-  uint32_t off, len, meas_len;
+  struct cache__entry *e; /* known, or NULL: off, len, meas_len, hash, id say */
+  uint32_t off, len, meas_len, id;
   uint64_t hash;
   const struct tsdb_value *v;
   int64_t ts;
 };
 
+/* The key prefix of pt (escaped measurement and tags, then '.') into prefix; its length,
+ * or 0 when the key would pass CACHE__MAX_KEY; the measurement's length in *meas_len. */
+static size_t build_prefix(const struct tsdb_point *pt, char *prefix, size_t *meas_len) {
+  size_t o = 0;
+  bool ok = put_escaped(prefix, &o, pt->measurement, false);
+  *meas_len = o;
+  for (size_t t = 0; ok && t < pt->n_tags; t++) {
+    prefix[o++] = ',';
+    ok = put_escaped(prefix, &o, pt->tags[t].key, true);
+    if (ok && o + 1 < CACHE__MAX_KEY) prefix[o++] = '=';
+    else ok = false;
+    ok = ok && put_escaped(prefix, &o, pt->tags[t].value, true);
+  }
+  if (!ok) return 0;
+  prefix[o++] = '.';
+  return o;
+}
+
 /*
- * A batch's keys are built and hashed first, then put stripe by stripe: one lock per
- * stripe a batch touches instead of one per value (a batch of a thousand points takes
- * each of the 64 stripes once), and in batch order within a stripe, so of two values
- * of one key with one time the later wins, as it would one by one.
+ * A batch's values are sorted by stripe first, then put one stripe lock at a time:
+ * a batch of a thousand points takes each of the 64 stripes once, and in batch order
+ * within a stripe, so of two values of one key with one time the later wins, as it
+ * would one by one. A value whose store series the cache has seen goes straight to its
+ * entry; only the others have their key built and hashed.
  */
 void cache_put_points(struct cache *c, const char *source, const struct tsdb_point *pts,
-                      size_t n) {
+                      size_t n, const struct tsdb_field *fields, const uint32_t *series) {
   if (!c || !n) return;
-  size_t nvals = 0, bytes = 0;
-  for (size_t i = 0; i < n; i++) {
-    nvals += pts[i].n_fields;
-    size_t pl = 2 * pts[i].measurement.len + 1;
-    for (size_t t = 0; t < pts[i].n_tags; t++)
-      pl += 2 * (pts[i].tags[t].key.len + pts[i].tags[t].value.len) + 2;
-    for (size_t f = 0; f < pts[i].n_fields; f++) bytes += pl + pts[i].fields[f].key.len + 1;
-  }
+  size_t nvals = 0;
+  for (size_t i = 0; i < n; i++) nvals += pts[i].n_fields;
   struct pending *pv = vg_malloc(nvals * sizeof *pv);
   uint32_t *order = vg_malloc(nvals * sizeof *order);
-  char *keys = vg_malloc(bytes + CACHE__MAX_KEY + 1);
-  size_t np = 0, at = 0, refused = 0;
+  struct vg_buf keys;
+  vg_buf_init(&keys);
+  size_t np = 0, refused = 0;
   uint32_t per_stripe[CACHE__STRIPES + 1] = {0};
   char prefix[CACHE__MAX_KEY + 1];
   for (size_t i = 0; i < n; i++) {
     const struct tsdb_point *pt = &pts[i];
-    size_t o = 0;
-    bool ok = put_escaped(prefix, &o, pt->measurement, false);
-    size_t meas_len = o;
-    for (size_t t = 0; ok && t < pt->n_tags; t++) {
-      prefix[o++] = ',';
-      ok = put_escaped(prefix, &o, pt->tags[t].key, true);
-      if (ok && o + 1 < CACHE__MAX_KEY) prefix[o++] = '=';
-      else ok = false;
-      ok = ok && put_escaped(prefix, &o, pt->tags[t].value, true);
-    }
-    if (!ok) {
-      refused += pt->n_fields;
-      continue;
-    }
-    prefix[o++] = '.';
+    size_t plen = SIZE_MAX, meas_len = 0; /* SIZE_MAX: not built yet */
     for (size_t f = 0; f < pt->n_fields; f++) {
       const struct tsdb_field *fl = &pt->fields[f];
-      size_t len = o + fl->key.len;
-      if (len > CACHE__MAX_KEY) {
-        refused++;
-        continue;
+      uint32_t id = series ? series[fl - fields] : TSDB_NO_SERIES;
+      struct cache__entry *e = id != TSDB_NO_SERIES ? by_series(c, id) : NULL;
+      struct pending *p = &pv[np];
+      if (e) {
+        *p = (struct pending){.e = e, .hash = e->hash, .v = &fl->value, .ts = pt->ts};
+      } else {
+        if (plen == SIZE_MAX) plen = build_prefix(pt, prefix, &meas_len);
+        size_t len = plen + fl->key.len;
+        if (plen == 0 || len > CACHE__MAX_KEY) {
+          refused++;
+          continue;
+        }
+        size_t at = keys.len;
+        vg_buf_append(&keys, prefix, plen);
+        vg_buf_append(&keys, fl->key.p, fl->key.len);
+        *p = (struct pending){.off = (uint32_t)at, .len = (uint32_t)len,
+                              .meas_len = (uint32_t)meas_len, .id = id,
+                              .hash = cache__hash(keys.data + at, len), .v = &fl->value,
+                              .ts = pt->ts};
       }
-      char *k = keys + at;
-      memcpy(k, prefix, o);
-      memcpy(k + o, fl->key.p, fl->key.len);
-      struct pending *p = &pv[np++];
-      *p = (struct pending){(uint32_t)at, (uint32_t)len, (uint32_t)meas_len,
-                            cache__hash(k, len), &fl->value, pt->ts};
       per_stripe[(p->hash >> 58) + 1]++;
-      at += len;
+      np++;
     }
   }
   /* a stable counting sort by stripe */
@@ -283,7 +324,13 @@ void cache_put_points(struct cache *c, const char *source, const struct tsdb_poi
       const struct pending *q = &pv[order[j]];
       p.v = q->v;
       p.ts = q->ts;
-      put_locked(c, st, keys + q->off, q->len, q->hash, q->meas_len, &p);
+      if (q->e) {
+        update_entry(c, st, q->e, &p);
+        continue;
+      }
+      struct cache__entry *e =
+          put_locked(c, st, keys.data + q->off, q->len, q->hash, q->meas_len, &p);
+      if (e && q->id != TSDB_NO_SERIES) set_by_series(c, q->id, e);
     }
     pthread_mutex_unlock(&st->mu);
   }
@@ -291,7 +338,7 @@ void cache_put_points(struct cache *c, const char *source, const struct tsdb_poi
   if (refused) atomic_fetch_add_explicit(&c->refused_keys, refused, memory_order_relaxed);
   free(pv);
   free(order);
-  free(keys);
+  vg_buf_free(&keys);
 }
 
 void cache_put(struct cache *c, const char *key, const struct tsdb_value *v, int64_t ts,
@@ -516,6 +563,7 @@ void cache_close(struct cache **cp) {
     free(st->dirty);
     pthread_mutex_destroy(&st->mu);
   }
+  for (size_t i = 0; i < VG_ARRAY_LEN(c->by_series); i++) free(c->by_series[i]);
   cache__docs_free(c);
   free(c->metrics);
   free(c->sources);

@@ -23,9 +23,10 @@ struct cli_forward {
   struct cache *cache;
 };
 
-static void to_cache(void *arg, const char *source, const struct tsdb_point *pts, size_t n) {
+static void to_cache(void *arg, const char *source, const struct tsdb_point *pts, size_t n,
+                     const struct tsdb_field *fields, const uint32_t *series) {
   struct cli_forward *f = arg;
-  cache_put_points(f->cache, source, pts, n);
+  cache_put_points(f->cache, source, pts, n, fields, series);
 }
 
 static void to_influx(void *arg, const struct tsdb_point *pts, size_t n) {

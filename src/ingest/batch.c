@@ -24,6 +24,7 @@ void ingest_batch_init(struct ingest_batch *b, size_t points, int64_t default_ts
   b->points = vg_malloc(b->cap * sizeof *b->points);
   b->tags = vg_malloc(b->cap_tags * sizeof *b->tags);
   b->fields = vg_malloc(b->cap_fields * sizeof *b->fields);
+  b->series = vg_malloc(b->cap_fields * sizeof *b->series);
   b->default_ts = default_ts;
   b->ts_mult = ts_mult ? ts_mult : 1;
 }
@@ -37,6 +38,7 @@ void ingest_batch_free(struct ingest_batch *b) {
   free(b->points);
   free(b->tags);
   free(b->fields);
+  free(b->series);
   memset(b, 0, sizeof *b);
 }
 

@@ -76,6 +76,8 @@ struct ingest_batch {
   size_t n_tags, cap_tags;
   struct tsdb_field *fields; /* every point's fields, back to back */
   size_t n_fields, cap_fields;
+  uint32_t *series;          /* per field: its series in the store, once written
+                              * (tsdb_write_opts.series_ids) */
   int64_t default_ts;        /* for points without a timestamp, or INGEST_TS_CLOCK */
   int64_t ts_mult;           /* precision: 1 (ns), 1000 (us), 1e6 (ms), 1e9 (s) */
   uint64_t checksum;         /* the caller's: a feed sums ingest_point_checksum here */
@@ -253,9 +255,12 @@ uint64_t ingest_quarantine_written(const struct ingest_quarantine *q);
 
 /* Given points the store took (any thread; pts live only for the call). */
 typedef void ingest_points_fn(void *arg, const struct tsdb_point *pts, size_t n);
-/* The same, with the name of where they came from (the latest-value cache's source). */
+/* The same, with the name of where they came from (the latest-value cache's source)
+ * and, when a store took them, each value's series id there: series[k] is the id of the
+ * value fields[k], where fields is the array the points' fields point into (NULL when
+ * there is no store). */
 typedef void ingest_latest_fn(void *arg, const char *source, const struct tsdb_point *pts,
-                              size_t n);
+                              size_t n, const struct tsdb_field *fields, const uint32_t *series);
 
 /*
  * Where every source's points go once decoded: into the store, then to the sinks

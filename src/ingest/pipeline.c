@@ -43,7 +43,10 @@ static size_t drop_refused(struct ingest_batch *b, const uint8_t *drop) {
     size_t base = (size_t)(p.fields - b->fields), k = 0;
     struct tsdb_field *fs = b->fields + base;
     for (size_t f = 0; f < p.n_fields; f++)
-      if (!drop[base + f]) fs[k++] = fs[f];
+      if (!drop[base + f]) {
+        b->series[base + k] = b->series[base + f];
+        fs[k++] = fs[f];
+      }
     p.n_fields = k;
     if (k) b->points[np++] = p;
   }
@@ -56,9 +59,17 @@ int ingest_write(const struct ingest_target *t, struct ingest_batch *b, size_t m
   w->checksum = b->checksum;
   size_t n = b->n;
   int rc = 0;
+  /* the store gives the values' series ids in value order: they are the fields' (by
+   * offset in b->fields) when every point's fields follow the previous point's, as the
+   * decoders put them */
+  bool ids = n && t && t->store && t->cache;
+  for (size_t i = 0, at = 0; i < n && ids; at += b->points[i].n_fields, i++)
+    ids = b->points[i].fields == b->fields + at;
   if (n && t && t->store) {
     struct refusals r = {.b = b, .w = w, .last = SIZE_MAX};
-    struct tsdb_write_opts o = {.max_new_series = max_new_series, .refused = on_refused, .arg = &r};
+    /* the series ids are the cache's way to its entries without a key (ingest.h) */
+    struct tsdb_write_opts o = {.max_new_series = max_new_series, .refused = on_refused, .arg = &r,
+                                .series_ids = ids ? b->series : NULL};
     struct tsdb_write_result res;
     rc = tsdb_write_with(t->store, b->points, n, &o, &res);
     if (rc < 0) {
@@ -83,7 +94,8 @@ int ingest_write(const struct ingest_target *t, struct ingest_batch *b, size_t m
     w->values = b->n_fields;
   }
   if (n && t && t->sinks) t->sinks(t->sinks_arg, b->points, n);
-  if (n && t && t->cache) t->cache(t->cache_arg, t->source, b->points, n);
+  if (n && t && t->cache)
+    t->cache(t->cache_arg, t->source, b->points, n, b->fields, ids ? b->series : NULL);
   ingest_batch_reset(b);
   return rc;
 }

@@ -170,7 +170,13 @@ struct tsdb_write_opts {
   size_t max_new_series;    /* series this write may create; TSDB_NO_LIMIT: any */
   tsdb_refused_fn *refused; /* NULL: only counted in the result */
   void *arg;
+  /* NULL, or room for every value of the batch: the series id of each value, in the
+   * order of the points and their fields (TSDB_NO_SERIES for a refused one). Ids are
+   * the store's, stable for its life: a caller may index what it keeps per series by
+   * them (the latest-value cache does). */
+  uint32_t *series_ids;
 };
+#define TSDB_NO_SERIES UINT32_MAX
 #define TSDB_NO_LIMIT SIZE_MAX
 
 /* Writes a batch. Returns 0 once the batch is in the log and committed by the sync

@@ -193,6 +193,13 @@ static int write_points(struct tsdb *db, const struct tsdb_point *pts, size_t n,
   db->n_pending = 0;
   int64_t prev_ts = 0;
   struct vg_buf *kb = &db->key_buf;
+  uint32_t *ids = o ? o->series_ids : NULL;
+  size_t v = 0; /* the value's index in the batch, for ids */
+  if (ids) {
+    size_t nv = 0;
+    for (size_t i = 0; i < n; i++) nv += pts[i].n_fields;
+    for (size_t i = 0; i < nv; i++) ids[i] = TSDB_NO_SERIES; /* until written */
+  }
   for (size_t i = 0; i < n; i++) {
     const struct tsdb_point *p = &pts[i];
     vg_buf_reset(kb);
@@ -206,9 +213,10 @@ static int write_points(struct tsdb *db, const struct tsdb_point *pts, size_t n,
       for (size_t f = 0; f < p->n_fields; f++)
         refuse(res, o, i, f, TSDB_REFUSED_VALUE, (char *)kb->data, prefix,
                "timestamp outside the store's range (1677-09-29 to 2262-04-03)", "", "");
+      v += p->n_fields;
       continue;
     }
-    for (size_t f = 0; f < p->n_fields; f++) {
+    for (size_t f = 0; f < p->n_fields; f++, v++) {
       const struct tsdb_field *fd = &p->fields[f];
       struct tsdb__series *s = g ? tsdb__group_field(g, fd->key.p, fd->key.len) : NULL;
       if (!s || s->type != fd->value.type ||
@@ -267,6 +275,7 @@ static int write_points(struct tsdb *db, const struct tsdb_point *pts, size_t n,
         db->pending = vg_realloc(db->pending, db->cap_pending * sizeof *db->pending);
       }
       db->pending[db->n_pending++] = (struct tsdb__pending){s, p->ts, fd->value};
+      if (ids) ids[v] = s->id;
       put_sample(&db->wal_buf, s->id, (int64_t)((uint64_t)p->ts - (uint64_t)prev_ts), &fd->value);
       prev_ts = p->ts;
     }

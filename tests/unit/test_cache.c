@@ -42,7 +42,7 @@ static void keys_from_points(void **state) {
                                 {S("size"), {.type = TSDB_INT, .v.i = 3}},
                                 {S("note"), {.type = TSDB_STRING, .v.s = S("hello")}}};
   struct tsdb_point p = {S("tr ades"), tags, 2, fields, 3, 1000};
-  cache_put_points(c, "feed:x", &p, 1);
+  cache_put_points(c, "feed:x", &p, 1, fields, NULL);
   assert_int_equal(cache_size(c), 3);
   struct cache_entry e;
   assert_int_equal(cache_get(c, "tr\\ ades,sym=BTC\\ USD,venue=a\\,b\\=c.price", &e), 0);
@@ -60,6 +60,45 @@ static void keys_from_points(void **state) {
   assert_true(cache_age(c, "nope") < 0);
   cache_close(&c);
   assert_null(c);
+}
+
+/* With the store's series ids, known keys are found by id: values land on the keys
+ * the points name, new ids are learnt, and an id seen before needs no key. */
+static void by_series_id(void **state) {
+  struct cache *c = open_plain();
+  struct tsdb_tag tag = {S("sym"), S("A")};
+  struct tsdb_field fields[] = {{S("px"), fv(1)}, {S("qty"), fv(2)}, {S("px"), fv(3)}};
+  struct tsdb_tag tag2 = {S("sym"), S("B")};
+  struct tsdb_point pts[] = {{S("t"), &tag, 1, &fields[0], 2, 10}, {S("t"), &tag2, 1, &fields[2], 1, 10}};
+  uint32_t ids[] = {70000, 5, TSDB_NO_SERIES}; /* ids past the first chunk too */
+  cache_put_points(c, "feed:x", pts, 2, fields, ids);
+  assert_int_equal(cache_size(c), 3);
+  /* the same ids again, new values: through the id table */
+  fields[0].value = fv(11);
+  fields[1].value = fv(12);
+  fields[2].value = fv(13);
+  pts[0].ts = pts[1].ts = 20;
+  cache_put_points(c, "feed:x", pts, 2, fields, ids);
+  assert_int_equal(cache_size(c), 3);
+  struct cache_entry e;
+  assert_int_equal(cache_get(c, "t,sym=A.px", &e), 0);
+  assert_true(e.value.v.f == 11);
+  assert_int_equal(e.updates, 2);
+  cache_entry_clear(&e);
+  assert_int_equal(cache_get(c, "t,sym=A.qty", &e), 0);
+  assert_true(e.value.v.f == 12);
+  cache_entry_clear(&e);
+  assert_int_equal(cache_get(c, "t,sym=B.px", &e), 0);
+  assert_true(e.value.v.f == 13);
+  cache_entry_clear(&e);
+  /* an older value by id is refused like one by key */
+  fields[0].value = fv(-1);
+  pts[0].ts = 5;
+  cache_put_points(c, "feed:x", pts, 1, fields, ids);
+  assert_int_equal(cache_get(c, "t,sym=A.px", &e), 0);
+  assert_true(e.value.v.f == 11);
+  cache_entry_clear(&e);
+  cache_close(&c);
 }
 
 static void newest_wins(void **state) {
@@ -280,7 +319,8 @@ static void threads(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(keys_from_points), cmocka_unit_test(newest_wins),
+      cmocka_unit_test(keys_from_points), cmocka_unit_test(by_series_id),
+      cmocka_unit_test(newest_wins),
       cmocka_unit_test(globs_and_aliases), cmocka_unit_test(documents),
       cmocka_unit_test(threads),
   };

@@ -216,7 +216,8 @@ static void sink_write(void *arg, const struct tsdb_point *pts, size_t n) {
   pthread_mutex_unlock(&s->mu);
 }
 
-static void sink_cache(void *arg, const char *source, const struct tsdb_point *pts, size_t n) {
+static void sink_cache(void *arg, const char *source, const struct tsdb_point *pts, size_t n,
+                       const struct tsdb_field *fields, const uint32_t *series) {
   struct sink *s = arg;
   pthread_mutex_lock(&s->mu);
   /* the feed names itself to the cache, whatever its target said */

@@ -41,8 +41,14 @@ static void take(void *arg, const struct tsdb_point *pts, size_t n) {
 }
 
 /* The latest-value hook: as take, once the source is the target's. */
-static void take_latest(void *arg, const char *source, const struct tsdb_point *pts, size_t n) {
-  if (strcmp(source, "test") == 0) take(arg, pts, n);
+static void take_latest(void *arg, const char *source, const struct tsdb_point *pts, size_t n,
+                        const struct tsdb_field *fields, const uint32_t *series) {
+  if (strcmp(source, "test") != 0) return;
+  /* with a store, every value given has its series id, in its field's place */
+  for (size_t i = 0; i < n; i++)
+    for (size_t f = 0; f < pts[i].n_fields; f++)
+      if (!series || series[&pts[i].fields[f] - fields] == TSDB_NO_SERIES) return;
+  take(arg, pts, n);
 }
 
 static void keep(void *arg, struct ingest_batch *b, const struct tsdb_point *p,
