@@ -5,7 +5,8 @@ side by side in one run:
   2. end-to-end ingest (vigil-feed -> a feed -> store + cache) with the cache off, on,
      and on with the Redis mirror, interleaved BENCH_REPEAT times (bench/ingest's
      harness), medians of the steady-state half;
-  3. the mirror's keys per second (bench_cache mirror: 1,000,000 distinct keys) against
+  3. the mirror's keys per second (bench_cache mirror: 1,000,000 distinct keys made,
+     then every one changed and timed until Redis acknowledged all) against
      redis-benchmark's HSET on the same server with one connection and the same number
      of keys in flight (-P), and with its default 50 connections.
 
