@@ -38,30 +38,56 @@
 #define MAX_PAYLOAD 65536
 #define MAX_FILE (256u << 20)
 
+/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+  if (p[0] < 0x80) return 1;
+  size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+             : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+  if (!len || len > n) return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((p[i] & 0xc0) != 0x80) return 0;
+  if (p[0] == 0xe0 && p[1] < 0xa0) return 0; /* overlong */
+  if (p[0] == 0xed && p[1] > 0x9f) return 0; /* surrogates */
+  if (p[0] == 0xf0 && p[1] < 0x90) return 0; /* overlong */
+  if (p[0] == 0xf4 && p[1] > 0x8f) return 0; /* past U+10FFFF */
+  return len;
+}
+
+/* s as a JSON string of valid UTF-8 (a bad byte becomes U+FFFD), cut at a character
+ * boundary after max bytes: the reader (jansson) takes nothing else. */
+static void json_str(struct vg_buf *b, const char *s, size_t max) {
+  struct vg_buf clean;
+  vg_buf_init(&clean);
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n && clean.len < max;) {
+    size_t l = utf8_len(p + i, n - i);
+    if (l) vg_buf_append(&clean, p + i, l);
+    else vg_buf_puts(&clean, "\xef\xbf\xbd");
+    i += l ? l : 1;
+  }
+  vg_buf_json_str(b, clean.data ? clean.data : "");
+  vg_buf_free(&clean);
+}
+
 static void record(struct vg_buf *out, const struct mon_alert *a) {
   struct vg_buf p;
   vg_buf_init(&p);
   vg_buf_printf(&p, "{\"id\":%llu,\"check\":", (unsigned long long)a->id);
-  vg_buf_json_str(&p, a->check);
+  json_str(&p, a->check, 1000);
   vg_buf_puts(&p, ",\"key\":");
-  vg_buf_json_str(&p, a->key);
+  json_str(&p, a->key, 2048);
   vg_buf_printf(&p, ",\"severity\":\"%s\",\"category\":", mon_severity_name(a->severity));
-  vg_buf_json_str(&p, a->category);
+  json_str(&p, a->category, 100);
   vg_buf_puts(&p, ",\"message\":");
-  vg_buf_json_str(&p, a->message);
+  json_str(&p, a->message, 4096);
   vg_buf_printf(&p, ",\"details\":%s,\"firing\":%s,\"started\":%lld,\"ended\":%lld,\"changed\":%lld}",
                 a->details, a->firing ? "true" : "false", (long long)a->started,
                 (long long)a->ended, (long long)a->changed);
-  if (p.len > MAX_PAYLOAD) { /* a huge message or details: keep the alert, drop the details */
+  if (p.len > MAX_PAYLOAD) { /* huge details: keep the alert, drop the details */
     vg_buf_free(&p);
     struct mon_alert small = *a;
     small.details = (char *)"{\"truncated\":true}";
-    char msg[512];
-    snprintf(msg, sizeof msg, "%.500s", a->message);
-    small.message = msg;
-    char key[1024];
-    snprintf(key, sizeof key, "%.1000s", a->key);
-    small.key = key;
     record(out, &small);
     return;
   }

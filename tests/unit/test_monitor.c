@@ -530,6 +530,19 @@ static void history_round_trip(void **state) {
   mon_alerts_apply(back, &m, &ev, NULL, NULL);
   assert_int_equal(mon_alerts_at(back, 0)->id, 15);
   mon_eval_free(&ev);
+  /* a key that is not UTF-8 is written as UTF-8 (the reader takes nothing else) */
+  struct mon_alerts *bad = mon_alerts_new(10);
+  struct mon_alert ba = {.id = 1, .check = (char *)"c", .key = (char *)"\xff\xc3 bad", .category = (char *)"range",
+                         .message = (char *)"m\x80", .details = (char *)"{}", .severity = 1};
+  mon_alerts_restore(bad, &ba);
+  vg_buf_reset(&b);
+  mon_history_encode(bad, &b);
+  mon_alerts_free(&bad);
+  bad = mon_alerts_new(10);
+  assert_int_equal(mon_history_decode((const uint8_t *)b.data, b.len, bad, why, sizeof why), 1);
+  assert_string_equal(mon_alerts_at(bad, 0)->key, "\xef\xbf\xbd\xef\xbf\xbd bad");
+  assert_string_equal(mon_alerts_at(bad, 0)->message, "m\xef\xbf\xbd");
+  mon_alerts_free(&bad);
   /* on disk, through the atomic replace */
   char *dir = test_tmpdir("monhist");
   char *path = vg_asprintf("%s/alerts", dir);
