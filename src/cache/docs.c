@@ -197,6 +197,9 @@ static bool critical_ok(struct cache *c, const char *k, int64_t fresh_ms, int64_
   return ok;
 }
 
+/* A buffer's text, "" when nothing was ever appended (its data is NULL then). */
+static const char *text(const struct vg_buf *b) { return b->data ? b->data : ""; }
+
 static char *render_doc(struct cache *c, const struct cfg_cache_doc *d) {
   struct render r = {.now = vg_wall_ns(), .first_val = true, .first_age = true};
   vg_buf_init(&r.vals);
@@ -223,8 +226,8 @@ static char *render_doc(struct cache *c, const struct cfg_cache_doc *d) {
   vg_buf_init(&out);
   char ts[40];
   vg_rfc3339_format(r.now, 3, ts, sizeof ts);
-  vg_buf_printf(&out, "{%s%s\"_staleness_s\":{%s},\"_missing\":[%s],\"_ts\":\"%s\",", r.vals.data,
-                r.vals.len ? "," : "", r.ages.data, missing.data, ts);
+  vg_buf_printf(&out, "{%s%s\"_staleness_s\":{%s},\"_missing\":[%s],\"_ts\":\"%s\",",
+                text(&r.vals), r.vals.len ? "," : "", text(&r.ages), text(&missing), ts);
   vg_buf_json_str(&out, d->ready_flag);
   vg_buf_printf(&out, ":%s}", ready ? "true" : "false");
   vg_buf_free(&r.vals);

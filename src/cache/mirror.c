@@ -456,6 +456,7 @@ void cache_mirror_stats(struct cache *c, struct cache_mirror_stats *out) {
 struct kv {
   char *meas, *field, *key, *val;
   bool numeric;
+  bool young; /* the cache's value may not have reached Redis yet: not compared */
   double num;
 };
 
@@ -500,12 +501,12 @@ static void kv_add(struct collect *col, const char *meas, size_t ml, const char 
 
 static bool collect_entry(void *arg, const struct cache_entry *e) {
   struct collect *col = arg;
-  if (vg_wall_ns() - e->received < DIFF_SETTLE_NS) return true;
   size_t len = strlen(e->key), ml = cache__meas_len(e->key, len);
   struct vg_buf v;
   vg_buf_init(&v);
   cache__value_text(&e->value, e->str, &v);
   kv_add(col, e->key, ml, ml < len ? e->key + ml + 1 : "", e->key, v.data);
+  col->v[col->n - 1].young = vg_wall_ns() - e->received < DIFF_SETTLE_NS;
   vg_buf_free(&v);
   return true;
 }
@@ -604,14 +605,15 @@ int cache_mirror_diff(struct cache *c, const char *glob, double tolerance, size_
     while (i < mine.n || j < theirs.n) {
       int cmp = i == mine.n ? 1 : j == theirs.n ? -1 : kv_cmp(&mine.v[i], &theirs.v[j]);
       if (cmp < 0) {
-        note(&out->only_cache_keys, &out->n_only_cache_keys, max, &out->only_cache, mine.v[i].key);
+        if (!mine.v[i].young)
+          note(&out->only_cache_keys, &out->n_only_cache_keys, max, &out->only_cache, mine.v[i].key);
         i++;
       } else if (cmp > 0) {
         note(&out->only_redis_keys, &out->n_only_redis_keys, max, &out->only_redis,
              theirs.v[j].key);
         j++;
       } else {
-        if (values_differ(&mine.v[i], &theirs.v[j], tolerance))
+        if (!mine.v[i].young && values_differ(&mine.v[i], &theirs.v[j], tolerance))
           note(&out->differ_keys, &out->n_differ_keys, max, &out->differ, mine.v[i].key);
         i++;
         j++;

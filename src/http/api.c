@@ -445,6 +445,7 @@ static const struct route routes[] = {
     {M_GET, "/api/v1/cache", false, r_cache},
     {M_GET, "/api/v1/cache/stats", false, r_cache},
     {M_GET, "/api/v1/cache/docs", false, r_cache},
+    {M_GET, "/api/v1/cache/diff", false, r_cache},
     {M_GET, "/api/v1/cache/docs/{name}", false, r_cache},
     {M_GET, "/api/v1/health", false, r_monitor},
     {M_GET, "/api/v1/alerts", false, r_monitor},

@@ -4,6 +4,7 @@
  *   GET /api/v1/cache/stats                keys, updates, the Redis mirror
  *   GET /api/v1/cache/docs                 the documents' names
  *   GET /api/v1/cache/docs/{name}          one document's JSON
+ *   GET /api/v1/cache/diff?match=&tolerance=  the cache against Redis (cache_mirror_diff)
  * Matching walks every key, so it runs on the loop's thread pool like the store's
  * routes; the rest reads a few atomics or one document.
  */
@@ -89,6 +90,44 @@ static void entries_run(void *arg, struct http_response *resp) {
                 truncated ? "true" : "false", cache_size(j->cache));
 }
 
+struct diff_job {
+  struct cache *cache;
+  char match[1024];
+  double tolerance;
+  size_t max;
+};
+
+static json_t *str_array(char **v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+static void diff_run(void *arg, struct http_response *resp) {
+  struct diff_job *j = arg;
+  struct cache_diff d;
+  char err[300];
+  int rc = cache_mirror_diff(j->cache, j->match[0] ? j->match : NULL, j->tolerance, j->max, &d,
+                             err, sizeof err);
+  if (rc < 0) {
+    err_json(resp, rc == -ENOTCONN ? 503 : 502, err);
+    return;
+  }
+  json_t *o = json_object();
+  json_object_set_new(o, "only_cache", json_integer((json_int_t)d.only_cache));
+  json_object_set_new(o, "only_redis", json_integer((json_int_t)d.only_redis));
+  json_object_set_new(o, "differ", json_integer((json_int_t)d.differ));
+  json_object_set_new(o, "only_cache_keys", str_array(d.only_cache_keys, d.n_only_cache_keys));
+  json_object_set_new(o, "only_redis_keys", str_array(d.only_redis_keys, d.n_only_redis_keys));
+  json_object_set_new(o, "differ_keys", str_array(d.differ_keys, d.n_differ_keys));
+  char *s = json_dumps(o, JSON_INDENT(2));
+  vg_buf_puts(&resp->body, s);
+  vg_buf_putc(&resp->body, '\n');
+  free(s);
+  json_decref(o);
+  cache_diff_free(&d);
+}
+
 static void stats(struct cache *c, struct http_response *resp) {
   struct cache_mirror_stats ms;
   cache_mirror_stats(c, &ms);
@@ -155,6 +194,28 @@ int cache_api_handle(struct cache *c, const struct http_request *req, struct htt
     vg_buf_puts(&resp->body, json);
     vg_buf_putc(&resp->body, '\n');
     free(json);
+  } else if (strcmp(p, "/api/v1/cache/diff") == 0) {
+    struct diff_job *j = vg_calloc(1, sizeof *j);
+    j->cache = c;
+    j->max = 100;
+    char v[64];
+    if (http_query_get(req->query, "tolerance", v, sizeof v) == 0) {
+      char *end;
+      j->tolerance = strtod(v, &end);
+      if (!v[0] || *end || !(j->tolerance >= 0) || isinf(j->tolerance)) {
+        free(j);
+        err_json(resp, 400, "tolerance must be a finite number >= 0");
+        return 1;
+      }
+    }
+    if (http_query_get(req->query, "match", j->match, sizeof j->match) < 0) j->match[0] = '\0';
+    if (!resp->defer_loop) {
+      diff_run(j, resp);
+      free(j);
+    } else {
+      resp->job = http_job_submit(resp->defer_loop, diff_run, j, free, resp->defer_done,
+                                  resp->defer_arg);
+    }
   } else if (strcmp(p, "/api/v1/cache") == 0) {
     struct cache_job *j = vg_calloc(1, sizeof *j);
     j->cache = c;
