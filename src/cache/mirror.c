@@ -294,7 +294,7 @@ static size_t round_once(struct cache__mirror *m, struct round *r, struct cmds *
   char **names = NULL, **jsons = NULL;
   size_t nset = 0;
   size_t cmds = append_docs(m, &names, &jsons, &nset);
-  qsort_r(r->items, r->n, sizeof *r->items, item_cmp, r);
+  if (r->n) qsort_r(r->items, r->n, sizeof *r->items, item_cmp, r); /* items is NULL before the first key */
   for (size_t a = 0; a < r->n;) {
     size_t b = a + 1;
     while (b < r->n && item_cmp(&r->items[a], &r->items[b], r) == 0) b++;
