@@ -39,6 +39,7 @@ bench: build
 	@bench/tsdb/run.sh $(BUILD)
 	@bench/ingest/run.sh $(BUILD)
 	@bench/compute/run.sh $(BUILD)
+	@bench/monitor/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60

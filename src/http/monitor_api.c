@@ -24,7 +24,7 @@ static void job_run(void *arg, struct http_response *resp) {
   mon_health_json(arg, &resp->body);
 }
 
-static void job_free(void *arg) {}
+static void job_free(void *arg) { mon_release(arg); }
 
 static bool flag(const char *query, const char *name) {
   char v[16];
@@ -42,6 +42,7 @@ void monitor_api_handle(struct mon *m, const struct http_request *req, struct ht
       if (!resp->defer_loop) {
         mon_evaluate_now(m);
       } else {
+        mon_hold(m); /* released when the job is done, on the loop */
         resp->job = http_job_submit(resp->defer_loop, job_run, m, job_free, resp->defer_done,
                                     resp->defer_arg);
         return;

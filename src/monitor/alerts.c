@@ -20,8 +20,8 @@
 struct mon_alerts {
   struct mon_alert *firing; /* in the order they fired */
   size_t n_firing, cap_firing;
-  struct mon_alert *resolved; /* a ring, max entries */
-  size_t max, head, n_resolved; /* head: where the next one goes */
+  struct mon_alert *resolved; /* a ring of max entries, grown up to max as it fills */
+  size_t max, cap, head, n_resolved; /* head: where the next one goes */
   uint64_t next_id;
 };
 
@@ -46,7 +46,8 @@ static void alert_copy(struct mon_alert *dst, const struct mon_alert *src) {
 struct mon_alerts *mon_alerts_new(size_t max_history) {
   struct mon_alerts *as = vg_calloc(1, sizeof *as);
   as->max = max_history ? max_history : 1;
-  as->resolved = vg_calloc(as->max, sizeof *as->resolved);
+  as->cap = as->max < 16 ? as->max : 16;
+  as->resolved = vg_calloc(as->cap, sizeof *as->resolved);
   as->next_id = 1;
   return as;
 }
@@ -55,7 +56,7 @@ void mon_alerts_free(struct mon_alerts **asp) {
   struct mon_alerts *as = *asp;
   if (!as) return;
   for (size_t i = 0; i < as->n_firing; i++) mon_alert_clear(&as->firing[i]);
-  for (size_t i = 0; i < as->max; i++) mon_alert_clear(&as->resolved[i]);
+  for (size_t i = 0; i < as->cap; i++) mon_alert_clear(&as->resolved[i]);
   free(as->firing);
   free(as->resolved);
   free(as);
@@ -70,7 +71,7 @@ const struct mon_alert *mon_alerts_at(const struct mon_alerts *as, size_t i) {
   if (i < as->n_firing) return &as->firing[as->n_firing - 1 - i];
   i -= as->n_firing;
   if (i >= as->n_resolved) return NULL;
-  return &as->resolved[(as->head + as->max - 1 - i) % as->max];
+  return &as->resolved[(as->head + as->cap - 1 - i) % as->cap];
 }
 
 static struct mon_alert *push_firing(struct mon_alerts *as) {
@@ -83,11 +84,20 @@ static struct mon_alert *push_firing(struct mon_alerts *as) {
 
 /* Moves a (taken whole) into the resolved ring. */
 static void push_resolved(struct mon_alerts *as, struct mon_alert *a) {
+  if (as->n_resolved == as->cap && as->cap < as->max) {
+    /* full but never overwritten (that happens only at max): slots 0..cap-1 hold the
+     * alerts oldest first and head came round to 0; the next goes after them */
+    size_t cap = as->cap * 2 < as->max ? as->cap * 2 : as->max;
+    as->resolved = vg_realloc(as->resolved, cap * sizeof *as->resolved);
+    memset(as->resolved + as->cap, 0, (cap - as->cap) * sizeof *as->resolved);
+    as->head = as->cap;
+    as->cap = cap;
+  }
   struct mon_alert *slot = &as->resolved[as->head];
   mon_alert_clear(slot);
   *slot = *a;
-  as->head = (as->head + 1) % as->max;
-  if (as->n_resolved < as->max) as->n_resolved++;
+  as->head = (as->head + 1) % as->cap;
+  if (as->n_resolved < as->cap) as->n_resolved++;
 }
 
 void mon_alerts_restore(struct mon_alerts *as, const struct mon_alert *a) {

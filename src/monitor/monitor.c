@@ -18,6 +18,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,7 @@ struct mon {
   uv_async_t async;
   uv_work_t work;
   bool running;     /* a pool evaluation is queued or running (loop thread only) */
+  atomic_int holds; /* evaluations on demand queued or running (mon_hold) */
   bool closing;
   int64_t opened;   /* realtime ns */
 
@@ -260,7 +262,7 @@ static void apply_restarts(struct mon *m) {
     pthread_mutex_unlock(&m->mu);
     int rc = sv_restart(m->sv, k->restart);
     pthread_mutex_lock(&m->mu);
-    if (rc < 0)
+    if (rc < 0 && rc != -ESHUTDOWN)
       VG_ERROR("cannot restart the producer of stale data", VF_S("service", k->restart),
                VF_S("error", strerror(-rc)));
   }
@@ -342,6 +344,9 @@ int mon_open(const struct cfg_monitor *cfg, const struct mon_deps *deps, struct 
   return 0;
 }
 
+void mon_hold(struct mon *m) { atomic_fetch_add(&m->holds, 1); }
+void mon_release(struct mon *m) { atomic_fetch_sub(&m->holds, 1); }
+
 void mon_start(struct mon *m) {
   if (m->loop) uv_timer_start(&m->timer, on_timer, (uint64_t)m->cfg->interval_ms, (uint64_t)m->cfg->interval_ms);
 }
@@ -357,7 +362,7 @@ void mon_close(struct mon **mp) {
     if (!uv_is_closing((uv_handle_t *)&m->timer)) uv_close((uv_handle_t *)&m->timer, closed);
     if (!uv_is_closing((uv_handle_t *)&m->async)) uv_close((uv_handle_t *)&m->async, closed);
     /* a queued evaluation must finish before m goes: run the loop until it has */
-    while (m->running) uv_run(m->loop, UV_RUN_ONCE);
+    while (m->running || atomic_load(&m->holds) > 0) uv_run(m->loop, UV_RUN_ONCE);
     uv_run(m->loop, UV_RUN_NOWAIT);
   }
   mon__notify_stop(&m->notifier);

@@ -167,6 +167,10 @@ void mon_close(struct mon **m);
 /* Evaluates now, on the calling thread (any thread but the loop's, or the loop's when
  * nothing blocks: tests, `vigil health --now` through a job). */
 void mon_evaluate_now(struct mon *m);
+/* Work that will call the monitor later from the pool (an evaluation on demand) holds
+ * it: mon_close runs the loop until every hold is released. */
+void mon_hold(struct mon *m);
+void mon_release(struct mon *m);
 
 /* The JSON documents of /api/v1/health and /api/v1/alerts (COMMON.md's shapes).
  * severity: -1 for all; all: resolved ones too. Returns the health. */

@@ -566,6 +566,20 @@ static void history_round_trip(void **state) {
   mon_alerts_free(&back);
 }
 
+/* The resolved ring grows up to its bound, keeps order, then drops the oldest. */
+static void alerts_ring_grows_then_wraps(void **state) {
+  struct mon_alerts *as = mon_alerts_new(40);
+  for (uint64_t i = 1; i <= 100; i++) {
+    struct mon_alert a = {.id = i, .check = (char *)"c", .key = (char *)"k", .category = (char *)"range",
+                          .message = (char *)"m", .details = (char *)"{}", .ended = (int64_t)i};
+    mon_alerts_restore(as, &a);
+    size_t want = i < 40 ? i : 40;
+    assert_int_equal(mon_alerts_count(as, false), want);
+    for (size_t k = 0; k < want; k++) assert_int_equal(mon_alerts_at(as, k)->id, i - k);
+  }
+  mon_alerts_free(&as);
+}
+
 static void history_cut_at_every_byte(void **state) {
   struct mon_alerts *as = sample_alerts();
   struct vg_buf b;
@@ -615,7 +629,7 @@ static void history_cut_at_every_byte(void **state) {
 
 static void monitor_documents(void **state) {
   struct vg_config *cfg = load("monitor:\n"
-                               "  interval: 10ms\n"
+                               "  interval: 100ms\n"
                                "  history: 3\n"
                                "  checks:\n"
                                "    acb: {critical: [c1]}\n"
@@ -649,7 +663,7 @@ static void monitor_documents(void **state) {
   mon_alerts_json(m, false, -1, &b);
   assert_non_null(strstr(b.data, "\"category\":\"missing_critical\""));
   /* stopped evaluating: critical, said as the first reason */
-  struct timespec ts = {0, 60 * 1000000};
+  struct timespec ts = {0, 400 * 1000000}; /* past stalled_after (3 intervals) */
   nanosleep(&ts, NULL);
   vg_buf_reset(&b);
   mon_health_json(m, &b);
@@ -686,6 +700,7 @@ int main(void) {
       cmocka_unit_test(key_measurement),
       cmocka_unit_test(alerts_lifecycle),
       cmocka_unit_test(alerts_many),
+      cmocka_unit_test(alerts_ring_grows_then_wraps),
       cmocka_unit_test(history_round_trip),
       cmocka_unit_test(history_cut_at_every_byte),
       cmocka_unit_test(monitor_documents),
