@@ -6,7 +6,7 @@ store), with the cache mirrored into a real redis-server.
   resolved when data resumes; missing keys are listed; a non-numeric critical key makes
   the health critical (and /readyz 503);
 - divergence is found when the test changes Redis behind vigil's back (while the store
-  agrees with the cache);
+  agrees with the cache); Redis stopped is a lost cache backend: critical, until it is back;
 - a producer whose data goes stale is restarted at most once per cooldown and given up
   after max_restarts, visibly (health, metrics, an alert, the service's restarts);
 - a test HTTP receiver gets the webhook's JSON, an exec hook its stdin, and a real
@@ -180,6 +180,29 @@ class MonitorTest(VigilTest):
         self.assertIn("vigil_health_status 2", metrics.decode())
         # the history ring says what it was
         self.assertEqual(h["history"][0]["status"], "critical")
+
+    def test_lost_cache_backend_is_critical_until_redis_is_back(self):
+        s = self.monitored("""
+                exp: {expect: ['ticks,sym=S0001.price']}
+            """)
+        self.feed("--rate", "0", "--count", "3", "--symbols", "1")
+        wait_for(lambda: self.redis.command("HLEN", "vigil:ticks") == 3, timeout=LONG, what="the mirror")
+        self.assertEqual(self.health(s, now=True)["status"], "healthy")
+        self.redis.stop()
+        self.feed("--rate", "0", "--count", "3", "--symbols", "1")  # the mirror finds Redis gone
+        h = wait_for(lambda: (lambda h: h if h["status"] == "critical" else None)(self.health(s)),
+                     timeout=LONG, what="health critical without Redis")
+        why = [r for r in h["reasons"] if r["category"] == "connectivity"]
+        self.assertEqual([(r["check"], r["key"], r["severity"]) for r in why],
+                         [("cache_backend", "redis", "critical")])
+        code, _ = s.request("GET", "/readyz")
+        self.assertEqual(code, 503)
+        self.redis.start()
+        self.feed("--rate", "0", "--count", "3", "--symbols", "1")
+        wait_for(lambda: (lambda h: h if h["status"] == "healthy" else None)(self.health(s)),
+                 timeout=LONG, what="healthy again with Redis back")
+        a = self.alert(s, "cache_backend", "redis", "?all=1")
+        self.assertEqual((a["state"], a["category"]), ("resolved", "connectivity"))
 
     def test_divergence_when_redis_is_changed_behind_vigils_back(self):
         s = self.monitored("""
