@@ -173,21 +173,115 @@ static bool range_one(void *arg, const struct cache_entry *e) {
   return true;
 }
 
-static void check_walk(const struct cfg_check *k, const struct mon_source *src, struct mon_eval *ev,
-                       size_t idx, int64_t now, cache_each_fn *fn) {
-  struct walk w = {.k = k, .ev = ev, .idx = idx, .now = now};
+/* The exact keys of a stale or range check: looked up one by one. */
+static void check_exact(const struct cfg_check *k, const struct mon_source *src, struct walk *w,
+                        cache_each_fn *fn) {
   for (size_t i = 0; k->keys && k->keys[i]; i++) {
-    if (mon__is_glob(k->keys[i])) {
-      src->each(src->arg, k->keys[i], fn, &w);
-    } else {
-      struct cache_entry e;
-      if (src->get(src->arg, k->keys[i], &e) == 0) {
-        fn(&w, &e);
-        mon__entry_clear(&e);
-      }
+    if (mon__is_glob(k->keys[i])) continue;
+    struct cache_entry e;
+    if (src->get(src->arg, k->keys[i], &e) == 0) {
+      fn(w, &e);
+      mon__entry_clear(&e);
     }
   }
-  if (w.restart_due) ev->restart_due[idx] = true;
+}
+
+/* Every glob of every stale and range check, matched in one walk over the entries: the
+ * walk (copying entries out of the cache) is the cost of an evaluation, so it is paid
+ * once however many checks there are. */
+struct glob_ref {
+  const char *glob;
+  size_t plen;    /* "prefix*": the prefix's length */
+  bool all, prefix;
+  size_t walk;    /* index into the walks */
+};
+struct multi {
+  struct walk *walks;
+  cache_each_fn **fns;
+  struct glob_ref *g;
+  size_t n_g;
+};
+
+static bool glob_ref_match(const struct glob_ref *g, const char *key) {
+  if (g->all) return true;
+  if (g->prefix) return strncmp(key, g->glob, g->plen) == 0;
+  return fnmatch(g->glob, key, 0) == 0;
+}
+
+static bool multi_one(void *arg, const struct cache_entry *e) {
+  struct multi *mu = arg;
+  size_t last = SIZE_MAX;
+  for (size_t i = 0; i < mu->n_g; i++) {
+    const struct glob_ref *g = &mu->g[i];
+    if (g->walk == last || !glob_ref_match(g, e->key)) continue;
+    last = g->walk; /* globs of one check are adjacent: an entry counts once per check */
+    mu->fns[g->walk](&mu->walks[g->walk], e);
+  }
+  return true;
+}
+
+static void check_walks(const struct cfg_monitor *m, const struct mon_source *src, struct mon_eval *ev,
+                        int64_t now) {
+  size_t nw = 0, ng = 0;
+  for (size_t i = 0; i < m->n_checks; i++) {
+    const struct cfg_check *k = &m->checks[i];
+    if (k->kind != CFG_CHECK_STALE && k->kind != CFG_CHECK_RANGE) continue;
+    nw++;
+    for (size_t j = 0; k->keys && k->keys[j]; j++) ng += mon__is_glob(k->keys[j]);
+  }
+  if (!nw) return;
+  struct multi mu = {.walks = vg_calloc(nw, sizeof *mu.walks), .fns = vg_calloc(nw, sizeof *mu.fns),
+                     .g = vg_calloc(ng + 1, sizeof *mu.g)};
+  size_t w = 0;
+  for (size_t i = 0; i < m->n_checks; i++) {
+    const struct cfg_check *k = &m->checks[i];
+    if (k->kind != CFG_CHECK_STALE && k->kind != CFG_CHECK_RANGE) continue;
+    mu.walks[w] = (struct walk){.k = k, .ev = ev, .idx = i, .now = now};
+    mu.fns[w] = k->kind == CFG_CHECK_STALE ? stale_one : range_one;
+    check_exact(k, src, &mu.walks[w], mu.fns[w]);
+    for (size_t j = 0; k->keys && k->keys[j]; j++) {
+      const char *g = k->keys[j];
+      if (!mon__is_glob(g)) continue;
+      size_t len = strlen(g);
+      struct glob_ref *r = &mu.g[mu.n_g++];
+      *r = (struct glob_ref){.glob = g, .walk = w, .all = !strcmp(g, "*")};
+      r->prefix = !r->all && len && g[len - 1] == '*' && strcspn(g, "*?[\\") == len - 1;
+      r->plen = len - 1;
+    }
+    w++;
+  }
+  if (mu.n_g == 1) {
+    /* one glob: the cache matches it itself (a prefix without fnmatch) */
+    src->each(src->arg, mu.g[0].all ? NULL : mu.g[0].glob, mu.fns[mu.g[0].walk], &mu.walks[mu.g[0].walk]);
+  } else if (mu.n_g > 1) {
+    bool all = false;
+    for (size_t i = 0; i < mu.n_g; i++) all |= mu.g[i].all;
+    /* a common prefix of every glob narrows the walk the cache makes */
+    size_t common = SIZE_MAX;
+    for (size_t i = 0; i < mu.n_g && !all; i++) {
+      size_t lit = strcspn(mu.g[i].glob, "*?[\\");
+      if (common == SIZE_MAX) common = lit;
+      else {
+        size_t c = 0;
+        while (c < common && c < lit && mu.g[i].glob[c] == mu.g[0].glob[c]) c++;
+        common = c;
+      }
+    }
+    char *pre = NULL;
+    if (!all && common && common != SIZE_MAX) {
+      pre = vg_malloc(common + 2);
+      memcpy(pre, mu.g[0].glob, common);
+      pre[common] = '*';
+      pre[common + 1] = '\0';
+    }
+    src->each(src->arg, pre, multi_one, &mu);
+    free(pre);
+  }
+  for (size_t i = 0; i < nw; i++)
+    if (mu.walks[i].restart_due) ev->restart_due[mu.walks[i].idx] = true;
+  free(mu.walks);
+  free(mu.fns);
+  free(mu.g);
 }
 
 /* ---- feeds ---- */
@@ -488,8 +582,8 @@ void mon_evaluate_memo(const struct cfg_monitor *m, const struct mon_source *src
     switch (k->kind) {
     case CFG_CHECK_EXPECT: check_presence(k, src, ev, false); break;
     case CFG_CHECK_CRITICAL: check_presence(k, src, ev, true); break;
-    case CFG_CHECK_STALE: check_walk(k, src, ev, i, now, stale_one); break;
-    case CFG_CHECK_RANGE: check_walk(k, src, ev, i, now, range_one); break;
+    case CFG_CHECK_STALE:
+    case CFG_CHECK_RANGE: break; /* all of them in one walk, below */
     case CFG_CHECK_RATE: check_rate(k, src, ev, i); break;
     case CFG_CHECK_GAPS: check_gaps(k, src, ev, i, now, memo); break;
     case CFG_CHECK_SERVICE: check_service(k, services, n_services, ev, i); break;
@@ -499,6 +593,7 @@ void mon_evaluate_memo(const struct cfg_monitor *m, const struct mon_source *src
       break;
     }
   }
+  check_walks(m, src, ev, now);
   ev->ran[m->n_checks] = true;
   check_backend(src, ev, m->n_checks);
 }
