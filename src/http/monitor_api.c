@@ -40,9 +40,11 @@ void monitor_api_handle(struct mon *m, const struct http_request *req, struct ht
   if (!strcmp(req->path, "/api/v1/health")) {
     if (flag(req->query, "evaluate")) {
       if (!resp->defer_loop) {
+        mon_sample_services(m);
         mon_evaluate_now(m);
       } else {
-        mon_hold(m); /* released when the job is done, on the loop */
+        mon_sample_services(m); /* here, on the loop thread, which owns the services */
+        mon_hold(m);            /* released when the job is done, on the loop */
         resp->job = http_job_submit(resp->defer_loop, job_run, m, job_free, resp->defer_done,
                                     resp->defer_arg);
         return;

@@ -65,6 +65,7 @@ struct mon {
   pthread_mutex_t mu;      /* everything below */
   struct mon_service_state *svc;
   size_t n_svc;
+  bool sampled;
   struct mon_alerts *alerts;
   struct restart_state *restarts; /* per check */
   enum mon_health health;
@@ -152,6 +153,7 @@ void mon_evaluate_now(struct mon *m) {
   uint64_t t0 = vg_now_ns();
   pthread_mutex_lock(&m->mu);
   size_t n_svc = m->n_svc;
+  bool sampled = m->sampled;
   struct mon_service_state *svc = vg_calloc(n_svc + 1, sizeof *svc);
   for (size_t i = 0; i < n_svc; i++) {
     svc[i] = m->svc[i];
@@ -161,7 +163,8 @@ void mon_evaluate_now(struct mon *m) {
 
   struct mon_eval ev;
   int64_t now = vg_wall_ns();
-  mon_evaluate_memo(m->cfg, &m->src, m->sv ? svc : NULL, n_svc, now, &m->memo, &ev);
+  /* before the first sample the service checks do not run (not "no such service") */
+  mon_evaluate_memo(m->cfg, &m->src, m->sv && sampled ? svc : NULL, n_svc, now, &m->memo, &ev);
   for (size_t i = 0; i < n_svc; i++) free(svc[i].name);
   free(svc);
 
@@ -219,7 +222,7 @@ void mon_evaluate_now(struct mon *m) {
 
 /* ---- on the loop thread ---- */
 
-static void sample_services(struct mon *m) {
+void mon_sample_services(struct mon *m) {
   if (!m->sv) return;
   size_t n = sv_count(m->sv);
   struct mon_service_state *v = vg_calloc(n + 1, sizeof *v);
@@ -234,6 +237,7 @@ static void sample_services(struct mon *m) {
   free(m->svc);
   m->svc = v;
   m->n_svc = n;
+  m->sampled = true;
   pthread_mutex_unlock(&m->mu);
 }
 
@@ -282,7 +286,7 @@ static void work_after(uv_work_t *w, int status) {
 static void on_timer(uv_timer_t *t) {
   struct mon *m = t->data;
   if (m->running || m->closing) return; /* the previous one is still at work */
-  sample_services(m);
+  mon_sample_services(m);
   m->running = true;
   m->work.data = m;
   if (uv_queue_work(m->loop, &m->work, work_run, work_after) < 0) m->running = false;

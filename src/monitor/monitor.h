@@ -167,6 +167,9 @@ void mon_close(struct mon **m);
 /* Evaluates now, on the calling thread (any thread but the loop's, or the loop's when
  * nothing blocks: tests, `vigil health --now` through a job). */
 void mon_evaluate_now(struct mon *m);
+/* Samples the services' states for the next evaluation (loop thread only; the timer
+ * does it before each of its evaluations). */
+void mon_sample_services(struct mon *m);
 /* Work that will call the monitor later from the pool (an evaluation on demand) holds
  * it: mon_close runs the loop until every hold is released. */
 void mon_hold(struct mon *m);

@@ -428,3 +428,34 @@ receivers:
         r = s.cli("alerts", "--all", check=0)
         self.assertIn("resolved", r.stdout)
         self.assertIn("nokey", r.stdout)
+
+    def test_example_exf_runs_healthy(self):
+        """examples/exf as `make run-exf` runs it: the 28 indicators of document 001 published
+        by vigil-feed, cached, mirrored into Redis, and healthy under document 001's monitor."""
+        src = os.environ.get("VIGIL_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
+        with open(os.path.join(src, "examples", "exf", "vigil.yaml")) as f:
+            text = f.read()
+        build = os.path.dirname(FEED)
+        env = {"VIGIL_BUILD": build, "EXF_FEED_PORT": str(free_port()), "EXF_HTTP_PORT": str(free_port()),
+               "EXF_REDIS": f"redis://127.0.0.1:{self.redis.port}/0"}
+        s = Stack(text, env=env)
+        s.env["VIGIL_STATE_DIR"] = s.state_dir
+        self.stacks.append(s)
+        s.start()
+        s.wait_state("publisher", "ready", timeout=LONG)
+
+        def healthy():
+            h = self.health(s, now=True)
+            # the feed's rate needs a second of data before it reads right
+            return h if h["status"] == "healthy" and h["counts"]["present"] == 37 and not h["reasons"] else None
+        h = wait_for(healthy, timeout=LONG, what="the example healthy with every indicator, no reason")
+        self.assertEqual(h["counts"]["expected"], 37)  # 28 expected + 9 critical
+        self.assertEqual(h["reasons"], [])
+        code, body = s.request("GET", "/api/v1/cache/docs/exf_latest")
+        self.assertEqual(code, 200, body)
+        doc = json.loads(body)
+        self.assertIs(doc["_acb_ready"], True)
+        self.assertIsInstance(doc["funding_btc"], float)
+        wait_for(lambda: self.redis.command("HLEN", "vigil:exf") == 84, timeout=LONG,
+                 what="the mirror to hold the 28 indicators' 3 fields")
+
