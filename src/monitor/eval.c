@@ -486,7 +486,7 @@ static void check_store(const struct cfg_check *k, const struct mon_source *src,
   } else {
     src->each(src->arg, NULL, copy_one, &cs);
   }
-  qsort(cs.v, cs.n, sizeof *cs.v, by_key);
+  if (cs.n) qsort(cs.v, cs.n, sizeof *cs.v, by_key);
   struct cache_diff d = {0};
   size_t dummy = 0;
   /* one tsdb_last per measurement: entries sorted by key keep a measurement together
