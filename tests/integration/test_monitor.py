@@ -383,6 +383,38 @@ receivers:
         self.assertRegex(m, r'vigil_notifier_sends_total\{notifier="hook",kind="webhook"\} [1-9]')
         self.assertIn('vigil_notifier_failures_total{notifier="hook",kind="webhook"} 0', m)
 
+    def test_webhook_rate_limited_batches_and_flushed_at_shutdown(self):
+        rcv = Receiver()
+        self.addCleanup(rcv.close)
+        s = self.monitored(
+            """
+                fresh: {stale: 'ticks,*', warn: 1s}
+            """,
+            monitor_extra=f"""notifiers:
+                hook: {{webhook: 'http://127.0.0.1:{rcv.port}/hook', rate: 1/m}}
+              """)
+        self.feed("--rate", "0", "--count", "10", "--symbols", "5")  # 15 keys
+        first = wait_for(lambda: rcv.bodies("/hook"), timeout=LONG, what="the first POST")[0]
+        # the keys go stale within an evaluation or two: what fired later waits, as the
+        # rate allows one request a minute
+        self.assertTrue(first["alerts"])
+        wait_for(lambda: len(self.alerts(s)) == 15 or None, timeout=LONG, what="15 alerts firing")
+        time.sleep(1)
+        self.assertEqual(len(rcv.bodies("/hook")), 1)
+        # resolutions wait for the rate...
+        self.feed("--rate", "0", "--count", "10", "--symbols", "5")
+        wait_for(lambda: all(a["state"] == "resolved" for a in self.alerts(s, "?all=1")) or None,
+                 timeout=LONG, what="every alert resolved")
+        time.sleep(1)
+        self.assertEqual(len(rcv.bodies("/hook")), 1)
+        # ...and are sent when vigil stops, in one last request
+        self.assertEqual(s.stop(), 0)
+        bodies = rcv.bodies("/hook")
+        self.assertEqual(len(bodies), 2)
+        fired = {a["key"] for b in bodies for a in b["alerts"] if a["state"] == "firing"}
+        resolved = {a["key"] for a in bodies[1]["alerts"] if a["state"] == "resolved"}
+        self.assertEqual((len(fired), len(resolved)), (15, 15))
+
     def test_webhook_retried_then_counted_as_failed(self):
         dead = free_port()  # nothing listens
         s = self.monitored(
