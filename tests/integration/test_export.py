@@ -117,6 +117,7 @@ def full_stack(test, influx_url):
           interval: 200ms
           checks:
             fresh: {{stale: 'ticks,*', warn: 1s, restart: pub, critical: 1h}}
+            absent: {{expect: [nokey]}}
           notifiers:
             hook: {{webhook: "{influx_url}/monitor-hook", retries: 0}}
         """)
