@@ -159,6 +159,19 @@ static int post(const char *url, const struct vg_buf *body, int64_t timeout_ms, 
   return 0;
 }
 
+/* vigil's environment without what is vigil's own (systemd's notify socket and
+ * watchdog): a hook must not speak to systemd as vigil. */
+static char **hook_env(void) {
+  size_t n = 0;
+  for (char **e = environ; *e; e++) n++;
+  char **v = vg_calloc(n + 1, sizeof *v);
+  size_t k = 0;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "NOTIFY_SOCKET=", 14) && strncmp(*e, "WATCHDOG_", 9) && strncmp(*e, "LISTEN_", 7))
+      v[k++] = *e;
+  return v;
+}
+
 static int run_hook(char **argv, const struct vg_buf *body, int64_t timeout_ms, char *err, size_t errlen) {
   int in[2];
   if (pipe2(in, O_CLOEXEC) < 0) {
@@ -178,7 +191,9 @@ static int run_hook(char **argv, const struct vg_buf *body, int64_t timeout_ms, 
   posix_spawnattr_setsigdefault(&at, &dfl);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+  char **env = hook_env();
+  int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
+  free(env);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(in[0]);
