@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/vtime.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
@@ -209,12 +210,18 @@ void mon_evaluate_now(struct mon *m) {
     mt_set(mt_get(m->fams.eval_seconds, NULL), (double)(vg_now_ns() - t0) / 1e9);
   }
   mon__notify_refresh(m->notifier, m->alerts);
-  if (changed && m->history_path) {
-    int rc = mon_history_save(m->alerts, m->history_path);
+  /* the file is encoded under the mutex and written (fsync) outside it: readers on the
+   * loop thread never wait for the disk; eval_mu keeps the writes in order */
+  struct vg_buf hist;
+  vg_buf_init(&hist);
+  if (changed && m->history_path) mon_history_encode(m->alerts, &hist);
+  pthread_mutex_unlock(&m->mu);
+  if (hist.len) {
+    int rc = vg_replace_file(m->history_path, hist.data, hist.len, 0640);
     if (rc < 0)
       VG_ERROR("cannot write the alert history", VF_S("path", m->history_path), VF_S("error", strerror(-rc)));
   }
-  pthread_mutex_unlock(&m->mu);
+  vg_buf_free(&hist);
   mon_eval_free(&ev);
   pthread_mutex_unlock(&m->eval_mu);
   if (want_restart && m->loop) uv_async_send(&m->async);
