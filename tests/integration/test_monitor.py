@@ -112,7 +112,7 @@ class MonitorTest(VigilTest):
                 return a
         return None
 
-    def test_stale_warning_then_critical_then_resolved_missing_and_not_numeric(self):
+    def test_stale_warning_then_critical_then_resolved_and_missing_keys(self):
         s = self.monitored("""
                 fresh: {stale: 'ticks,sym=S0001.*', warn: 1s, critical: 3s}
                 expected: {expect: ['ticks,sym=S0001.price', 'ticks,sym=S0002.price', 'ticks,sym=S0009.price', nokey]}
