@@ -409,13 +409,13 @@ static void check_redis(const struct cfg_check *k, const struct mon_source *src,
     sum.only_cache += d.only_cache;
     sum.only_redis += d.only_redis;
     sum.differ += d.differ;
-    size_t dummy = 0;
+    size_t counted = 0; /* the counts are summed above; only the names are kept */
     for (size_t j = 0; j < d.n_only_cache_keys; j++)
-      push_name(&sum.only_cache_keys, &sum.n_only_cache_keys, &dummy, d.only_cache_keys[j]);
+      push_name(&sum.only_cache_keys, &sum.n_only_cache_keys, &counted, d.only_cache_keys[j]);
     for (size_t j = 0; j < d.n_only_redis_keys; j++)
-      push_name(&sum.only_redis_keys, &sum.n_only_redis_keys, &dummy, d.only_redis_keys[j]);
+      push_name(&sum.only_redis_keys, &sum.n_only_redis_keys, &counted, d.only_redis_keys[j]);
     for (size_t j = 0; j < d.n_differ_keys; j++)
-      push_name(&sum.differ_keys, &sum.n_differ_keys, &dummy, d.differ_keys[j]);
+      push_name(&sum.differ_keys, &sum.n_differ_keys, &counted, d.differ_keys[j]);
     mon__diff_free(&d);
   }
   diverged(k, ev, "redis", &sum);
@@ -488,7 +488,6 @@ static void check_store(const struct cfg_check *k, const struct mon_source *src,
   }
   if (cs.n) qsort(cs.v, cs.n, sizeof *cs.v, by_key);
   struct cache_diff d = {0};
-  size_t dummy = 0;
   /* one tsdb_last per measurement: entries sorted by key keep a measurement together
    * unless names that prefix one another interleave, which only costs a repeated read */
   for (size_t i = 0; i < cs.n;) {
@@ -539,7 +538,6 @@ static void check_store(const struct cfg_check *k, const struct mon_source *src,
     free(meas);
     i = j;
   }
-  (void)dummy;
   for (size_t i = 0; i < cs.n; i++) free(cs.v[i].key);
   free(cs.v);
   diverged(k, ev, "store", &d);
