@@ -160,8 +160,10 @@ class MonitorTest(VigilTest):
                 acb: {critical: ['ticks,sym=S0001.note', 'ticks,sym=S0001.price']}
             """)
         self.feed("--rate", "0", "--count", "4", "--symbols", "2", "--note-bytes", "3")
-        h = wait_for(lambda: (lambda h: h if h["status"] == "critical" else None)(self.health(s)),
-                     timeout=LONG, what="health critical")
+        # critical from the start (nothing there yet); wait for the fed keys to be in
+        h = wait_for(lambda: (lambda h: h if h["counts"]["present"] == 1 else None)(self.health(s)),
+                     timeout=LONG, what="the numeric key present")
+        self.assertEqual(h["status"], "critical")
         self.assertEqual(h["counts"]["missing_critical"], 1)
         self.assertEqual(h["counts"]["present"], 1)
         why = [r for r in h["reasons"] if r["category"] == "missing_critical"]
