@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc)
 DEMO       ?= examples/demo/vigil.yaml
 
-.PHONY: all deps build run test test-plain test-san bench fuzz clean
+.PHONY: all deps build run run-exf test test-plain test-san bench fuzz clean
 
 all: build
 
@@ -17,6 +17,10 @@ build: deps
 
 run: build
 	@examples/demo/run.sh $(BUILD) $(DEMO)
+
+# Document 001's indicators under the monitor, with a Redis mirror (examples/exf/).
+run-exf: build
+	@examples/exf/run.sh $(BUILD)
 
 test: deps test-plain test-san
 
@@ -35,6 +39,7 @@ bench: build
 	@bench/tsdb/run.sh $(BUILD)
 	@bench/ingest/run.sh $(BUILD)
 	@bench/compute/run.sh $(BUILD)
+	@bench/monitor/run.sh $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh 60

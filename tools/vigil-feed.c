@@ -40,6 +40,7 @@ static const char usage[] =
     "  --duration DUR        stop after DUR (250ms, 10s, 2m) even before --count\n"
     "  --symbols N           symbols, round robin (default 10)\n"
     "  --prefix P            symbol names P0001, P0002, ... (default S)\n"
+    "  --names A,B,...       symbol names given instead (sets --symbols; up to 15 bytes each)\n"
     "  --measurement NAME    (default ticks)\n"
     "  --format line|json    payload format (default line); JSON objects are\n"
     "                        {\"measurement\":M,\"sym\":S,\"price\":F,\"size\":I,\"seq\":I,\"time\":NS}\n"
@@ -168,7 +169,7 @@ int main(int argc, char **argv) {
   bool binds[16];
   size_t n_eps = 0;
   int socket_type = ZMQ_PUSH;
-  const char *topic = NULL, *measurement = "ticks", *prefix = "S";
+  const char *topic = NULL, *measurement = "ticks", *prefix = "S", *names = NULL;
   double rate = 1000;
   long long count = 0, symbols = 10, lines = 1, gap_every = 0, gap_size = 1, bad_every = 0,
             pause_every = 0, burst_every = 0, burst = 1000, note_bytes = 0;
@@ -177,7 +178,7 @@ int main(int argc, char **argv) {
   enum {
     O_BIND = 256, O_CONNECT, O_SOCKET, O_TOPIC, O_RATE, O_COUNT, O_DURATION, O_SYMBOLS, O_PREFIX,
     O_MEAS, O_FORMAT, O_LINES, O_START, O_SEED, O_GAP_EVERY, O_GAP_SIZE, O_BAD_EVERY,
-    O_PAUSE_EVERY, O_PAUSE, O_BURST_EVERY, O_BURST, O_WAIT, O_NO_SUM, O_QUIET, O_NOTE, O_HELP
+    O_PAUSE_EVERY, O_PAUSE, O_BURST_EVERY, O_BURST, O_WAIT, O_NO_SUM, O_QUIET, O_NOTE, O_NAMES, O_HELP
   };
   static const struct option opts[] = {
       {"bind", required_argument, 0, O_BIND},        {"connect", required_argument, 0, O_CONNECT},
@@ -192,7 +193,7 @@ int main(int argc, char **argv) {
       {"pause", required_argument, 0, O_PAUSE},      {"burst-every", required_argument, 0, O_BURST_EVERY},
       {"burst", required_argument, 0, O_BURST},      {"wait", required_argument, 0, O_WAIT},
       {"no-checksum", no_argument, 0, O_NO_SUM},     {"quiet", no_argument, 0, O_QUIET},
-      {"note-bytes", required_argument, 0, O_NOTE},
+      {"note-bytes", required_argument, 0, O_NOTE},  {"names", required_argument, 0, O_NAMES},
       {"help", no_argument, 0, O_HELP},              {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -219,6 +220,7 @@ int main(int argc, char **argv) {
     case O_COUNT: count = num(optarg, "--count"); break;
     case O_DURATION: duration_ns = dur_ns(optarg); break;
     case O_SYMBOLS: symbols = num(optarg, "--symbols"); break;
+    case O_NAMES: names = optarg; break;
     case O_PREFIX: prefix = optarg; break;
     case O_MEAS: measurement = optarg; break;
     case O_FORMAT:
@@ -284,9 +286,25 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (names) {
+    symbols = 1;
+    for (const char *q = names; *q; q++) symbols += *q == ',';
+  }
   struct sym *syms = calloc((size_t)symbols, sizeof *syms);
+  const char *next_name = names;
   for (long long i = 0; i < symbols; i++) {
-    syms[i].len = (size_t)snprintf(syms[i].name, sizeof syms[i].name, "%s%04lld", prefix, i + 1);
+    if (names) {
+      size_t n = strcspn(next_name, ",");
+      if (n == 0 || n >= sizeof syms[i].name) {
+        fprintf(stderr, "vigil-feed: --names: each name needs 1 to 15 bytes\n");
+        return 2;
+      }
+      memcpy(syms[i].name, next_name, n);
+      syms[i].len = n;
+      next_name += n + (next_name[n] == ',');
+    } else {
+      syms[i].len = (size_t)snprintf(syms[i].name, sizeof syms[i].name, "%s%04lld", prefix, i + 1);
+    }
     syms[i].price = 10000000 + (int64_t)(rng() % 1000000);
     syms[i].seq = 0;
   }

@@ -30,6 +30,8 @@ int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_compute(struct cli *cli, int argc, char **argv); /* plan|run|dead|report|history */
 int cmd_cache(struct cli *cli, int argc, char **argv);   /* get|doc|docs|stats */
+int cmd_health(struct cli *cli, int argc, char **argv);  /* monitor.c */
+int cmd_alerts(struct cli *cli, int argc, char **argv);  /* monitor.c */
 
 /* vigil up's compute (compute_sched.c): with a compute section, registers the
  * vigil_compute_* metrics in reg (read from the ledger by a thread; reg may be NULL);
@@ -133,6 +135,16 @@ int cli_feeds_start(const struct vg_config *cfg, const struct ingest_target *tar
 /* Stops every feed (each writes what it has batched) and frees fs; the registry must
  * render no more (its collector reads the feeds). NULL is fine. */
 void cli_feeds_stop(struct cli_feeds *fs);
+/* The running feeds (borrowed) in *out; returns how many. */
+struct ingest_feed;
+size_t cli_feeds_list(struct cli_feeds *fs, struct ingest_feed ***out);
+/* The monitor of cfg->monitor (monitor.c); *out stays NULL without that section.
+ * 0, or -1 with err. */
+struct mon;
+struct sv_supervisor;
+int cli_monitor_open(uv_loop_t *loop, struct sv_supervisor *sv, const struct vg_config *cfg,
+                     struct cache *cache, struct cli_feeds *feeds, struct tsdb *store,
+                     struct mt_registry *reg, struct mon **out, char *err, size_t errlen);
 /* The status hook: adds "feeds" (when there are any) to the status document root (a
  * json_t *). arg is the struct cli_feeds. */
 void cli_feeds_status(void *arg, void *root);

@@ -196,3 +196,8 @@ void cli_feeds_status(void *arg, void *root) {
   for (size_t i = 0; i < fs->n; i++) json_array_append_new(arr, feed_json(fs->v[i], &fs->info[i], fs->store));
   json_object_set_new(root, "feeds", arr);
 }
+
+size_t cli_feeds_list(struct cli_feeds *fs, struct ingest_feed ***out) {
+  *out = fs ? fs->v : NULL;
+  return fs ? fs->n : 0;
+}

@@ -26,6 +26,8 @@ static const struct verb {
     {"query", cmd_query, "read the store: a range, bucketed aggregates, or last values"},
     {"store", cmd_store, "the store: import line protocol, stats, compact, retention"},
     {"cache", cmd_cache, "the latest value of every key, documents, the Redis mirror"},
+    {"health", cmd_health, "whether the latest values can be trusted, with every reason"},
+    {"alerts", cmd_alerts, "the monitor's alerts, firing and (--all) resolved"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
 };
 

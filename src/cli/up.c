@@ -22,6 +22,7 @@
 #include "core/file.h"
 #include "http/http.h"
 #include "cache/cache.h"
+#include "monitor/monitor.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "supervise/supervise.h"
@@ -303,6 +304,14 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     d.api.ingest = &target; /* HTTP /write and import: the same pipeline as the feeds */
     frc = cli_feeds_start(cfg, &target, d.metrics, &d.feeds, err, sizeof err);
   }
+  /* the monitor (docs/monitor.md) reads the cache, the feeds and the store */
+  struct mon *mon = NULL;
+  if (frc == 0 && cli_monitor_open(d.loop, d.sv, cfg, cache, d.feeds, store, d.metrics, &mon, err,
+                                   sizeof err) < 0) {
+    cli_feeds_stop(d.feeds);
+    frc = -1;
+  }
+  d.api.monitor = mon;
   if (frc < 0) {
     fprintf(stderr, "vigil: %s\n", err);
     cli_forward_close(fwd);
@@ -332,6 +341,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   if (failed) {
     fprintf(stderr, "vigil: %s\n", err);
     if (failed == 2 && d.server) http_server_close(d.server);
+    mon_close(&mon);
     cli_feeds_stop(d.feeds);
     cli_forward_close(fwd);
     cache_close(&cache);
@@ -368,11 +378,13 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   }
   if (cli_compute_schedule(d.loop, cli, cfg, d.metrics) < 0) VG_WARN("compute schedule not armed");
   sv_start_all(d.sv);
+  if (mon) mon_start(mon);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);
 
   http_control_close(d.ctl);
   if (d.server) http_server_close(d.server);
+  mon_close(&mon);         /* its last evaluation done, its notifiers flushed, its history saved */
   cli_feeds_stop(d.feeds); /* each writes what it has batched */
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);

@@ -278,6 +278,72 @@ struct cfg_compute {
   size_t n_calcs;
 };
 
+
+/* The `monitor` section (src/config/monitor.c, docs/monitor.md): integrity checks over
+ * the latest-value cache, health rules, alert notifiers. */
+enum cfg_check_kind {
+  CFG_CHECK_EXPECT,     /* keys present and numeric */
+  CFG_CHECK_CRITICAL,   /* keys present, numeric and finite */
+  CFG_CHECK_STALE,      /* keys (globs) received within warn / critical */
+  CFG_CHECK_RANGE,      /* values within [min, max] */
+  CFG_CHECK_RATE,       /* a feed's point rate at least min */
+  CFG_CHECK_GAPS,       /* a feed's sequence gaps within window */
+  CFG_CHECK_SERVICE,    /* a service in one of the states */
+  CFG_CHECK_DIVERGENCE, /* the cache against redis or the store */
+};
+enum cfg_severity { CFG_SEV_INFO, CFG_SEV_WARNING, CFG_SEV_CRITICAL };
+struct cfg_check {
+  char *name;
+  struct cfg_pos pos;
+  enum cfg_check_kind kind;
+  char **keys;            /* expect/critical/stale/range/divergence: keys, aliases or globs */
+  char *target;           /* rate/gaps: feed; service: service; divergence: "redis"|"store" */
+  int severity;           /* -1: the kind's default */
+  int64_t warn_ms, critical_ms; /* stale; 0: not checked */
+  char *restart;          /* stale: the service to restart past critical_ms, or NULL */
+  int64_t cooldown_ms;    /* between two restarts; default 5s */
+  int max_restarts;       /* then give up; default 3 */
+  double min, max;        /* range (NaN: unbounded); rate: min (NaN: the feed's expect) */
+  int64_t window_ms;      /* gaps: a gap keeps the alert firing this long; default 5m */
+  char **states;          /* service: acceptable states; default ready */
+  double tolerance;       /* divergence: absolute; default 0 */
+  long long allow;        /* divergence: keys that may differ before it fires; default 3 */
+};
+enum cfg_notifier_kind { CFG_NOTIFY_WEBHOOK, CFG_NOTIFY_ALERTMANAGER, CFG_NOTIFY_EXEC };
+struct cfg_notifier {
+  char *name;
+  struct cfg_pos pos;
+  enum cfg_notifier_kind kind;
+  char *url;              /* webhook, alertmanager (base URL) */
+  char **argv;            /* exec */
+  int min_severity;       /* default warning */
+  double rate;            /* sends per second at most; default 1/s */
+  int retries;            /* default 3 */
+  int64_t timeout_ms;     /* per attempt; default 5s */
+  int64_t backoff_ms;     /* first retry delay, doubled; default 500ms */
+  bool resolved;          /* also notify resolutions; default true */
+};
+struct cfg_monitor {
+  struct cfg_pos pos;
+  int64_t interval_ms;    /* default 60s (document 001) */
+  int64_t stalled_ms;     /* no evaluation this long: critical; default 3 intervals */
+  int history;            /* evaluations kept; default 100 */
+  int alert_history;      /* alerts kept (also on disk); default 1000 */
+  bool critical_on_missing_critical; /* default true */
+  bool critical_on_backend_lost;     /* default true */
+  long long degraded_stale;   /* more stale keys than this: degraded; default 3 */
+  long long degraded_missing; /* more missing keys than this: degraded; default 10 */
+  struct cfg_check *checks;
+  size_t n_checks;
+  struct cfg_notifier *notifiers;
+  size_t n_notifiers;
+};
+/* "info", "warning", "critical" */
+const char *cfg_severity_name(int s);
+/* A deep copy of m (a monitor outlives the config it was opened with), and its free. */
+struct cfg_monitor *cfg_monitor_dup(const struct cfg_monitor *m);
+void cfg_monitor_free(struct cfg_monitor **m);
+
 struct vg_config {
   char *path;           /* the file it came from */
   char *state_dir;      /* absolute path; default ./var/vigil */
@@ -289,6 +355,7 @@ struct vg_config {
   struct cfg_feed *feeds;
   size_t n_feeds;
   struct cfg_compute *compute; /* NULL without a compute section */
+  struct cfg_monitor *monitor; /* NULL without a monitor section */
   struct cfg_cache cache;       /* always there: defaults without a cache section */
 };
 

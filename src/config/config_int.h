@@ -165,6 +165,11 @@ void cfg__compute_parse(struct cfg__ctx *c, struct cfg_compute *cp, const struct
                         const char *dir);
 void cfg__compute_free(struct cfg_compute *cp);
 
+/* The monitor section (monitor.c). */
+void cfg__monitor_parse(struct cfg__ctx *c, const struct vg_config *cfg, struct cfg_monitor *m,
+                        const struct cfg__node *n);
+void cfg__monitor_free(struct cfg_monitor *m);
+
 /* Sorts diags[from..] by position, keeping the order of equal positions. */
 void cfg__diags_sort(struct cfg_diags *d, size_t from);
 

@@ -20,8 +20,8 @@
 
 static const char *const top_keys[] = {"state_dir", "http",  "services", "store",
                                        "sinks",     "feeds", "compute",
-                                       "cache"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_CACHE, K_N };
+                                       "cache",     "monitor"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_CACHE, K_MONITOR, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -109,6 +109,10 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   if (f[K_COMPUTE]) {
     cfg->compute = vg_calloc(1, sizeof *cfg->compute);
     cfg__compute_parse(c, cfg->compute, f[K_COMPUTE]->value, dir ? dir : "/");
+  }
+  if (f[K_MONITOR]) {
+    cfg->monitor = vg_calloc(1, sizeof *cfg->monitor);
+    cfg__monitor_parse(c, cfg, cfg->monitor, f[K_MONITOR]->value);
   }
   for (size_t i = 0; i < cfg->n_services; i++)
     cfg->services[i].fingerprint = cfg__fingerprint(&cfg->services[i]);
@@ -241,6 +245,8 @@ void cfg_free(struct vg_config *cfg) {
   cfg__cache_free(&cfg->cache);
   if (cfg->compute) cfg__compute_free(cfg->compute);
   free(cfg->compute);
+  if (cfg->monitor) cfg__monitor_free(cfg->monitor);
+  free(cfg->monitor);
   free(cfg->path);
   free(cfg);
 }

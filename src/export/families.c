@@ -11,6 +11,7 @@
 
 #include "cache/cache.h"
 #include "compute/compute.h"
+#include "monitor/monitor.h"
 #include "export/export_int.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -29,6 +30,7 @@ struct mt_registry *ex_metric_families(void) {
   ingest_metrics_describe(r);
   sink_metrics_describe(r);
   cache_metrics_describe(r);
+  mon_metrics_describe(r);
   cp_metrics_describe(r);
   return r;
 }

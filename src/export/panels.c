@@ -143,6 +143,23 @@ const struct ex__panel ex__panels[] = {
      .description = "Bytes in the spool, against its spool_max.",
      .q = {{"vigil_sink_spool_bytes", "{{sink}}"}}},
 
+    {.type = "row", .title = "Data monitor"},
+    {.type = "stat", .title = "Data health", .unit = "short", .w = 4, .h = 4,
+     .description = "The monitor's health of the latest values (docs/monitor.md): 0 healthy, "
+                    "1 degraded, 2 critical. `vigil health` says why.",
+     .q = {{"vigil_health_status", "health"}}},
+    {.type = "timeseries", .title = "Alerts firing", .unit = "short", .w = 8, .h = 8,
+     .description = "The monitor's alerts firing, by severity.",
+     .q = {{"sum by (instance, severity) (vigil_alerts_firing)", "{{severity}}"}}},
+    {.type = "timeseries", .title = "Evaluation time", .unit = "s", .w = 6, .h = 8,
+     .description = "How long the last evaluation of the checks took (a walk over the cache, "
+                    "Redis and the store).",
+     .q = {{"vigil_monitor_evaluation_seconds", "evaluation"}}},
+    {.type = "timeseries", .title = "Notifier requests", .unit = "short", .w = 6, .h = 8,
+     .description = "Requests each notifier delivered, and those it gave up on (alerts lost).",
+     .q = {{"increase(vigil_notifier_sends_total[$__rate_interval])", "{{notifier}} sent"},
+           {"increase(vigil_notifier_failures_total[$__rate_interval])", "{{notifier}} failed"}}},
+
     {.type = "row", .title = "Compute"},
     {.type = "stat", .title = "Last run", .unit = "s", .w = 4, .h = 4,
      .description = "Time since the last compute run finished.",

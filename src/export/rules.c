@@ -101,6 +101,20 @@ static const struct rule rules[] = {
      "The spool of the {{ $labels.sink }} sink on {{ $labels.instance }} has held points for "
      "15 minutes although its server answers."},
 
+    /* the monitor (docs/monitor.md) */
+    {"VigilDataHealthCritical", "vigil_health_status == 2", "1m", "critical",
+     "The latest values on {{ $labels.instance }} cannot be trusted",
+     "The monitor on {{ $labels.instance }} has found the data critical for a minute (a "
+     "critical key missing or not finite, the cache's Redis lost, or the monitor stalled); "
+     "`vigil health` says why."},
+    {"VigilMonitorStalled", "time() - vigil_monitor_last_evaluation_timestamp_seconds > 600", "0m",
+     "warning", "The monitor on {{ $labels.instance }} does not evaluate",
+     "The monitor on {{ $labels.instance }} has not evaluated its checks for over 10 minutes."},
+    {"VigilNotifierFailing", "increase(vigil_notifier_failures_total[15m]) > 0", "0m", "warning",
+     "The {{ $labels.notifier }} notifier drops alerts",
+     "The {{ $labels.notifier }} notifier ({{ $labels.kind }}) on {{ $labels.instance }} gave up "
+     "on {{ $value | printf \"%.0f\" }} requests in 15 minutes; their alerts were not delivered."},
+
     /* compute */
     {"VigilComputeBreakerTripped", "vigil_compute_last_run_breaker_trips > 0", "0m", "warning",
      "The last compute run tripped a circuit breaker",

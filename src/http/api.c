@@ -11,6 +11,8 @@
 #include "http/http_int.h"
 #include "http/store_api.h"
 #include "http/cache_api.h"
+#include "http/monitor_api.h"
+#include "monitor/monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,6 +267,15 @@ static void readyz(struct http_api *api, struct http_response *resp) {
     json_array_append_new(reasons, json_string(b.data));
     vg_buf_free(&b);
   }
+  if (api->monitor) { /* the data's health: critical is not ready */
+    char **why;
+    enum mon_health h = mon_health_get(api->monitor, &why);
+    if (h == MON_CRITICAL_HEALTH) ready = false;
+    for (size_t i = 0; why[i]; i++) json_array_append_new(reasons, json_string(why[i]));
+    vg_strv_free(why);
+    json_object_set_new(o, "health", json_string(mon_health_name(h)));
+    resp->status = ready ? 200 : 503;
+  }
   json_object_set_new(o, "ready", json_boolean(ready));
   json_object_set_new(o, "reasons", reasons);
   dump(o, &resp->body);
@@ -435,6 +446,11 @@ static int r_cache(const struct call *k, struct http_response *resp) {
   return 0;
 }
 
+static int r_monitor(const struct call *k, struct http_response *resp) {
+  monitor_api_handle(k->api->monitor, k->req, resp);
+  return 0;
+}
+
 static const struct route routes[] = {
     {M_GET, "/", true, r_page},
     {M_GET, "/assets/{name}", true, r_page},
@@ -465,6 +481,8 @@ static const struct route routes[] = {
     {M_GET, "/api/v1/cache/docs", false, r_cache},
     {M_GET, "/api/v1/cache/diff", false, r_cache},
     {M_GET, "/api/v1/cache/docs/{name}", false, r_cache},
+    {M_GET, "/api/v1/health", false, r_monitor},
+    {M_GET, "/api/v1/alerts", false, r_monitor},
 };
 
 /* Matches path against pattern; a "{...}" segment (at most one) is copied into name. */

@@ -104,6 +104,7 @@ void http_job_detach(struct http_job *j);
 struct tsdb;
 struct ingest_target;
 struct cache;
+struct mon;
 struct http_api {
   struct sv_supervisor *sv;
   struct tsdb *store;     /* NULL when the store is disabled */
@@ -111,6 +112,7 @@ struct http_api {
    * which /write and import go; NULL: the store alone */
   const struct ingest_target *ingest;
   struct cache *cache;    /* the latest-value cache; NULL: its routes answer 503 */
+  struct mon *monitor;    /* the monitor; NULL: its routes answer 404, /readyz ignores it */
   struct http_hooks hooks;
   struct mt_registry *metrics;
   const char *token_file; /* bearer token for TCP calls (all but the scrapers'); NULL: refused */

@@ -53,7 +53,8 @@ ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceR
           "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRefusingValues",
           "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
           "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
-          "VigilComputeDeadCells", "VigilComputeRunOverdue")
+          "VigilComputeDeadCells", "VigilComputeRunOverdue", "VigilDataHealthCritical",
+          "VigilMonitorStalled", "VigilNotifierFailing")
 
 
 def families():
@@ -82,8 +83,8 @@ def full_stack(test, influx_url):
     """`vigil up` with every module that has metrics, as the demo runs them: services (one
     with a watchdog, one that exits and is given up on), a feed fed by vigil-feed with
     sequence gaps and malformed messages and an expect.rate it cannot meet, the store, the
-    InfluxDB sink at influx_url, and compute on a schedule with a calculation that always
-    fails (its cells die and its circuit breaker trips)."""
+    InfluxDB sink at influx_url, compute on a schedule with a calculation that always
+    fails (its cells die and its circuit breaker trips), and the monitor with a notifier."""
     fport = free_port()
     return test.stack(f"""
         services:
@@ -112,6 +113,13 @@ def full_stack(test, influx_url):
           calcs:
             prices: {{cmd: [sh, -c, 'echo $1 > $0/p', '{{out}}', '{{date}}']}}
             broken: {{cmd: [sh, -c, 'exit 1'], retries: 0}}
+        monitor:
+          interval: 200ms
+          checks:
+            fresh: {{stale: 'ticks,*', warn: 1s, restart: pub, critical: 1h}}
+            absent: {{expect: [nokey]}}
+          notifiers:
+            hook: {{webhook: "{influx_url}/monitor-hook", retries: 0}}
         """)
 
 
