@@ -26,6 +26,7 @@ static const struct verb {
     {"query", cmd_query, "read the store: a range, bucketed aggregates, or last values"},
     {"store", cmd_store, "the store: import line protocol, stats, compact, retention"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
+    {"arrow", cmd_arrow, "print an Arrow IPC file or stream: schema, rows as text, JSON or CSV"},
 };
 
 static void usage(FILE *f) {
