@@ -368,7 +368,7 @@ int arrow__decode_batch(struct arrow_reader *r, struct fbt *rb, const struct arr
   }
   for (uint32_t k = 0; k < n; k++) {
     c.path[0] = 0;
-    if (decode(&c, &fields[k], as_dict, &arrays[k], 1) < 0) return -1;
+    if (decode(&c, &fields[k], as_dict, &arrays[k], 1) < 0) return err->code;
     if (arrays[k].length != rows) {
       snprintf(c.path, sizeof c.path, "%s", fields[k].name);
       return fail(&c, -EBADMSG, (int64_t)body->meta_off, "column of %lld rows in a batch of %lld", (long long)arrays[k].length,

@@ -292,6 +292,8 @@ static int open_common(struct arrow_reader *r, const struct arrow_limits *lim, s
 
 int arrow_open_mem(struct arrow_reader **out, const void *data, size_t size, const struct arrow_limits *lim,
                    struct arrow_err *err) {
+  struct arrow_err local;
+  if (!err) err = &local;
   struct arrow_reader *r = vg_calloc(1, sizeof *r);
   r->data = data;
   r->size = size;
@@ -305,6 +307,8 @@ int arrow_open_mem(struct arrow_reader **out, const void *data, size_t size, con
 }
 
 int arrow_open(struct arrow_reader **out, const char *path, const struct arrow_limits *lim, struct arrow_err *err) {
+  struct arrow_err local;
+  if (!err) err = &local;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return arrow__fail(err, -errno, -1, -1, NULL, "cannot open %s: %s", path, strerror(errno));
   struct stat st;
@@ -373,6 +377,8 @@ static int sticky(struct arrow_reader *r, int rc, struct arrow_err *err) {
 }
 
 int arrow_read_batch(struct arrow_reader *r, int64_t index, const struct arrow_batch **out, struct arrow_err *err) {
+  struct arrow_err local;
+  if (!err) err = &local;
   if (!r->file) return arrow__fail(err, -EINVAL, -1, -1, NULL, "random access needs the file format, not a stream");
   if (index < 0 || index >= (int64_t)r->n_batch_blocks)
     return arrow__fail(err, -ERANGE, index, -1, NULL, "no such batch (the file has %u)", r->n_batch_blocks);
@@ -383,6 +389,8 @@ int arrow_read_batch(struct arrow_reader *r, int64_t index, const struct arrow_b
 }
 
 int arrow_next(struct arrow_reader *r, const struct arrow_batch **out, struct arrow_err *err) {
+  struct arrow_err local;
+  if (!err) err = &local;
   if (r->failed) {
     if (err) *err = r->sticky;
     return r->sticky.code;

@@ -252,7 +252,7 @@ int arrow__parse_schema(struct arrow_reader *r, struct fbt *st, size_t base, str
     struct fbt ft;
     if (arrow__fb_vec_table(st->b, vpos, k, &ft) < 0) return meta_fail(&c, "field");
     c.path[0] = 0;
-    if (parse_field(&c, &ft, &r->fields[k], 1) < 0) return -1;
+    if (parse_field(&c, &ft, &r->fields[k], 1) < 0) return err->code;
   }
   r->schema.fields = r->fields;
   r->schema.n_fields = n;

@@ -1,7 +1,7 @@
 // Golden Arrow files written by the official implementation (the apache-arrow npm
 // package), and what vigil's reader must find in them.
 //
-//   node tests/arrow/golden.mjs OUTDIR
+//   node tests/arrow/golden.mjs OUTDIR [--fixtures]
 //
 // Writes, in OUTDIR:
 //   types.arrow / types.stream   every type vigil reads (JS 18 has no large_list), nulls
@@ -347,6 +347,20 @@ write('types.arrow', types.schema, types.batches, 'file');
 write('types.stream', types.schema, types.batches, 'stream');
 writeFileSync(join(out, 'types.expected.jsonl'), types.expected.join('\n') + '\n');
 writeFileSync(join(out, 'types.schema.json'), JSON.stringify(Object.fromEntries(columns.map(([n, t]) => [n, t]))) + '\n');
+
+// The unit tests' fixtures (tests/arrow/data/, committed): the same columns in two small
+// batches (one dictionary delta), file and stream; an unsupported type.
+if (process.argv[3] === '--fixtures') {
+  deltaDict = null;
+  const small = buildBatches([3, 2]);
+  write('small.arrow', small.schema, small.batches, 'file');
+  write('small.stream', small.schema, small.batches, 'stream');
+  writeFileSync(join(out, 'small.expected.jsonl'), small.expected.join('\n') + '\n');
+  const m = new A.Map_(new A.Field('entries', new A.Struct([new A.Field('key', new A.Utf8(), false),
+    new A.Field('value', new A.Int32(), true)]), false));
+  const schema = new A.Schema([new A.Field('id', new A.Int32(), true), new A.Field('tags', m, true)]);
+  write('unsupported.arrow', schema, [], 'file');
+}
 
 // A stream whose dictionary is replaced (not extended) for its second batch.
 {
