@@ -122,6 +122,8 @@ printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n2024-02-29\n1700000000.5\n
 printf 'tick,sym=BTC\nprice\n-1h\nnow\n1m\nmax\n10\n' >"$seeds/query-args.txt"
 # committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
+# fuzz_arrow: Arrow files and streams written by apache-arrow JS (tests/arrow/data/)
+for f in tests/arrow/data/*.arrow tests/arrow/data/*.stream; do cp "$f" "$seeds/arrow-$(basename "$f")"; done
 
 # FUZZ_ONLY="lineproto json" runs only those targets.
 only="${FUZZ_ONLY:-}"
