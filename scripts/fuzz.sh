@@ -120,6 +120,9 @@ printf 'tick,sym=BTC\\,X,venue=a\\=b\nm\n' >"$seeds/query.txt"
 printf 'now-15m\n2026-11-23T06:00:00.123456789+01:00\n2024-02-29\n1700000000.5\n1h30m\n1w2d3h4m5s6ms7us8ns\n-1h\n1677-09-21T00:12:43.145224192Z\n2262-04-11t23:47:16.854775807z\n' >"$seeds/time.txt"
 # ... and seven lines as one query's arguments (q, field, from, to, every, agg, limit)
 printf 'tick,sym=BTC\nprice\n-1h\nnow\n1m\nmax\n10\n' >"$seeds/query-args.txt"
+# fuzz_cache: a document's keys, then put/get/doc/render operations
+printf 'al m.* t,sym=[AB]*.price x\\.y\np m.a 1.5\np t,sym=A.price nan\np al 7\ng m.*\ng al\ng [\nd scan {"n":1,"a":[1,2]}\nd scan [1]\nr doc\nr scan\n' >"$seeds/cache.txt"
+printf 'cache:\n  max_keys: 10\n  aliases: {a: m.a}\n  documents:\n    d: {keys: [a, "m.*"], critical: [a], fresh: 2m, ready_flag: _acb_ready}\n  redis: redis://[::1]:6380/2\n  redis_prefix: "x:"\n  redis_ttl: 1h\n' >"$seeds/config-cache.yaml"
 # committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
 # fuzz_arrow: Arrow files and streams written by apache-arrow JS (tests/arrow/data/)

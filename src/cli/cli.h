@@ -29,6 +29,7 @@ int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_compute(struct cli *cli, int argc, char **argv); /* plan|run|dead|report|history */
+int cmd_cache(struct cli *cli, int argc, char **argv);   /* get|doc|docs|stats */
 int cmd_arrow(struct cli *cli, int argc, char **argv);   /* cat */
 
 /* vigil up's compute (compute_sched.c): with a compute section, registers the
@@ -96,6 +97,10 @@ typedef int (*cli_write_fn)(void *arg, const char *data, size_t len);
 int cli_request_to(const struct cli *cli, const char *method, const char *path, cli_write_fn fn,
                    void *arg, struct cli_reply *reply);
 void cli_reply_free(struct cli_reply *r);
+/* Appends "?key=v" (or "&key=v" once b holds a '?') to the path in b, v percent-encoded;
+ * nothing when v is NULL. */
+struct vg_buf;
+void cli_url_param(struct vg_buf *b, const char *key, const char *v);
 /* The control socket of the daemon cli names: --socket, or STATE_DIR/vigil.sock from the
  * config's state_dir alone (a file being edited still finds its daemon). NULL when the
  * config cannot be read (its problems printed when print_errors). Caller frees. */
@@ -110,8 +115,9 @@ struct cli_forward;
 struct ingest_target;
 struct tsdb;
 struct mt_registry;
-int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct mt_registry *reg,
-                     struct cli_forward **out, char *err, size_t errlen);
+struct cache;
+int cli_forward_open(const struct vg_config *cfg, struct tsdb *store, struct cache *cache,
+                     struct mt_registry *reg, struct cli_forward **out, char *err, size_t errlen);
 struct ingest_target cli_forward_target(struct cli_forward *f);
 void cli_forward_close(struct cli_forward *f);
 

@@ -139,3 +139,15 @@ static int request(const struct cli *cli, const char *method, const char *path, 
 }
 
 void cli_reply_free(struct cli_reply *r) { vg_freep(&r->body); }
+
+void cli_url_param(struct vg_buf *b, const char *key, const char *v) {
+  if (!v) return;
+  vg_buf_printf(b, "%c%s=", strchr((char *)b->data, '?') ? '&' : '?', key);
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        strchr("-_.~", *p))
+      vg_buf_putc(b, (char)*p);
+    else
+      vg_buf_printf(b, "%%%02X", *p);
+  }
+}

@@ -25,6 +25,7 @@ static const struct verb {
     {"export", cmd_export, "write Grafana dashboards, Prometheus alert rules and scrape config"},
     {"query", cmd_query, "read the store: a range, bucketed aggregates, or last values"},
     {"store", cmd_store, "the store: import line protocol, stats, compact, retention"},
+    {"cache", cmd_cache, "the latest value of every key, documents, the Redis mirror"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
     {"arrow", cmd_arrow, "print an Arrow IPC file or stream: schema, rows as text, JSON or CSV"},
 };

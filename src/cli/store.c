@@ -96,18 +96,6 @@ static int print_buf(struct vg_buf *b) {
   return EXIT_OK;
 }
 
-static void url_put(struct vg_buf *b, const char *key, const char *v) {
-  if (!v) return;
-  vg_buf_printf(b, "%c%s=", strchr((char *)b->data, '?') ? '&' : '?', key);
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-        strchr("-_.~", *p))
-      vg_buf_putc(b, (char)*p);
-    else
-      vg_buf_printf(b, "%%%02X", *p);
-  }
-}
-
 static int start(struct session *s) {
   s->cfg = cli_load_config(s->cli);
   return s->cfg ? 0 : -1;
@@ -202,14 +190,14 @@ int cmd_query(struct cli *cli, int argc, char **argv) {
   struct vg_buf t;
   vg_buf_init(&t);
   vg_buf_puts(&t, o.last ? "/api/v1/query/last" : "/api/v1/query");
-  url_put(&t, "q", selector);
-  url_put(&t, "field", o.field);
-  url_put(&t, "from", o.from);
-  url_put(&t, "to", o.to);
-  url_put(&t, "every", o.every);
-  url_put(&t, "agg", o.agg);
-  url_put(&t, "limit", o.limit);
-  url_put(&t, "format", o.format);
+  cli_url_param(&t, "q", selector);
+  cli_url_param(&t, "field", o.field);
+  cli_url_param(&t, "from", o.from);
+  cli_url_param(&t, "to", o.to);
+  cli_url_param(&t, "every", o.every);
+  cli_url_param(&t, "agg", o.agg);
+  cli_url_param(&t, "limit", o.limit);
+  cli_url_param(&t, "format", o.format);
   struct cli_reply r;
   int code = EXIT_FAIL;
   int where = reach(&s, "GET", (char *)t.data, NULL, 0, &r);
@@ -320,10 +308,10 @@ static int do_import(struct session *s, const char *file, const char *precision)
     struct vg_buf t;
     vg_buf_init(&t);
     vg_buf_puts(&t, "/api/v1/store/import");
-    url_put(&t, "precision", precision);
+    cli_url_param(&t, "precision", precision);
     char fl[24];
     snprintf(fl, sizeof fl, "%zu", first_line);
-    url_put(&t, "first_line", fl);
+    cli_url_param(&t, "first_line", fl);
     struct cli_reply r;
     int rc = reach(s, "POST", (char *)t.data, buf, cut, &r);
     vg_buf_free(&t);
@@ -536,9 +524,9 @@ int cli_store_input(void *arg, const char *selector, int64_t from_ns, int64_t to
   struct vg_buf t;
   vg_buf_init(&t);
   vg_buf_puts(&t, "/api/v1/store/fingerprint");
-  url_put(&t, "q", selector);
-  url_put(&t, "from", a);
-  url_put(&t, "to", b);
+  cli_url_param(&t, "q", selector);
+  cli_url_param(&t, "from", a);
+  cli_url_param(&t, "to", b);
   struct cli_reply r;
   int where = reach(&ss->s, "GET", (char *)t.data, NULL, 0, &r);
   vg_buf_free(&t);

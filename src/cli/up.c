@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "core/file.h"
 #include "http/http.h"
+#include "cache/cache.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "supervise/supervise.h"
@@ -293,7 +294,10 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   /* feeds before the listeners: a status or scrape sees them from the first request */
   struct cli_forward *fwd = NULL;
   struct ingest_target target = {0};
-  int frc = cli_forward_open(cfg, store, d.metrics, &fwd, err, sizeof err);
+  struct cache *cache = NULL;
+  int frc = cache_open(&cfg->cache, d.metrics, &cache, err, sizeof err);
+  d.api.cache = cache;
+  if (frc == 0) frc = cli_forward_open(cfg, store, cache, d.metrics, &fwd, err, sizeof err);
   if (frc == 0) {
     target = cli_forward_target(fwd);
     d.api.ingest = &target; /* HTTP /write and import: the same pipeline as the feeds */
@@ -302,6 +306,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   if (frc < 0) {
     fprintf(stderr, "vigil: %s\n", err);
     cli_forward_close(fwd);
+    cache_close(&cache);
     sv_destroy(d.sv);
     tsdb_close(store);
     mt_registry_free(d.metrics);
@@ -327,6 +332,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     if (failed == 2 && d.server) http_server_close(d.server);
     cli_feeds_stop(d.feeds);
     cli_forward_close(fwd);
+    cache_close(&cache);
     sv_destroy(d.sv);
     tsdb_close(store);
     mt_registry_free(d.metrics);
@@ -370,6 +376,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT); /* also until every store job (/write, import) is done */
   cli_forward_close(fwd);   /* then the InfluxDB sink sends or spools what it holds */
+  cache_close(&cache);      /* and the mirror writes what changed last */
   uv_loop_close(d.loop);
   cli_compute_schedule_free();
   tsdb_close(store); /* after the listeners: no request can still use it */

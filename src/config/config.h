@@ -203,6 +203,43 @@ struct cfg_sinks {
   struct cfg_influx_sink influx;
 };
 
+/* cache.aliases: a short name for a key ("funding_btc: exf.funding_btc"). */
+struct cfg_cache_alias {
+  char *name, *key;
+  struct cfg_pos pos;
+};
+
+/* cache.documents.NAME: a named set of keys published as one JSON object (docs/cache.md). */
+struct cfg_cache_doc {
+  char *name;
+  struct cfg_pos pos;
+  char **keys;            /* NULL-terminated: keys, aliases or globs */
+  char **critical;        /* NULL-terminated: keys or aliases that must be fresh and finite */
+  int64_t fresh_ms;       /* a critical key older than this is not ready; default 120s */
+  char *ready_flag;       /* the readiness flag's name; default "_ready" */
+};
+
+/* The `cache` section: the latest-value cache and its Redis mirror (docs/cache.md). */
+struct cfg_cache {
+  struct cfg_pos pos;
+  int64_t max_keys;       /* new keys past this are refused (counted); default 1,000,000 */
+  struct cfg_cache_alias *aliases;
+  size_t n_aliases;
+  struct cfg_cache_doc *docs;
+  size_t n_docs;
+  /* the mirror: NULL redis = none */
+  char *redis;            /* as written: "redis://HOST[:PORT][/DB]" or "unix:/PATH[?db=N]" */
+  char *redis_host;       /* NULL with a unix socket */
+  int redis_port;         /* default 6379 */
+  char *redis_unix;       /* the socket's path, or NULL */
+  int redis_db;           /* SELECT'ed after connecting; default 0 */
+  char *redis_prefix;     /* before every Redis key; default "vigil:" */
+  int64_t redis_ttl_ms;   /* EXPIRE on every hash written; 0 (default): none */
+  int64_t redis_timeout_ms; /* connect and command timeout; default 2s */
+  int64_t redis_batch;    /* keys per pipelined round; default 10000 */
+  bool redis_timestamps;  /* also write PREFIX MEAS:ts hashes; default true */
+};
+
 /* One calculation of the `compute` section (docs/compute.md). */
 struct cfg_calc {
   char *name;
@@ -251,6 +288,7 @@ struct vg_config {
   struct cfg_feed *feeds;
   size_t n_feeds;
   struct cfg_compute *compute; /* NULL without a compute section */
+  struct cfg_cache cache;       /* always there: defaults without a cache section */
 };
 
 /* Loads and validates path. Returns the config, or NULL when the file cannot be read

@@ -117,6 +117,10 @@ void cfg__store_defaults(struct cfg_store *s, const char *state_dir);
 void cfg__store_parse(struct cfg__ctx *c, struct cfg_store *s, const struct cfg__node *n,
                       const char *state_dir);
 void cfg__store_free(struct cfg_store *s);
+/* The `cache` section (cache.c). */
+void cfg__cache_defaults(struct cfg_cache *s);
+void cfg__cache_parse(struct cfg__ctx *c, struct cfg_cache *s, const struct cfg__node *n);
+void cfg__cache_free(struct cfg_cache *s);
 /* dir/rel (or rel alone when absolute) with "", "." and ".." segments resolved
  * lexically; the result is absolute and has no trailing slash. */
 char *cfg__join_path(const char *dir, const char *rel);

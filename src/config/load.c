@@ -19,8 +19,9 @@
 #define MAX_FILE_SIZE (16 << 20)
 
 static const char *const top_keys[] = {"state_dir", "http",  "services", "store",
-                                       "sinks",     "feeds", "compute"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_N };
+                                       "sinks",     "feeds", "compute",
+                                       "cache"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_CACHE, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -98,6 +99,8 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   if (f[K_STORE]) cfg__store_parse(c, &cfg->store, f[K_STORE]->value, cfg->state_dir);
   cfg__sinks_defaults(&cfg->sinks);
   if (f[K_SINKS]) cfg__sinks_parse(c, &cfg->sinks, f[K_SINKS]->value, dir);
+  cfg__cache_defaults(&cfg->cache);
+  if (f[K_CACHE]) cfg__cache_parse(c, &cfg->cache, f[K_CACHE]->value);
 
   if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
@@ -235,6 +238,7 @@ void cfg_free(struct vg_config *cfg) {
   free(cfg->state_dir);
   cfg__http_free(&cfg->http);
   cfg__sinks_free(&cfg->sinks);
+  cfg__cache_free(&cfg->cache);
   if (cfg->compute) cfg__compute_free(cfg->compute);
   free(cfg->compute);
   free(cfg->path);

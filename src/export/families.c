@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache/cache.h"
 #include "compute/compute.h"
 #include "export/export_int.h"
 #include "http/http.h"
@@ -27,6 +28,7 @@ struct mt_registry *ex_metric_families(void) {
   tsdb_metrics_describe(r);
   ingest_metrics_describe(r);
   sink_metrics_describe(r);
+  cache_metrics_describe(r);
   cp_metrics_describe(r);
   return r;
 }

@@ -10,6 +10,7 @@
  */
 #include "http/http.h"
 #include "http/store_api.h"
+#include "http/cache_api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -399,6 +400,11 @@ static int r_store(const struct call *k, struct http_response *resp) {
   return 0;
 }
 
+static int r_cache(const struct call *k, struct http_response *resp) {
+  (void)cache_api_handle(k->api->cache, k->req, resp);
+  return 0;
+}
+
 static const struct route routes[] = {
     {M_GET, "/healthz", true, r_healthz},
     {M_GET, "/readyz", true, r_readyz},
@@ -420,6 +426,11 @@ static const struct route routes[] = {
     {M_POST, "/api/v1/store/retention", false, r_store},
     {M_POST, "/api/v1/store/import", false, r_store},
     {M_POST, "/write", false, r_store},
+    {M_GET, "/api/v1/cache", false, r_cache},
+    {M_GET, "/api/v1/cache/stats", false, r_cache},
+    {M_GET, "/api/v1/cache/docs", false, r_cache},
+    {M_GET, "/api/v1/cache/diff", false, r_cache},
+    {M_GET, "/api/v1/cache/docs/{name}", false, r_cache},
 };
 
 /* Matches path against pattern; a "{...}" segment (at most one) is copied into name. */

@@ -94,12 +94,14 @@ void http_job_detach(struct http_job *j);
 /* Everything the routes read or act on; shared by every transport. */
 struct tsdb;
 struct ingest_target;
+struct cache;
 struct http_api {
   struct sv_supervisor *sv;
   struct tsdb *store;     /* NULL when the store is disabled */
   /* the daemon's ingest pipeline (the store, the sinks, the latest-value hook), through
    * which /write and import go; NULL: the store alone */
   const struct ingest_target *ingest;
+  struct cache *cache;    /* the latest-value cache; NULL: its routes answer 503 */
   struct http_hooks hooks;
   struct mt_registry *metrics;
   const char *token_file; /* bearer token for TCP calls (all but the scrapers'); NULL: refused */

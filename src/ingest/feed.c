@@ -39,6 +39,7 @@ struct ingest_feed {
   char **endpoints, **topics, **seq_key, **json_tags, **json_fields, **json_ints;
   char *seq_field, *quarantine_path, *json_measurement_key, *json_measurement, *json_time_key;
   struct ingest_target target;
+  char source[80]; /* "feed:NAME", the cache's name for where its points come from */
   void *ctx, *sock;
   pthread_t thread;
   atomic_bool stop;
@@ -388,6 +389,8 @@ int ingest_feed_start(const struct ingest_feed_opts *opts, const struct ingest_t
   f->o.seq_field = f->seq_field = dup_or_null(opts->seq_field);
   f->o.quarantine_path = f->quarantine_path = dup_or_null(opts->quarantine_path);
   if (target) f->target = *target;
+  snprintf(f->source, sizeof f->source, "feed:%s", f->name);
+  f->target.source = f->source;
 
   f->buf_cap = opts->buffer_bytes ? opts->buffer_bytes : (size_t)4 << 20;
   f->max_msg = f->buf_cap / 4;

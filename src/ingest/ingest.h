@@ -253,6 +253,9 @@ uint64_t ingest_quarantine_written(const struct ingest_quarantine *q);
 
 /* Given points the store took (any thread; pts live only for the call). */
 typedef void ingest_points_fn(void *arg, const struct tsdb_point *pts, size_t n);
+/* The same, with the name of where they came from (the latest-value cache's source). */
+typedef void ingest_latest_fn(void *arg, const char *source, const struct tsdb_point *pts,
+                              size_t n);
 
 /*
  * Where every source's points go once decoded: into the store, then to the sinks
@@ -264,8 +267,10 @@ struct ingest_target {
   struct tsdb *store;
   ingest_points_fn *sinks;
   void *sinks_arg;
-  ingest_points_fn *cache;
+  ingest_latest_fn *cache;
   void *cache_arg;
+  const char *source; /* given to the cache: "http", "import"; a feed's copy names the
+                       * feed ("feed:NAME"), a bridge's the bridge */
 };
 
 /* What one ingest_write did, in points and values (see the words at the top). */

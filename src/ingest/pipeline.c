@@ -83,7 +83,7 @@ int ingest_write(const struct ingest_target *t, struct ingest_batch *b, size_t m
     w->values = b->n_fields;
   }
   if (n && t && t->sinks) t->sinks(t->sinks_arg, b->points, n);
-  if (n && t && t->cache) t->cache(t->cache_arg, b->points, n);
+  if (n && t && t->cache) t->cache(t->cache_arg, t->source, b->points, n);
   ingest_batch_reset(b);
   return rc;
 }

@@ -449,3 +449,103 @@ class InfluxDB:
             raise AssertionError(f"{q}: {res['error']}")
         series = res.get("series") or []
         return series[0]["values"] if series else []
+
+
+# ---- Redis (the cache's mirror, the monitor, failover) ----
+
+REDIS_SERVER = shutil.which("redis-server") or ("/usr/bin/redis-server"
+                                                if os.path.exists("/usr/bin/redis-server") else None)
+
+
+class RedisError(Exception):
+    pass
+
+
+def resp_command(sock_file, *args):
+    """Sends one command in RESP over a connected socket's file; returns the reply
+    (bytes, int, list, None), raising RedisError for an error reply."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    sock_file.write(b"".join(out))
+    sock_file.flush()
+    return _resp_read(sock_file)
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise RedisError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp_read(f) for _ in range(n)]
+    raise ConnectionError(f"bad reply line {line!r}")
+
+
+class Redis:
+    """A real redis-server on a free loopback port (or the given one), its files in
+    workdir, no persistence unless asked. stop() and start() again keep the port, so a
+    test can stage an outage. command() opens a short connection per call."""
+
+    def __init__(self, workdir, port=None, extra=()):
+        self.dir = os.path.join(workdir, f"redis-{port or 'x'}-{time.monotonic_ns()}")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port or free_port()
+        self.extra = list(extra)
+        self.proc = None
+
+    def start(self, timeout=10):
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--logfile", os.path.join(self.dir, "log"),
+             *self.extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"redis-server exited {self.proc.returncode}")
+            try:
+                return self.command("PING") == b"PONG"
+            except OSError:
+                return False
+        wait_for(up, timeout=timeout, interval=0.02, what="redis-server to answer PING")
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def command(self, *args):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            with s.makefile("rwb") as f:
+                return resp_command(f, *args)
+
+    def hgetall(self, key):
+        r = self.command("HGETALL", key) or []
+        return {r[i].decode(): r[i + 1].decode() for i in range(0, len(r), 2)}

@@ -216,10 +216,11 @@ static void sink_write(void *arg, const struct tsdb_point *pts, size_t n) {
   pthread_mutex_unlock(&s->mu);
 }
 
-static void sink_cache(void *arg, const struct tsdb_point *pts, size_t n) {
+static void sink_cache(void *arg, const char *source, const struct tsdb_point *pts, size_t n) {
   struct sink *s = arg;
   pthread_mutex_lock(&s->mu);
-  s->cached += n;
+  /* the feed names itself to the cache, whatever its target said */
+  if (strncmp(source, "feed:", 5) == 0) s->cached += n;
   pthread_mutex_unlock(&s->mu);
 }
 

@@ -40,6 +40,11 @@ static void take(void *arg, const struct tsdb_point *pts, size_t n) {
   }
 }
 
+/* The latest-value hook: as take, once the source is the target's. */
+static void take_latest(void *arg, const char *source, const struct tsdb_point *pts, size_t n) {
+  if (strcmp(source, "test") == 0) take(arg, pts, n);
+}
+
 static void keep(void *arg, struct ingest_batch *b, const struct tsdb_point *p,
                  const struct ingest_error *err) {
   assert_null(err);
@@ -60,7 +65,7 @@ static void refused_never_written(void **state) {
   struct tsdb *db;
   assert_int_equal(tsdb_open(&db, dir, &o, err, sizeof err), 0);
   struct got sinks = {0}, cache = {0};
-  struct ingest_target t = {db, take, &sinks, take, &cache};
+  struct ingest_target t = {db, take, &sinks, take_latest, &cache, "test"};
   struct ingest_batch b;
   ingest_batch_init(&b, 0, 0, 1);
 

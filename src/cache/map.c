@@ -1,0 +1,450 @@
+/*
+ * The map: every key's latest entry, in striped open-addressed tables (cache_int.h).
+ * Writers hash a key, lock its stripe, update the entry in place. Readers copy entries
+ * out under the stripe's lock and hand the copies on with no lock held.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "cache/cache_int.h"
+#include "metrics/metrics.h"
+
+uint64_t cache__hash(const char *key, size_t len) { return XXH3_64bits(key, len); }
+
+static struct cache__stripe *stripe_of(struct cache *c, uint64_t h) {
+  return &c->stripes[h >> 58]; /* 64 stripes: the top 6 bits */
+}
+
+bool cache__is_glob(const char *g) { return strpbrk(g, "*?[") != NULL; }
+
+size_t cache__meas_len(const char *key, size_t len) {
+  size_t last_dot = len;
+  for (size_t i = 0; i < len; i++) {
+    if (key[i] == '\\' && i + 1 < len) {
+      i++;
+      continue;
+    }
+    if (key[i] == ',') return i;
+    if (key[i] == '.') last_dot = i;
+  }
+  return last_dot;
+}
+
+/* ---- sources ---- */
+
+uint16_t cache__source(struct cache *c, const char *name) {
+  size_t n = atomic_load_explicit(&c->n_sources, memory_order_acquire);
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(c->sources[i], name, sizeof c->sources[i] - 1) == 0) return (uint16_t)i;
+  pthread_mutex_lock(&c->sources_mu);
+  n = atomic_load_explicit(&c->n_sources, memory_order_relaxed);
+  size_t i = 0;
+  while (i < n && strncmp(c->sources[i], name, sizeof c->sources[i] - 1) != 0) i++;
+  if (i == n) {
+    if (n == CACHE__MAX_SOURCES) {
+      i = 0; /* "other", reserved at open */
+    } else {
+      snprintf(c->sources[n], sizeof c->sources[n], "%s", name);
+      atomic_store_explicit(&c->n_sources, n + 1, memory_order_release);
+    }
+  }
+  pthread_mutex_unlock(&c->sources_mu);
+  return (uint16_t)i;
+}
+
+const char *cache__source_name(const struct cache *c, uint16_t i) { return c->sources[i]; }
+
+/* ---- the table of one stripe ---- */
+
+static size_t find_slot(const struct cache__stripe *st, const char *key, size_t len, uint64_t h) {
+  size_t mask = st->cap - 1, i = h & mask;
+  for (;;) {
+    const struct cache__entry *e = st->slots[i];
+    if (!e || (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)) return i;
+    i = (i + 1) & mask;
+  }
+}
+
+static void grow(struct cache__stripe *st) {
+  size_t ncap = st->cap ? st->cap * 2 : 64;
+  struct cache__entry **old = st->slots;
+  size_t ocap = st->cap;
+  st->slots = vg_calloc(ncap, sizeof *st->slots);
+  st->cap = ncap;
+  for (size_t i = 0; i < ocap; i++) {
+    struct cache__entry *e = old[i];
+    if (!e) continue;
+    size_t j = e->hash & (ncap - 1);
+    while (st->slots[j]) j = (j + 1) & (ncap - 1);
+    st->slots[j] = e;
+  }
+  free(old);
+}
+
+static struct cache__entry *lookup(struct cache__stripe *st, const char *key, size_t len,
+                                   uint64_t h) {
+  if (!st->cap) return NULL;
+  return st->slots[find_slot(st, key, len, h)];
+}
+
+static void mark_dirty(struct cache *c, struct cache__stripe *st, struct cache__entry *e) {
+  if (!c->mirror) return;
+  if (e->dirty) {
+    atomic_fetch_add_explicit(&c->coalesced, 1, memory_order_relaxed);
+    return;
+  }
+  e->dirty = true;
+  if (st->n_dirty == st->dirty_cap) {
+    st->dirty_cap = st->dirty_cap ? st->dirty_cap * 2 : 256;
+    st->dirty = vg_realloc(st->dirty, st->dirty_cap * sizeof *st->dirty);
+  }
+  st->dirty[st->n_dirty++] = e;
+}
+
+struct put {
+  const struct tsdb_value *v;
+  int64_t ts, received;
+  uint16_t source;
+};
+
+/* Under st's lock. */
+static void put_locked(struct cache *c, struct cache__stripe *st, const char *key, size_t len,
+                       uint64_t h, size_t meas_len, const struct put *p) {
+  if (!st->cap) grow(st);
+  size_t i = find_slot(st, key, len, h);
+  struct cache__entry *e = st->slots[i];
+  if (!e) {
+    if (atomic_load_explicit(&c->n_keys, memory_order_relaxed) >= c->max_keys) {
+      atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
+      return;
+    }
+    if ((st->n + 1) * 4 > st->cap * 3) {
+      grow(st);
+      i = find_slot(st, key, len, h);
+    }
+    e = vg_calloc(1, sizeof *e + len + 1);
+    e->hash = h;
+    e->key_len = (uint32_t)len;
+    e->meas_len = (uint32_t)meas_len;
+    memcpy(e->key, key, len);
+    e->ts = INT64_MIN;
+    st->slots[i] = e;
+    st->n++;
+    atomic_fetch_add_explicit(&c->n_keys, 1, memory_order_relaxed);
+  } else if (p->ts < e->ts) {
+    atomic_fetch_add_explicit(&c->out_of_order, 1, memory_order_relaxed);
+    return;
+  }
+  e->value = *p->v;
+  if (p->v->type == TSDB_STRING) {
+    size_t n = p->v->v.s.len;
+    if (n + 1 > e->str_cap) {
+      e->str_cap = (uint32_t)(n + 1 < 16 ? 16 : n + 1);
+      e->str = vg_realloc(e->str, e->str_cap);
+    }
+    memcpy(e->str, p->v->v.s.p, n);
+    e->str[n] = '\0';
+    e->value.v.s.p = e->str;
+  }
+  e->ts = p->ts;
+  e->received = p->received;
+  e->source = p->source;
+  e->updates++;
+  mark_dirty(c, st, e);
+}
+
+static void put_key(struct cache *c, const char *key, size_t len, size_t meas_len,
+                    const struct put *p) {
+  uint64_t h = cache__hash(key, len);
+  struct cache__stripe *st = stripe_of(c, h);
+  pthread_mutex_lock(&st->mu);
+  put_locked(c, st, key, len, h, meas_len, p);
+  pthread_mutex_unlock(&st->mu);
+  atomic_fetch_add_explicit(&c->updates, 1, memory_order_relaxed);
+}
+
+/* Appends s escaped as line protocol escapes a measurement (",", " ") or a tag key or
+ * value (also "="); false when the key would pass CACHE__MAX_KEY. */
+static bool put_escaped(char *buf, size_t *o, struct tsdb_str s, bool tag) {
+  size_t at = *o;
+  for (size_t i = 0; i < s.len; i++) {
+    char ch = s.p[i];
+    if (at + 2 >= CACHE__MAX_KEY) return false;
+    if (ch == ',' || ch == ' ' || (tag && ch == '=')) buf[at++] = '\\';
+    buf[at++] = ch;
+  }
+  *o = at;
+  return true;
+}
+
+void cache_put_points(struct cache *c, const char *source, const struct tsdb_point *pts,
+                      size_t n) {
+  if (!c || !n) return;
+  struct put p = {.received = vg_wall_ns(), .source = cache__source(c, source ? source : "")};
+  char key[CACHE__MAX_KEY + 1];
+  for (size_t i = 0; i < n; i++) {
+    const struct tsdb_point *pt = &pts[i];
+    size_t o = 0;
+    bool ok = put_escaped(key, &o, pt->measurement, false);
+    size_t meas_len = o;
+    for (size_t t = 0; ok && t < pt->n_tags; t++) {
+      key[o++] = ',';
+      ok = put_escaped(key, &o, pt->tags[t].key, true);
+      if (ok && o + 1 < CACHE__MAX_KEY) key[o++] = '=';
+      else ok = false;
+      ok = ok && put_escaped(key, &o, pt->tags[t].value, true);
+    }
+    if (!ok) {
+      atomic_fetch_add_explicit(&c->refused_keys, pt->n_fields, memory_order_relaxed);
+      continue;
+    }
+    key[o++] = '.';
+    p.ts = pt->ts;
+    for (size_t f = 0; f < pt->n_fields; f++) {
+      const struct tsdb_field *fl = &pt->fields[f];
+      if (o + fl->key.len > CACHE__MAX_KEY) {
+        atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
+        continue;
+      }
+      memcpy(key + o, fl->key.p, fl->key.len);
+      p.v = &fl->value;
+      put_key(c, key, o + fl->key.len, meas_len, &p);
+    }
+  }
+}
+
+void cache_put(struct cache *c, const char *key, const struct tsdb_value *v, int64_t ts,
+               const char *source) {
+  if (!c) return;
+  key = cache__resolve(c, key);
+  size_t len = strlen(key);
+  if (len == 0 || len > CACHE__MAX_KEY) {
+    atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
+    return;
+  }
+  struct put p = {.v = v, .ts = ts, .received = vg_wall_ns(),
+                  .source = cache__source(c, source ? source : "")};
+  put_key(c, key, len, cache__meas_len(key, len), &p);
+}
+
+/* ---- reading ---- */
+
+void cache__copy_entry(const struct cache *c, const struct cache__entry *e,
+                       struct cache_entry *out) {
+  memset(out, 0, sizeof *out);
+  out->key = (char *)e->key;
+  out->value = e->value;
+  out->str = e->value.type == TSDB_STRING ? e->str : NULL;
+  out->ts = e->ts;
+  out->received = e->received;
+  snprintf(out->source, sizeof out->source, "%s", cache__source_name(c, e->source));
+  out->updates = e->updates;
+}
+
+void cache_entry_clear(struct cache_entry *e) {
+  if (!e) return;
+  free(e->key);
+  free(e->str);
+  memset(e, 0, sizeof *e);
+}
+
+int cache_get(struct cache *c, const char *key, struct cache_entry *out) {
+  memset(out, 0, sizeof *out);
+  if (!c) return -ENOENT;
+  key = cache__resolve(c, key);
+  size_t len = strlen(key);
+  uint64_t h = cache__hash(key, len);
+  struct cache__stripe *st = stripe_of(c, h);
+  pthread_mutex_lock(&st->mu);
+  struct cache__entry *e = lookup(st, key, len, h);
+  if (e) {
+    cache__copy_entry(c, e, out);
+    out->key = vg_strndup(e->key, e->key_len);
+    if (out->str) {
+      out->str = vg_strndup(e->str, e->value.v.s.len);
+      out->value.v.s.p = out->str;
+    }
+  }
+  pthread_mutex_unlock(&st->mu);
+  return e ? 0 : -ENOENT;
+}
+
+double cache_age(struct cache *c, const char *key) {
+  if (!c) return -1;
+  key = cache__resolve(c, key);
+  size_t len = strlen(key);
+  uint64_t h = cache__hash(key, len);
+  struct cache__stripe *st = stripe_of(c, h);
+  pthread_mutex_lock(&st->mu);
+  struct cache__entry *e = lookup(st, key, len, h);
+  int64_t received = e ? e->received : 0;
+  pthread_mutex_unlock(&st->mu);
+  if (!e) return -1;
+  double age = (double)(vg_wall_ns() - received) / 1e9;
+  return age < 0 ? 0 : age;
+}
+
+/* Copies of one stripe's matching entries, their bytes in one arena. */
+struct snap_item {
+  size_t key_off, str_off; /* into the arena */
+  struct cache_entry e;
+};
+
+static bool glob_match(const char *glob, size_t prefix_len, bool prefix_only, const char *key) {
+  if (!glob) return true;
+  if (prefix_only) return strncmp(key, glob, prefix_len) == 0;
+  return fnmatch(glob, key, 0) == 0;
+}
+
+size_t cache_each(struct cache *c, const char *glob, cache_each_fn *fn, void *arg) {
+  if (!c) return 0;
+  if (glob && strcmp(glob, "*") == 0) glob = NULL;
+  if (glob && !cache__is_glob(glob)) {
+    /* one key or alias: a lookup, not a scan */
+    struct cache_entry e;
+    if (cache_get(c, glob, &e) < 0) return 0;
+    (void)fn(arg, &e);
+    cache_entry_clear(&e);
+    return 1;
+  }
+  /* "prefix*" is the common glob: compared without fnmatch */
+  size_t plen = glob ? strlen(glob) : 0;
+  bool prefix_only = glob && plen && glob[plen - 1] == '*' && !strpbrk(glob, "?[\\") &&
+                     strchr(glob, '*') == glob + plen - 1;
+  if (prefix_only) plen--;
+  struct vg_buf arena;
+  vg_buf_init(&arena);
+  struct snap_item *items = NULL;
+  size_t cap = 0, given = 0;
+  bool go = true;
+  for (size_t s = 0; s < CACHE__STRIPES && go; s++) {
+    struct cache__stripe *st = &c->stripes[s];
+    size_t n = 0;
+    vg_buf_reset(&arena);
+    pthread_mutex_lock(&st->mu);
+    if (st->n > cap) {
+      cap = st->n;
+      items = vg_realloc(items, cap * sizeof *items);
+    }
+    for (size_t i = 0; i < st->cap; i++) {
+      const struct cache__entry *e = st->slots[i];
+      if (!e || !glob_match(glob, plen, prefix_only, e->key)) continue;
+      struct snap_item *it = &items[n++];
+      cache__copy_entry(c, e, &it->e);
+      it->key_off = arena.len;
+      vg_buf_append(&arena, e->key, e->key_len + 1);
+      it->str_off = arena.len;
+      if (e->value.type == TSDB_STRING) vg_buf_append(&arena, e->str, e->value.v.s.len + 1);
+    }
+    pthread_mutex_unlock(&st->mu);
+    for (size_t i = 0; i < n && go; i++) {
+      struct snap_item *it = &items[i];
+      it->e.key = arena.data + it->key_off;
+      if (it->e.value.type == TSDB_STRING) {
+        it->e.str = arena.data + it->str_off;
+        it->e.value.v.s.p = it->e.str;
+      }
+      given++;
+      go = fn(arg, &it->e);
+    }
+  }
+  /* aliases are matched by name too: give their entries under the alias's key */
+  for (size_t a = 0; a < c->n_aliases && go && glob; a++) {
+    if (!glob_match(glob, plen, prefix_only, c->aliases[a].name)) continue;
+    if (glob_match(glob, plen, prefix_only, c->aliases[a].key)) continue; /* given already */
+    struct cache_entry e;
+    if (cache_get(c, c->aliases[a].key, &e) < 0) continue;
+    given++;
+    go = fn(arg, &e);
+    cache_entry_clear(&e);
+  }
+  free(items);
+  vg_buf_free(&arena);
+  return given;
+}
+
+size_t cache_size(struct cache *c) { return c ? atomic_load(&c->n_keys) : 0; }
+
+/* ---- the mirror's side ---- */
+
+size_t cache__take_dirty(struct cache *c, size_t s, size_t max, cache__dirty_fn *fn, void *arg) {
+  struct cache__stripe *st = &c->stripes[s];
+  pthread_mutex_lock(&st->mu);
+  size_t n = st->n_dirty < max ? st->n_dirty : max;
+  /* from the end: the list is a stack, and what is left stays in place */
+  for (size_t i = 0; i < n; i++) {
+    struct cache__entry *e = st->dirty[st->n_dirty - 1 - i];
+    e->dirty = false;
+    fn(arg, e);
+  }
+  st->n_dirty -= n;
+  pthread_mutex_unlock(&st->mu);
+  return n;
+}
+
+void cache__redirty(struct cache *c, const char *key, size_t len, uint64_t hash) {
+  struct cache__stripe *st = stripe_of(c, hash);
+  pthread_mutex_lock(&st->mu);
+  struct cache__entry *e = lookup(st, key, len, hash);
+  if (e && !e->dirty) {
+    e->dirty = true;
+    if (st->n_dirty == st->dirty_cap) {
+      st->dirty_cap = st->dirty_cap ? st->dirty_cap * 2 : 256;
+      st->dirty = vg_realloc(st->dirty, st->dirty_cap * sizeof *st->dirty);
+    }
+    st->dirty[st->n_dirty++] = e;
+  }
+  pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- open / close ---- */
+
+int cache_open(const struct cfg_cache *cfg, struct mt_registry *reg, struct cache **out,
+               char *err, size_t errlen) {
+  struct cache *c = vg_calloc(1, sizeof *c);
+  for (size_t s = 0; s < CACHE__STRIPES; s++) pthread_mutex_init(&c->stripes[s].mu, NULL);
+  pthread_mutex_init(&c->sources_mu, NULL);
+  pthread_mutex_init(&c->sdoc_mu, NULL);
+  c->sources = vg_calloc(CACHE__MAX_SOURCES, sizeof *c->sources);
+  snprintf(c->sources[0], sizeof c->sources[0], "other");
+  atomic_store(&c->n_sources, 1);
+  c->max_keys = cfg && cfg->max_keys > 0 ? (size_t)cfg->max_keys : 1000000;
+  cache__docs_init(c, cfg);
+  if (reg) cache__metrics_register(c, reg);
+  if (cfg && (cfg->redis_host || cfg->redis_unix) &&
+      cache__mirror_start(c, cfg, reg, err, errlen) < 0) {
+    cache_close(&c);
+    return -1;
+  }
+  *out = c;
+  return 0;
+}
+
+void cache_close(struct cache **cp) {
+  struct cache *c = *cp;
+  if (!c) return;
+  *cp = NULL;
+  cache__mirror_stop(c);
+  for (size_t s = 0; s < CACHE__STRIPES; s++) {
+    struct cache__stripe *st = &c->stripes[s];
+    for (size_t i = 0; i < st->cap; i++) {
+      if (!st->slots[i]) continue;
+      free(st->slots[i]->str);
+      free(st->slots[i]);
+    }
+    free(st->slots);
+    free(st->dirty);
+    pthread_mutex_destroy(&st->mu);
+  }
+  cache__docs_free(c);
+  free(c->metrics);
+  free(c->sources);
+  pthread_mutex_destroy(&c->sources_mu);
+  pthread_mutex_destroy(&c->sdoc_mu);
+  free(c);
+}
