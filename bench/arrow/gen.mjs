@@ -1,8 +1,9 @@
-// bench/arrow/gen.mjs OUT [ASSETS] [COLUMNS] [--stream]: an eigenvalue scan as the
-// scanner writes it, with the official writer (apache-arrow): ASSETS rows (default
-// 500), COLUMNS columns (default 50): asset (utf8), scan (int64), ts (timestamp[ms,
-// UTC]) and COLUMNS-3 float64 eigenvalue columns e0, e1, ... One record batch.
-// Also used by examples/scan-bridge/ as the producer (--scan N sets the scan number).
+// bench/arrow/gen.mjs OUT [--assets N] [--columns N] [--scan N] [--ts MS] [--stream]:
+// an eigenvalue scan as the scanner writes it, with the official writer (apache-arrow):
+// N assets (rows, default 500), N columns (default 50): asset (utf8), scan (int64,
+// default 4228), ts (timestamp[ms, UTC], default now) and the rest float64 eigenvalue
+// columns e0, e1, ... One record batch, written beside OUT and renamed into place.
+// Used by bench/arrow, the bridge's integration test and examples/scan-bridge/.
 import * as A from 'apache-arrow';
 import { writeFileSync, renameSync } from 'node:fs';
 
@@ -27,11 +28,17 @@ export function writeScan(path, table, stream = false) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [out, assets = '500', columns = '50', ...rest] = process.argv.slice(2);
-  if (!out) {
-    console.error('usage: node bench/arrow/gen.mjs OUT [ASSETS] [COLUMNS] [--stream]');
+  const args = process.argv.slice(2);
+  const out = args[0];
+  const opt = (name, def) => {
+    const i = args.indexOf(name);
+    return i > 0 && i + 1 < args.length ? Number(args[i + 1]) : def;
+  };
+  if (!out || out.startsWith('--')) {
+    console.error('usage: node bench/arrow/gen.mjs OUT [--assets N] [--columns N] [--scan N] [--ts MS] [--stream]');
     process.exit(2);
   }
-  const n = writeScan(out, scanTable(4228, +assets, +columns), rest.includes('--stream'));
+  const assets = opt('--assets', 500), columns = opt('--columns', 50);
+  const n = writeScan(out, scanTable(opt('--scan', 4228), assets, columns, opt('--ts', Date.now())), args.includes('--stream'));
   console.log(`gen: ${out}: ${assets} assets x ${columns} columns, ${n} bytes`);
 }

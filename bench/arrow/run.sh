@@ -21,7 +21,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=${BENCH_N:-2000}
 echo "# arrow decode: $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg), build type ${build_type:-none}, node $(node --version), apache-arrow $(node -p "require('$root/node_modules/apache-arrow/package.json').version")"
-(cd "$root" && node "$here/gen.mjs" "$tmp/scan.arrow" "${BENCH_ASSETS:-500}" "${BENCH_COLUMNS:-50}") || exit 1
+(cd "$root" && node "$here/gen.mjs" "$tmp/scan.arrow" --assets "${BENCH_ASSETS:-500}" --columns "${BENCH_COLUMNS:-50}") || exit 1
 vigil=$("$build/bench_arrow_decode" "$tmp/scan.arrow" "$n") || exit 1
 js=$(cd "$root" && node "$here/decode.mjs" "$tmp/scan.arrow" "$n") || exit 1
 python3 - "$vigil" "$js" <<'PY'

@@ -43,6 +43,22 @@ int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg
                          struct mt_registry *reg);
 void cli_compute_schedule_free(void);
 
+/* The config's scan bridges (bridges.c), started on loop with the daemon's cache and
+ * pipeline. -1 with err when one cannot start (those started are in *out all the same:
+ * stop and free them as usual). Stop on the loop thread before its handles are closed,
+ * free after the loop has run dry. */
+struct cli_bridges;
+struct cache;
+struct ingest_target;
+int cli_bridges_start(uv_loop_t *loop, const struct vg_config *cfg, struct cache *cache,
+                      const struct ingest_target *target, struct mt_registry *reg, struct cli_bridges **out, char *err,
+                      size_t errlen);
+void cli_bridges_stop(struct cli_bridges *bs);
+void cli_bridges_free(struct cli_bridges *bs);
+/* The supervisor's freshness check (sv_fresh_fn) over the cache (arg): a document's age,
+ * else a key's, else -1. */
+double cli_fresh_age(void *arg, const char *name);
+
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
 struct vg_config *cli_load_config(const struct cli *cli);
 

@@ -315,6 +315,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     close(lock_fd);
     return EXIT_FAIL;
   }
+  sv_set_fresh_check(d.sv, cli_fresh_age, cache); /* ready: {fresh: KEY_OR_DOC} */
   d.api.hooks.status = cli_feeds_status;
   d.api.hooks.status_arg = d.feeds;
   /* TCP first: once the control socket exists (what scripts wait for), both listen */
@@ -365,6 +366,10 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
               VF_S("error", msg));
   }
   if (cli_compute_schedule(d.loop, cli, cfg, d.metrics) < 0) VG_WARN("compute schedule not armed");
+  struct cli_bridges *bridges = NULL;
+  if (cli_bridges_start(d.loop, cfg, cache, &target, d.metrics, &bridges, err, sizeof err) < 0) {
+    VG_ERROR("bridge not started", VF_S("error", err)); /* the services run all the same */
+  }
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);
@@ -372,9 +377,11 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   http_control_close(d.ctl);
   if (d.server) http_server_close(d.server);
   cli_feeds_stop(d.feeds); /* each writes what it has batched */
+  cli_bridges_stop(bridges);
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT); /* also until every store job (/write, import) is done */
+  cli_bridges_free(bridges); /* the file a bridge was reading is done too */
   cli_forward_close(fwd);   /* then the InfluxDB sink sends or spools what it holds */
   cache_close(&cache);      /* and the mirror writes what changed last */
   uv_loop_close(d.loop);

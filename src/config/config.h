@@ -39,6 +39,7 @@ enum cfg_probe_kind {
   CFG_PROBE_EXEC,   /* argv exits 0 */
   CFG_PROBE_LOG,    /* a line of the service's output matches regex */
   CFG_PROBE_NOTIFY, /* the service sends READY=1 on $NOTIFY_SOCKET */
+  CFG_PROBE_FRESH,  /* a cache key or document was updated within `within` */
 };
 
 struct cfg_probe {
@@ -47,6 +48,7 @@ struct cfg_probe {
   char **argv;        /* exec: NULL-terminated argv; else NULL */
   int64_t timeout_ms; /* give up on readiness after this long; default 30s */
   int64_t interval_ms;/* poll period of tcp/http/exec probes; default 100ms */
+  int64_t within_ms;  /* fresh: the key or document (target) is at most this old; 30s */
 };
 
 enum cfg_restart_policy { CFG_RESTART_ALWAYS, CFG_RESTART_ON_FAILURE, CFG_RESTART_NEVER };
@@ -277,6 +279,25 @@ struct cfg_compute {
   size_t n_calcs;
 };
 
+/* A bridge from a directory of Arrow IPC scan files to the cache and the store
+ * (src/bridge/, docs/bridge.md). */
+struct cfg_bridge {
+  char *name;
+  char *dir;          /* absolute */
+  char *glob;         /* default "*.arrow" */
+  char *key;          /* the key column */
+  char **values;      /* value columns; NULL: every numeric column but scan and time */
+  char *scan;         /* the scan-number column */
+  char *time;         /* the timestamp column, or NULL (the file's mtime) */
+  char *document;     /* the latest scan's cache document, or NULL */
+  bool keys;          /* per-asset cache keys */
+  bool store;         /* points in the store */
+  char *measurement;  /* default: the name */
+  int64_t rescan_ms;  /* default 5s */
+  int64_t settle_ms;  /* default 2s */
+  char *quarantine;   /* absolute; default DIR/quarantine */
+};
+
 struct vg_config {
   char *path;           /* the file it came from */
   char *state_dir;      /* absolute path; default ./var/vigil */
@@ -289,6 +310,8 @@ struct vg_config {
   size_t n_feeds;
   struct cfg_compute *compute; /* NULL without a compute section */
   struct cfg_cache cache;       /* always there: defaults without a cache section */
+  struct cfg_bridge *bridges;
+  size_t n_bridges;
 };
 
 /* Loads and validates path. Returns the config, or NULL when the file cannot be read

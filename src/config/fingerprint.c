@@ -52,6 +52,7 @@ uint64_t cfg__fingerprint(const struct cfg_service *s) {
   put_strv(&b, 'x', s->ready.argv);
   put_u64(&b, 'o', (uint64_t)s->ready.timeout_ms);
   put_u64(&b, 'i', (uint64_t)s->ready.interval_ms);
+  put_u64(&b, 'w', (uint64_t)s->ready.within_ms);
 
   put_u64(&b, 'P', (uint64_t)s->restart.policy);
   put_u64(&b, 'p', (uint64_t)s->restart.delay_ms);

@@ -26,7 +26,8 @@ enum {
 
 void cfg__service_defaults(struct cfg_service *s) {
   memset(s, 0, sizeof *s);
-  s->ready = (struct cfg_probe){.kind = CFG_PROBE_NONE, .timeout_ms = 30000, .interval_ms = 100};
+  s->ready = (struct cfg_probe){.kind = CFG_PROBE_NONE, .timeout_ms = 30000, .interval_ms = 100,
+                              .within_ms = 30000};
   s->restart = (struct cfg_restart){.policy = CFG_RESTART_ALWAYS,
                                     .delay_ms = 1000,
                                     .max_delay_ms = 30000,

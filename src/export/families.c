@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge/bridge.h"
 #include "cache/cache.h"
 #include "compute/compute.h"
 #include "export/export_int.h"
@@ -29,6 +30,7 @@ struct mt_registry *ex_metric_families(void) {
   ingest_metrics_describe(r);
   sink_metrics_describe(r);
   cache_metrics_describe(r);
+  bridge_metrics_describe(r);
   cp_metrics_describe(r);
   return r;
 }

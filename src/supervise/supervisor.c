@@ -374,6 +374,11 @@ void sv_info_get(const struct sv_service *svc, struct sv_info *info) {
   info->log_path = svc->log_path;
 }
 
+void sv_set_fresh_check(struct sv_supervisor *sv, sv_fresh_fn fn, void *arg) {
+  sv->fresh_fn = fn;
+  sv->fresh_arg = arg;
+}
+
 void sv_set_observer(struct sv_supervisor *sv, sv_observer_fn fn, void *arg) {
   sv->observer = fn;
   sv->observer_arg = arg;

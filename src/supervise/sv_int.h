@@ -170,6 +170,8 @@ struct sv_supervisor {
 
   sv_observer_fn observer;
   void *observer_arg;
+  sv_fresh_fn fresh_fn;
+  void *fresh_arg;
   struct mt_family *m_ready; /* vigil_service_ready_seconds, NULL until registered */
   struct sv_metrics *metrics; /* the sampled families (metrics.c) */
 

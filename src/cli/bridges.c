@@ -1,0 +1,54 @@
+/*
+ * The daemon's scan bridges (src/bridge/): one per entry of the config's `bridges`
+ * section, writing through the daemon's ingest pipeline and cache; and the freshness
+ * check the supervisor's `ready: {fresh: NAME}` probes ask (the supervisor does not
+ * link the cache).
+ */
+#include "bridge/bridge.h"
+#include "cache/cache.h"
+#include "cli/cli.h"
+#include "core/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct cli_bridges {
+  struct bridge **b;
+  size_t n;
+};
+
+int cli_bridges_start(uv_loop_t *loop, const struct vg_config *cfg, struct cache *cache,
+                      const struct ingest_target *target, struct mt_registry *reg, struct cli_bridges **out, char *err,
+                      size_t errlen) {
+  struct cli_bridges *bs = vg_calloc(1, sizeof *bs);
+  bs->b = vg_calloc(cfg->n_bridges ? cfg->n_bridges : 1, sizeof *bs->b);
+  struct bridge_deps deps = {.cache = cache, .target = target, .metrics = reg, .state_dir = cfg->state_dir};
+  for (size_t i = 0; i < cfg->n_bridges; i++) {
+    if (bridge_start(loop, &cfg->bridges[i], &deps, &bs->b[bs->n], err, errlen) < 0) {
+      /* the ones started are stopped by the caller's shutdown path */
+      *out = bs;
+      return -1;
+    }
+    bs->n++;
+  }
+  *out = bs;
+  return 0;
+}
+
+void cli_bridges_stop(struct cli_bridges *bs) {
+  if (!bs) return;
+  for (size_t i = 0; i < bs->n; i++) bridge_stop(bs->b[i]);
+}
+
+void cli_bridges_free(struct cli_bridges *bs) {
+  if (!bs) return;
+  for (size_t i = 0; i < bs->n; i++) bridge_free(bs->b[i]);
+  free(bs->b);
+  free(bs);
+}
+
+double cli_fresh_age(void *arg, const char *name) {
+  struct cache *cache = arg;
+  double age = cache_doc_age(cache, name);
+  return age >= 0 ? age : cache_age(cache, name);
+}
