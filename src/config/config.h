@@ -103,6 +103,11 @@ struct cfg_service {
   size_t n_no_restart_exit_codes;
   struct cfg_stop stop;
   int64_t watchdog_ms;  /* 0: no watchdog */
+  /* stale: the cache key or document the service keeps fresh (NULL: none); older than
+   * warn it is logged, older than restart the run counts as failed (as a watchdog) and
+   * the restart policy applies. Defaults 30s and 60s (document 000's rules). */
+  char *stale_key;
+  int64_t stale_warn_ms, stale_restart_ms;
   struct cfg_log log;
   struct cfg_limits limits;
   char *role;           /* "active" or NULL (failover; kept for later modules) */

@@ -71,6 +71,9 @@ uint64_t cfg__fingerprint(const struct cfg_service *s) {
   put_u64(&b, 'S', (uint64_t)s->stop.signal);
   put_u64(&b, 'S', (uint64_t)s->stop.timeout_ms);
   put_u64(&b, 'W', (uint64_t)s->watchdog_ms);
+  put_str(&b, 'S', s->stale_key);
+  put_u64(&b, 'a', (uint64_t)s->stale_warn_ms);
+  put_u64(&b, 'A', (uint64_t)s->stale_restart_ms);
 
   put_u64(&b, 'L', s->log.capture);
   put_u64(&b, 'L', s->log.echo);
