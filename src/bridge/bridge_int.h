@@ -46,8 +46,8 @@ struct bridge {
   struct cfg_bridge cfg; /* a deep copy */
   char source[96];       /* "bridge:NAME" */
   struct cache *cache;
-  struct ingest_target target; /* adjusted to cfg: store and keys as asked */
-  bool write_points;           /* store or keys */
+  struct ingest_target target; /* the store and its sinks as asked (no cache hook) */
+  ingest_latest_fn *keys_hook;  /* the cache's per-asset keys, when asked */
   uv_loop_t *loop;
 
   /* loop side */

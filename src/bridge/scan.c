@@ -117,6 +117,30 @@ static void value_of(const struct arrow_array *a, int64_t i, struct tsdb_value *
   }
 }
 
+/* A value into the document: numbers as the shortest of %.16g/%.17g that reads back
+ * exactly (most doubles of a scan need 16 or 17 digits: two tries at most, where the
+ * generic renderer starts at 15), whole numbers as integers; the rest as arrow renders. */
+static void put_value(struct vg_buf *doc, const struct arrow_array *a, int64_t i) {
+  enum arrow_type t = a->field->type;
+  if (t != ARROW_FLOAT64 && t != ARROW_FLOAT32) {
+    arrow_format_json(doc, a, i);
+    return;
+  }
+  double v = arrow_get_f64(a, i);
+  if (!(v - v == 0)) {
+    arrow_format_json(doc, a, i); /* NaN, infinities: strings */
+    return;
+  }
+  char buf[40];
+  if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+  } else {
+    snprintf(buf, sizeof buf, "%.16g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+  }
+  vg_buf_puts(doc, buf);
+}
+
 static void reserve(struct bridge *b, size_t rows, size_t vals) {
   if (rows > b->cap_pts) {
     b->cap_pts = rows;
@@ -156,8 +180,17 @@ static void quarantine(struct bridge *b, const char *path, const char *name, con
   free(dst);
 }
 
+static void write_points(struct bridge *b, const char *name, size_t np, size_t nf) {
+  struct ingest_written w;
+  struct ingest_batch ib = {.points = b->pts, .n = np, .cap = b->cap_pts, .tags = b->tags, .n_tags = np,
+                            .cap_tags = b->cap_pts, .fields = b->fields, .n_fields = nf, .cap_fields = b->cap_fields};
+  int wr = ingest_write(&b->target, &ib, TSDB_NO_LIMIT, &w);
+  if (wr < 0 || w.why[0]) bridge__set_error(b, "%s: the store refused points: %s", name, w.why[0] ? w.why : strerror(-wr));
+}
+
 int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_t t_event, bool republish) {
   const struct cfg_bridge *cfg = &b->cfg;
+  uint64_t t_start = vg_now_ns(), t_built = 0, t_published = 0, t_keys = 0;
   if (name[0] == '.' || strpbrk(name, "\t\n/") || fnmatch(cfg->glob, name, 0) != 0) return 0;
   char *path = vg_asprintf("%s/%s", cfg->dir, name);
   struct stat st;
@@ -180,7 +213,7 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
   else if (map_columns(cfg, arrow_schema(r), &c, why, sizeof why) < 0) rc = -EINVAL;
 
   int64_t scan = INT64_MIN, ts = 0, rows = 0;
-  struct ingest_written w;
+  size_t defer_np = 0, defer_nf = 0;
   struct vg_buf *doc = &b->doc;
   vg_buf_reset(doc);
   vg_buf_puts(doc, ",\"values\":{");
@@ -192,6 +225,7 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
     const struct arrow_array *tc = c.time >= 0 ? &batch->columns[c.time] : NULL;
     reserve(b, (size_t)batch->length, c.n_vals);
     size_t np = 0, nf = 0;
+    /* the points first (no formatting: cheap), for the keys */
     for (int64_t i = 0; i < batch->length; i++) {
       if (arrow_is_null(key, i) || arrow_is_null(sc, i)) continue;
       int64_t sn = sc->field->type == ARROW_UINT64 && arrow_get_u64(sc, i) > INT64_MAX ? INT64_MAX : arrow_get_i64(sc, i);
@@ -200,29 +234,17 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
       if (t > ts) ts = t;
       size_t klen;
       const uint8_t *k = key->dict ? arrow_get_bytes(key->dict, arrow_get_i64(key, i), &klen) : arrow_get_bytes(key, i, &klen);
-      if (rows) vg_buf_putc(doc, ',');
-      rows++;
-      arrow_format_json(doc, key, i);
-      vg_buf_puts(doc, ":{");
       size_t first = nf;
       for (size_t j = 0; j < c.n_vals; j++) {
         const struct arrow_array *a = &batch->columns[c.vals[j]];
+        if (arrow_is_null(a, i)) continue;
         const char *fname = s->fields[c.vals[j]].name;
-        if (j) vg_buf_putc(doc, ',');
-        vg_buf_json_str(doc, fname);
-        vg_buf_putc(doc, ':');
-        if (arrow_is_null(a, i)) {
-          vg_buf_puts(doc, "null");
-          continue;
-        }
-        arrow_format_json(doc, a, i);
         struct tsdb_field *f = &b->fields[nf++];
         f->key = (struct tsdb_str){fname, strlen(fname)};
         value_of(a, i, &f->value);
         /* NaN and infinities stay in the document, not in the points */
         if (f->value.type == TSDB_FLOAT && !(f->value.v.f - f->value.v.f == 0)) nf--;
       }
-      vg_buf_putc(doc, '}');
       if (nf == first) continue;
       b->tags[np] = (struct tsdb_tag){{cfg->key, strlen(cfg->key)}, {(const char *)k, klen}};
       b->pts[np] = (struct tsdb_point){.measurement = {cfg->measurement, strlen(cfg->measurement)},
@@ -230,14 +252,36 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
                                        .n_fields = nf - first, .ts = t};
       np++;
     }
-    if (np && b->write_points && !republish) {
-      struct ingest_batch ib = {.points = b->pts, .n = np, .cap = b->cap_pts, .tags = b->tags, .n_tags = np,
-                                .cap_tags = b->cap_pts, .fields = b->fields, .n_fields = nf, .cap_fields = b->cap_fields};
-      int wr = ingest_write(&b->target, &ib, TSDB_NO_LIMIT, &w);
-      if (wr < 0 || w.why[0]) bridge__set_error(b, "%s: the store refused points: %s", name, w.why[0] ? w.why : strerror(-wr));
+    if (np && b->keys_hook) b->keys_hook(b->target.cache_arg, b->source, b->pts, np);
+    t_keys = vg_now_ns();
+    /* then the document's rows */
+    for (int64_t i = 0; cfg->document && i < batch->length; i++) {
+      if (arrow_is_null(key, i) || arrow_is_null(sc, i)) continue;
+      if (rows) vg_buf_putc(doc, ',');
+      rows++;
+      arrow_format_json(doc, key, i);
+      vg_buf_puts(doc, ":{");
+      for (size_t j = 0; j < c.n_vals; j++) {
+        const struct arrow_array *a = &batch->columns[c.vals[j]];
+        if (j) vg_buf_putc(doc, ',');
+        vg_buf_json_str(doc, s->fields[c.vals[j]].name);
+        vg_buf_putc(doc, ':');
+        if (arrow_is_null(a, i)) vg_buf_puts(doc, "null");
+        else put_value(doc, a, i);
+      }
+      vg_buf_putc(doc, '}');
+    }
+    if (!cfg->document)
+      for (int64_t i = 0; i < batch->length; i++) rows += !arrow_is_null(key, i) && !arrow_is_null(sc, i);
+    /* the per-asset keys went first, straight into the cache (nothing waits for the
+     * store); a file's last batch goes to the store after the document is published,
+     * so the latest scan reaches the cache first */
+    if (np && b->target.store && !republish && arrow_is_file(r) && batch->index == arrow_batch_count(r) - 1) {
+      defer_np = np;
+      defer_nf = nf;
+    } else if (np && b->target.store && !republish) {
+      write_points(b, name, np, nf);
       wrote_points = true;
-    } else if (np && republish && b->target.cache) {
-      b->target.cache(b->target.cache_arg, b->source, b->pts, np); /* keys only: the store has them */
     }
   }
   if (rc == 0 && scan == INT64_MIN) {
@@ -245,8 +289,8 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
     snprintf(why, sizeof why, "no rows with a key and a scan number");
   }
   if (rc < 0 && !why[0]) snprintf(why, sizeof why, "%s", err.msg);
-  arrow_close(&r);
   if (rc < 0) {
+    arrow_close(&r);
     int64_t age_ms = (vg_wall_ns() - mtime) / 1000000;
     int out = -1;
     if (republish) {
@@ -276,6 +320,7 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
               VF_I("missing", scan - latest - 1));
     }
   }
+  t_built = vg_now_ns();
   if (republish || latest < 0 || scan > latest) {
     char tbuf[VG_TIME_LEN];
     vg_rfc3339_format(ts, 3, tbuf, sizeof tbuf);
@@ -295,12 +340,21 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
     atomic_store(&b->latest_ts, ts);
     atomic_store(&b->assets, (uint64_t)rows);
   }
+  t_published = vg_now_ns();
+  double latency = t_event && !republish ? (double)(vg_now_ns() - t_event) / 1e9 : -1;
+  if (defer_np) write_points(b, name, defer_np, defer_nf); /* the batch is still valid */
+  arrow_close(&r);
   if (!republish) {
     bridge__record_add(&b->rec, name, (int64_t)st.st_size, mtime, scan);
     atomic_fetch_add(&b->scans, 1);
-    VG_DEBUG("bridge: scan read", VF_S("bridge", cfg->name), VF_S("file", name), VF_I("scan", scan), VF_I("assets", rows));
+    VG_DEBUG("bridge: scan read", VF_S("bridge", cfg->name), VF_S("file", name), VF_I("scan", scan), VF_I("assets", rows),
+             VF_D("event_to_cache_us", latency >= 0 ? latency * 1e6 : -1),
+             VF_D("event_to_keys_us", t_event && t_keys ? (double)(t_keys - t_event) / 1e3 : -1),
+             VF_D("queued_us", t_event ? (double)(t_start - t_event) / 1e3 : -1),
+             VF_D("read_us", (double)(t_built - t_start) / 1e3), VF_D("publish_us", (double)(t_published - t_built) / 1e3),
+             VF_D("store_us", (double)(vg_now_ns() - t_published) / 1e3));
   }
   free(path);
-  bridge__metrics_update(b, t_event && !republish ? (double)(vg_now_ns() - t_event) / 1e9 : -1);
+  bridge__metrics_update(b, latency);
   return 0;
 }

@@ -177,8 +177,9 @@ int bridge_start(uv_loop_t *loop, const struct cfg_bridge *cfg, const struct bri
       b->target.store = NULL;
       b->target.sinks = NULL;
     }
-    if (!cfg->keys) b->target.cache = NULL;
-    b->write_points = b->target.store || b->target.cache;
+    /* the keys go straight to the cache hook, before the store (scan.c) */
+    if (cfg->keys) b->keys_hook = b->target.cache;
+    b->target.cache = NULL;
   }
   int rc = vg_mkdir_p(cfg->dir, 0755); /* the scanner may start after vigil */
   if (rc < 0) {
