@@ -75,7 +75,7 @@ static void do_rescan(struct bridge *b) {
   }
   closedir(d);
   /* in name order: scanners number their files, so this is scan order */
-  qsort(names, n, sizeof *names, cmp_names);
+  if (n) qsort(names, n, sizeof *names, cmp_names);
   for (size_t i = 0; i < n; i++) {
     bridge__scan_file(b, names[i], false, 0, false);
     free(names[i]);

@@ -45,7 +45,7 @@ static int cat_opt(int c, const char *value, void *arg) {
 }
 
 static void flush_out(struct vg_buf *b) {
-  fwrite(b->data, 1, b->len, stdout);
+  if (b->len) fwrite(b->data, 1, b->len, stdout);
   vg_buf_reset(b);
 }
 
