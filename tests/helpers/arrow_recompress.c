@@ -256,3 +256,84 @@ done:
   vg_buf_free(&bblocks);
   return rc;
 }
+
+/* ---- a large_list stream, which apache-arrow JS 18 cannot write ---- */
+
+static size_t put_string(struct vg_buf *b, size_t base, const char *s) {
+  pad_to(b, base, 4, 0);
+  size_t pos = b->len - base;
+  put32(b, (uint32_t)strlen(s));
+  vg_buf_append(b, s, strlen(s) + 1);
+  return pos;
+}
+
+static void frame(struct vg_buf *out, struct vg_buf *m, const void *body, size_t body_len) {
+  pad_to(m, 0, 8, 0);
+  put32(out, 0xFFFFFFFFu);
+  put32(out, (uint32_t)m->len);
+  vg_buf_append(out, m->data, m->len);
+  if (body_len) vg_buf_append(out, body, body_len);
+}
+
+void arrow_test_large_list(struct vg_buf *out) {
+  struct vg_buf m;
+  vg_buf_init(&m);
+  /* the schema: ll: large_list<item: int32> */
+  put32(&m, 0);
+  struct slot ms[4] = {{true, 2, 4}, {true, 1, 1}, {true, 4, 0}, {true, 8, 0}};
+  size_t msg = put_table(&m, 0, ms, 4);
+  vg_put_le32((uint8_t *)m.data, (uint32_t)msg);
+  struct slot ss[2] = {{false, 2, 0}, {true, 4, 0}};
+  size_t schema = put_table(&m, 0, ss, 2);
+  patch_off(&m, 0, msg + 8 + 16, schema);
+  uint32_t zero = 0;
+  size_t fields = put_vector(&m, 0, &zero, 1, 4);
+  patch_off(&m, 0, schema + 8 + 8, fields);
+  struct slot fs[6] = {{true, 4, 0}, {true, 1, 1}, {true, 1, 21}, {true, 4, 0}, {false, 4, 0}, {true, 4, 0}};
+  size_t ll = put_table(&m, 0, fs, 6);
+  patch_off(&m, 0, fields + 4, ll);
+  size_t lt = put_table(&m, 0, NULL, 0);
+  patch_off(&m, 0, ll + 8 + 24, lt);
+  size_t name = put_string(&m, 0, "ll");
+  patch_off(&m, 0, ll + 8, name);
+  size_t kids = put_vector(&m, 0, &zero, 1, 4);
+  patch_off(&m, 0, ll + 8 + 40, kids);
+  struct slot is[4] = {{true, 4, 0}, {true, 1, 1}, {true, 1, 2}, {true, 4, 0}};
+  size_t item = put_table(&m, 0, is, 4);
+  patch_off(&m, 0, kids + 4, item);
+  struct slot ints[2] = {{true, 4, 32}, {true, 1, 1}};
+  size_t it = put_table(&m, 0, ints, 2);
+  patch_off(&m, 0, item + 8 + 24, it);
+  name = put_string(&m, 0, "item");
+  patch_off(&m, 0, item + 8, name);
+  frame(out, &m, NULL, 0);
+
+  /* one batch: [[1, 2], null, [3, null, 5]] */
+  uint8_t body[72] = {0};
+  body[0] = 0x05;
+  const int64_t offs[4] = {0, 2, 2, 5};
+  for (int i = 0; i < 4; i++) vg_put_le64(body + 8 + 8 * i, (uint64_t)offs[i]);
+  body[40] = 0x17;
+  const int32_t vals[5] = {1, 2, 3, 0, 5};
+  for (int i = 0; i < 5; i++) vg_put_le32(body + 48 + 4 * i, (uint32_t)vals[i]);
+  uint8_t nodes[32], bufs[64];
+  const uint64_t nv[4] = {3, 1, 5, 1}, bv[8] = {0, 1, 8, 32, 40, 1, 48, 20};
+  for (int i = 0; i < 4; i++) vg_put_le64(nodes + 8 * i, nv[i]);
+  for (int i = 0; i < 8; i++) vg_put_le64(bufs + 8 * i, bv[i]);
+  vg_buf_reset(&m);
+  put32(&m, 0);
+  struct slot bm[4] = {{true, 2, 4}, {true, 1, 3}, {true, 4, 0}, {true, 8, sizeof body}};
+  msg = put_table(&m, 0, bm, 4);
+  vg_put_le32((uint8_t *)m.data, (uint32_t)msg);
+  struct slot rs[3] = {{true, 8, 3}, {true, 4, 0}, {true, 4, 0}};
+  size_t rb = put_table(&m, 0, rs, 3);
+  patch_off(&m, 0, msg + 8 + 16, rb);
+  size_t nvec = put_vector(&m, 0, nodes, 2, 16);
+  patch_off(&m, 0, rb + 8 + 8, nvec);
+  size_t bvec = put_vector(&m, 0, bufs, 4, 16);
+  patch_off(&m, 0, rb + 8 + 16, bvec);
+  frame(out, &m, body, sizeof body);
+  put32(out, 0xFFFFFFFFu);
+  put32(out, 0);
+  vg_buf_free(&m);
+}

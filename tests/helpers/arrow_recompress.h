@@ -12,4 +12,9 @@
 int arrow_recompress(const uint8_t *in, size_t n, int codec, bool alt_raw, struct vg_buf *out, char *err,
                      size_t errlen);
 
+/* A stream of one column ll: large_list<item: int32> and one batch
+ * [[1, 2], null, [3, null, 5]], built with the rewriter's flatbuffer builder: apache-arrow
+ * JS 18 has no large_list. */
+void arrow_test_large_list(struct vg_buf *out);
+
 #endif

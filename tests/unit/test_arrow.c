@@ -341,6 +341,24 @@ static void test_flipped_bytes(void **state) {
   vg_buf_free(&z);
 }
 
+static void test_large_list(void **state) {
+  (void)state;
+  struct vg_buf in, out;
+  vg_buf_init(&in);
+  vg_buf_init(&out);
+  arrow_test_large_list(&in);
+  struct arrow_err err;
+  int64_t rows;
+  int rc = read_all(in.data, in.len, NULL, &out, &rows, &err);
+  if (rc != 0) fail_msg("%s", err.msg);
+  assert_int_equal(rows, 3);
+  assert_string_equal(out.data, "ll:large_list<int32>\n[1,2]\nnull\n[3,null,5]\n");
+  cut_everywhere(&in, false);
+  flip_everywhere(&in, "large_list stream");
+  vg_buf_free(&in);
+  vg_buf_free(&out);
+}
+
 static void test_half(void **state) {
   (void)state;
   assert_true(arrow_half_to_double(0x3c00) == 1.0);
@@ -355,7 +373,7 @@ static void test_half(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_values),        cmocka_unit_test(test_same_everywhere), cmocka_unit_test(test_open_errors),
-      cmocka_unit_test(test_truncation),    cmocka_unit_test(test_flipped_bytes),   cmocka_unit_test(test_half),
+      cmocka_unit_test(test_truncation),    cmocka_unit_test(test_flipped_bytes),   cmocka_unit_test(test_half), cmocka_unit_test(test_large_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
