@@ -50,9 +50,13 @@ void cli_compute_schedule_free(void);
 struct cli_bridges;
 struct cache;
 struct ingest_target;
+struct cli_feeds;
 int cli_bridges_start(uv_loop_t *loop, const struct vg_config *cfg, struct cache *cache,
-                      const struct ingest_target *target, struct mt_registry *reg, struct cli_bridges **out, char *err,
-                      size_t errlen);
+                      const struct ingest_target *target, struct mt_registry *reg, struct cli_feeds *feeds,
+                      struct cli_bridges **out, char *err, size_t errlen);
+/* The daemon's status hook (arg: the bridges): the feeds' part (cli_feeds_status), then
+ * the bridges'. */
+void cli_bridges_status(void *arg, void *root);
 void cli_bridges_stop(struct cli_bridges *bs);
 void cli_bridges_free(struct cli_bridges *bs);
 /* The supervisor's freshness check (sv_fresh_fn) over the cache (arg): a document's age,

@@ -367,9 +367,11 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   }
   if (cli_compute_schedule(d.loop, cli, cfg, d.metrics) < 0) VG_WARN("compute schedule not armed");
   struct cli_bridges *bridges = NULL;
-  if (cli_bridges_start(d.loop, cfg, cache, &target, d.metrics, &bridges, err, sizeof err) < 0) {
+  if (cli_bridges_start(d.loop, cfg, cache, &target, d.metrics, d.feeds, &bridges, err, sizeof err) < 0) {
     VG_ERROR("bridge not started", VF_S("error", err)); /* the services run all the same */
   }
+  d.api.hooks.status = cli_bridges_status; /* the feeds' and the bridges' */
+  d.api.hooks.status_arg = bridges;
   sv_start_all(d.sv);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
   uv_run(d.loop, UV_RUN_DEFAULT);

@@ -134,6 +134,11 @@ class Bridge(VigilTest):
         self.assertEqual(metric(s, "vigil_bridge_assets"), 20)
         age = metric(s, "vigil_bridge_data_age_seconds")
         self.assertTrue(0 <= age < 30, age)
+        st = s.status()["bridges"][0]  # document 000's status of the bridge
+        self.assertEqual((st["name"], st["scans"], st["latest_scan"], st["assets"], st["gaps"], st["quarantined"]),
+                         ("eigen", 4, 103, 20, 1, 1))
+        self.assertIn("scan-0102.arrow", st["last_error"])
+        self.assertIn("BRIDGE", s.cli("status", check=0).stdout)
         h = re.search(r'^vigil_bridge_update_seconds_count\{bridge="eigen"\} (\d+)', s.http("GET", "/metrics")[2].decode(), re.M)
         self.assertGreaterEqual(int(h.group(1)), 3)
         wait_for(lambda: self.points(s, "A0003") == 4, timeout=LONG, what="four scans' points")
