@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +181,45 @@ static void quarantine(struct bridge *b, const char *path, const char *name, con
   free(dst);
 }
 
+#define MAX_FILE (1ull << 30)
+
+/* The file at path (st: its stat) into a heap buffer; 0 or -errno with why. */
+static int read_whole(const char *path, const struct stat *st, uint8_t **out, size_t *size, char *why, size_t len) {
+  if ((uint64_t)st->st_size > MAX_FILE) {
+    snprintf(why, len, "%lld bytes, more than a scan file may have (1 GiB)", (long long)st->st_size);
+    return -EFBIG;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(why, len, "cannot open: %s", strerror(errno));
+    return -errno;
+  }
+  size_t cap = (size_t)st->st_size, n = 0;
+  uint8_t *buf = vg_malloc(cap ? cap : 1);
+  for (;;) {
+    if (n == cap) { /* it grew since the stat: read what is there now */
+      if (cap >= MAX_FILE) break;
+      cap = cap ? 2 * cap : 4096;
+      buf = vg_realloc(buf, cap);
+    }
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int e = errno;
+      snprintf(why, len, "cannot read: %s", strerror(e));
+      close(fd);
+      free(buf);
+      return -e;
+    }
+    if (got == 0) break;
+    n += (size_t)got;
+  }
+  close(fd);
+  *out = buf;
+  *size = n;
+  return 0;
+}
+
 static void write_points(struct bridge *b, const char *name, size_t np, size_t nf) {
   struct ingest_written w;
   struct ingest_batch ib = {.points = b->pts, .n = np, .cap = b->cap_pts, .tags = b->tags, .n_tags = np,
@@ -207,10 +247,17 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
   struct arrow_reader *r = NULL;
   struct arrow_err err = {0};
   char why[400] = "";
-  struct cols c;
-  int rc = arrow_open(&r, path, NULL, &err);
-  if (rc < 0) snprintf(why, sizeof why, "%s", err.msg);
-  else if (map_columns(cfg, arrow_schema(r), &c, why, sizeof why) < 0) rc = -EINVAL;
+  struct cols c = {.key = -1};
+  /* read, not mapped: a producer that truncates or rewrites a file in place while it is
+   * read would make a mapped read fault (SIGBUS) and take the daemon down */
+  uint8_t *data = NULL;
+  size_t size = 0;
+  int rc = read_whole(path, &st, &data, &size, why, sizeof why);
+  if (rc == 0) {
+    rc = arrow_open_mem(&r, data, size, NULL, &err);
+    if (rc < 0) snprintf(why, sizeof why, "%s", err.msg);
+    else if (map_columns(cfg, arrow_schema(r), &c, why, sizeof why) < 0) rc = -EINVAL;
+  }
 
   int64_t scan = INT64_MIN, ts = 0, rows = 0;
   size_t defer_np = 0, defer_nf = 0;
@@ -289,8 +336,13 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
     snprintf(why, sizeof why, "no rows with a key and a scan number");
   }
   if (rc < 0 && !why[0]) snprintf(why, sizeof why, "%s", err.msg);
+  if (rc == -ENOENT) { /* renamed away since the stat: nothing to do */
+    free(path);
+    return 0;
+  }
   if (rc < 0) {
     arrow_close(&r);
+    free(data);
     int64_t age_ms = (vg_wall_ns() - mtime) / 1000000;
     int out = -1;
     if (republish) {
@@ -344,6 +396,7 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
   double latency = t_event && !republish ? (double)(vg_now_ns() - t_event) / 1e9 : -1;
   if (defer_np) write_points(b, name, defer_np, defer_nf); /* the batch is still valid */
   arrow_close(&r);
+  free(data);
   if (!republish) {
     bridge__record_add(&b->rec, name, (int64_t)st.st_size, mtime, scan);
     atomic_fetch_add(&b->scans, 1);
