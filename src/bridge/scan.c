@@ -1,7 +1,8 @@
 /*
  * scan.c — one scan file into the cache and the store (on the thread pool).
  *
- * The file is read with the Arrow reader (src/arrow/, mapped, every buffer checked).
+ * The file is read into memory (not mapped: see below) and decoded with the Arrow
+ * reader (src/arrow/, every buffer checked).
  * Its columns are found by name: the key (utf8, large_utf8, or a dictionary of them),
  * the scan number (any integer), the time (a timestamp of any unit, or int64 ns;
  * without one, the file's mtime), the values (the configured ones, else every numeric
