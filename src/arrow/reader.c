@@ -351,6 +351,7 @@ void arrow_close(struct arrow_reader **rp) {
     arrow__arrays_free(&r->dicts[k].values);
     arrow__own_free(&r->dicts[k].own);
   }
+  free(r->dicts);
   arrow__own_free(&r->batch_own);
   arrow__own_free(&r->schema_own);
   if (r->mapped) munmap((void *)r->data, r->size);

@@ -223,7 +223,10 @@ static int parse_field(struct sctx *c, struct fbt *ft, struct arrow_field *f, in
     for (uint32_t k = 0; k < c->dict_n; k++)
       if (c->r->dicts[k].id == f->dict_id)
         return type_fail(c, -ENOTSUP, "%s", "two fields share one dictionary id");
-    if (c->dict_n == c->dict_cap) return type_fail(c, -EBADMSG, "%s", "too many dictionaries");
+    if (c->dict_n == c->dict_cap) { /* at most one per field, and fields are capped */
+      c->dict_cap = c->dict_cap ? 2 * c->dict_cap : 4;
+      c->r->dicts = vg_realloc(c->r->dicts, (size_t)c->dict_cap * sizeof *c->r->dicts);
+    }
     struct arrow__dict *dd = &c->r->dicts[c->dict_n++];
     memset(dd, 0, sizeof *dd);
     dd->id = f->dict_id;
@@ -243,9 +246,6 @@ int arrow__parse_schema(struct arrow_reader *r, struct fbt *st, size_t base, str
   if (arrow__fb_vector(st, 1, 4, &vpos, &n) < 0) return meta_fail(&c, "fields");
   c.cap = (uint32_t)(st->b->n / 8 + 1);
   if (n > c.cap) return arrow__fail(err, -EBADMSG, -1, -1, NULL, "schema: more fields than the metadata can hold");
-  /* dictionaries: at most one per field; sized by the cap, which the metadata bounds */
-  c.dict_cap = c.cap;
-  r->dicts = arrow__own_alloc(&r->schema_own, (size_t)c.dict_cap * sizeof *r->dicts);
   r->fields = arrow__own_alloc(&r->schema_own, (size_t)(n ? n : 1) * sizeof *r->fields);
   memset(r->fields, 0, (size_t)(n ? n : 1) * sizeof *r->fields);
   for (uint32_t k = 0; k < n; k++) {
