@@ -12,7 +12,9 @@
  * directory beside a NAME.reason file saying why. Every file read (or quarantined) is
  * recorded in STATE_DIR/bridge/NAME/processed (one line each: name, size, mtime, scan
  * number), so a restart does not read it again; at start the latest recorded scan is
- * published to the cache again (not to the store, which has it). A scan older than the
+ * published to the cache again (not to the store, which has it) when its file is less
+ * than 60 s old (the cache dates entries by their arrival: older data must not look
+ * fresh to a `ready: {fresh: ...}` probe). A scan older than the
  * latest does not move the document back (counted as out of order); a scan number that
  * skips numbers counts the missing ones as gaps.
  *

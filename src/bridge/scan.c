@@ -183,6 +183,7 @@ static void quarantine(struct bridge *b, const char *path, const char *name, con
 }
 
 #define MAX_FILE (1ull << 30)
+#define REPUBLISH_WITHIN_NS (60 * 1000000000ll) /* document 000's "stale" */
 
 /* The file at path (st: its stat) into a heap buffer; 0 or -errno with why. */
 static int read_whole(const char *path, const struct stat *st, uint8_t **out, size_t *size, char *why, size_t len) {
@@ -240,6 +241,14 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
     return 0;
   }
   int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  /* a restart publishes the latest scan again only while it is fresh: the cache dates
+   * what it takes by its arrival, and `ready: {fresh: ...}` must not pass on old data */
+  if (republish && vg_wall_ns() - mtime > REPUBLISH_WITHIN_NS) {
+    VG_INFO("bridge: the latest recorded scan is old, not published again", VF_S("bridge", cfg->name),
+            VF_S("file", name), VF_D("age_s", (double)(vg_wall_ns() - mtime) / 1e9));
+    free(path);
+    return 0;
+  }
   const struct bridge__rec *seen = bridge__record_find(&b->rec, name);
   if (!republish && seen && seen->size == (int64_t)st.st_size && seen->mtime == mtime) {
     free(path);

@@ -158,6 +158,20 @@ class Bridge(VigilTest):
         self.wait_scan(s, 104)
         self.assertEqual(metric(s, "vigil_bridge_scan_gaps_total"), 0)
 
+        # restarted when the latest scan is old: not published again, so the strategy,
+        # which wants fresh data, waits
+        s.stop()
+        old_t = time.time() - 3600
+        os.utime(os.path.join(scans, "scan-0104.arrow"), (old_t, old_t))
+        s.start()
+        time.sleep(1.0)
+        self.assertIsNone(self.doc(s))
+        self.assertEqual(s.service("strategy")["state"], "starting")
+        self.assertIn("not in the cache yet", s.service("strategy").get("reason", "") + json.dumps(s.service("strategy")))
+        gen(os.path.join(scans, "scan-0105.arrow"), 105)
+        self.wait_scan(s, 105)
+        s.wait_state("strategy", "ready", timeout=LONG)
+
     def test_stale_producer_is_warned_then_restarted(self):
         # document 000's rules, scaled down: warning after 1s, restart after 2s
         s = self.stack(f"""
