@@ -82,11 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* trusted POSTs would start real processes: they stay untrusted */
   if (strcmp(req.method, "POST") == 0) trusted = false;
   int rc = api_handle(&api, trusted, &req, body, &resp, follow, sizeof follow);
-  if (resp.status < 200 || resp.status > 599 || rc < 0 || rc > 1) abort();
+  if (resp.status < 200 || resp.status > 599 || rc < API_ANSWER || rc > API_EVENTS) abort();
+  /* the events stream is GET /api/v1/events only, and never unauthenticated over TCP */
+  if (rc == API_EVENTS && (strcmp(req.path, "/api/v1/events") || !trusted)) abort();
   if ((resp.status == 405) != (resp.allow != NULL)) abort();
   if (!trusted && resp.status < 400) {
     /* over TCP without a token file only the scrapers' routes answer, for a good Host */
-    if (strcmp(req.path, "/healthz") && strcmp(req.path, "/readyz") && strcmp(req.path, "/metrics"))
+    if (strcmp(req.path, "/healthz") && strcmp(req.path, "/readyz") && strcmp(req.path, "/metrics") &&
+        strcmp(req.path, "/") && strncmp(req.path, "/assets/", 8))
       abort();
     if (req.host[0] && strncmp(req.host, "127.0.0.1", 9) && strncasecmp(req.host, "localhost", 9))
       abort();

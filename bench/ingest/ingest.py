@@ -78,7 +78,7 @@ def raw_zmq(n):
 
 
 class Vigil:
-    def __init__(self, workdir, store=True):
+    def __init__(self, workdir, store=True, extra=""):
         self.dir = workdir
         self.port = free_port()
         cfg = os.path.join(workdir, "vigil.yaml")
@@ -90,7 +90,7 @@ feeds:
   bench:
     bind: tcp://127.0.0.1:{self.port}
     socket: pull
-""")
+{extra}""")
         self.cfg = cfg
         self.log = open(os.path.join(workdir, "vigil.log"), "w")
         self.proc = subprocess.Popen([VIGIL, "up", "-c", cfg], stdout=self.log, stderr=subprocess.STDOUT)
@@ -119,11 +119,11 @@ feeds:
         self.log.close()
 
 
-def vigil_e2e(n, workdir, store=True):
+def vigil_e2e(n, workdir, store=True, extra=""):
     """Points per second written, (first half, second half, points, store): the clock
     runs from the feed's first message, as the sink's does from its first (publisher
     start-up is not counted), to the point that completes each half."""
-    v = Vigil(workdir, store)
+    v = Vigil(workdir, store, extra)
     try:
         f0 = v.feed()
         base, base_msgs = f0["points"], f0["messages"]

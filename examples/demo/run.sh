@@ -23,6 +23,7 @@ cat <<TXT
     reporter                 exec probe: ready once its log file has content
     flaky                    crashes every 1.5 s, backs off, goes fatal after 3 restarts
     history                  imports two days of ticks into the store, then exits
+    redis                    the Redis the latest-value cache is mirrored to
 
   In another terminal:
     $v status              every service, its state and why
@@ -37,6 +38,12 @@ cat <<TXT
     $v query tick --last                             the last tick of every series
     $v query tick,sym=BTC-USD --field price --from -1h --every 5m --agg max
     $v query tick,sym=EUR-USD --field price --from -2d --every 6h --format csv
+
+  The latest-value cache, mirrored to the demo's Redis (port ${DEMO_REDIS_PORT:-16379}):
+    $v cache get btc 'fx,*.price'                    latest values, their age and source
+    $v cache doc kraken_latest                       a document with ages and a readiness flag
+    $v cache stats                                   keys and the Redis mirror
+    redis-cli -p ${DEMO_REDIS_PORT:-16379} HGETALL vigil:kraken_ticks
 
   Over HTTP on $http:
     curl http://$http/metrics             Prometheus metrics

@@ -34,10 +34,21 @@ struct cache__entry {
   char key[];              /* NUL-terminated */
 };
 
+/* A slot keeps its entry's hash beside the pointer: a probe compares hashes without
+ * touching the entry (one cache miss per lookup instead of one per probe). */
+struct cache__slot {
+  uint64_t hash;
+  struct cache__entry *e; /* NULL: empty */
+};
+
 struct cache__stripe {
   pthread_mutex_t mu;
-  struct cache__entry **slots; /* power-of-two capacity, NULL = empty */
+  struct cache__slot *slots; /* power-of-two capacity */
   size_t cap, n;
+  char *arena;               /* entries are cut from chunks, freed with the cache */
+  size_t arena_left;
+  char **chunks;
+  size_t n_chunks;
   struct cache__entry **dirty; /* entries with dirty set, in no order */
   size_t n_dirty, dirty_cap;
   char pad[64];

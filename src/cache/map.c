@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL /* short keys: the inlined hash is several times cheaper than a call */
 #include <xxhash.h>
 
 #include "cache/cache_int.h"
@@ -64,24 +65,24 @@ const char *cache__source_name(const struct cache *c, uint16_t i) { return c->so
 static size_t find_slot(const struct cache__stripe *st, const char *key, size_t len, uint64_t h) {
   size_t mask = st->cap - 1, i = h & mask;
   for (;;) {
-    const struct cache__entry *e = st->slots[i];
-    if (!e || (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)) return i;
+    const struct cache__slot *sl = &st->slots[i];
+    if (!sl->e || (sl->hash == h && sl->e->key_len == len && memcmp(sl->e->key, key, len) == 0))
+      return i;
     i = (i + 1) & mask;
   }
 }
 
 static void grow(struct cache__stripe *st) {
   size_t ncap = st->cap ? st->cap * 2 : 64;
-  struct cache__entry **old = st->slots;
+  struct cache__slot *old = st->slots;
   size_t ocap = st->cap;
   st->slots = vg_calloc(ncap, sizeof *st->slots);
   st->cap = ncap;
   for (size_t i = 0; i < ocap; i++) {
-    struct cache__entry *e = old[i];
-    if (!e) continue;
-    size_t j = e->hash & (ncap - 1);
-    while (st->slots[j]) j = (j + 1) & (ncap - 1);
-    st->slots[j] = e;
+    if (!old[i].e) continue;
+    size_t j = old[i].hash & (ncap - 1);
+    while (st->slots[j].e) j = (j + 1) & (ncap - 1);
+    st->slots[j] = old[i];
   }
   free(old);
 }
@@ -89,7 +90,28 @@ static void grow(struct cache__stripe *st) {
 static struct cache__entry *lookup(struct cache__stripe *st, const char *key, size_t len,
                                    uint64_t h) {
   if (!st->cap) return NULL;
-  return st->slots[find_slot(st, key, len, h)];
+  return st->slots[find_slot(st, key, len, h)].e;
+}
+
+#define ARENA_CHUNK (256 << 10)
+
+/* Zeroed memory for an entry of n bytes from st's arena (entries live as long as the
+ * cache: no free list is needed). */
+static void *arena_alloc(struct cache__stripe *st, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (n > ARENA_CHUNK / 4) { /* a long key: a chunk of its own */
+    st->chunks = vg_realloc(st->chunks, (st->n_chunks + 1) * sizeof *st->chunks);
+    return st->chunks[st->n_chunks++] = vg_calloc(1, n);
+  }
+  if (st->arena_left < n) {
+    st->chunks = vg_realloc(st->chunks, (st->n_chunks + 1) * sizeof *st->chunks);
+    st->arena = st->chunks[st->n_chunks++] = vg_calloc(1, ARENA_CHUNK);
+    st->arena_left = ARENA_CHUNK;
+  }
+  void *p = st->arena;
+  st->arena += n;
+  st->arena_left -= n;
+  return p;
 }
 
 static void mark_dirty(struct cache *c, struct cache__stripe *st, struct cache__entry *e) {
@@ -117,7 +139,7 @@ static void put_locked(struct cache *c, struct cache__stripe *st, const char *ke
                        uint64_t h, size_t meas_len, const struct put *p) {
   if (!st->cap) grow(st);
   size_t i = find_slot(st, key, len, h);
-  struct cache__entry *e = st->slots[i];
+  struct cache__entry *e = st->slots[i].e;
   if (!e) {
     if (atomic_load_explicit(&c->n_keys, memory_order_relaxed) >= c->max_keys) {
       atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
@@ -127,13 +149,13 @@ static void put_locked(struct cache *c, struct cache__stripe *st, const char *ke
       grow(st);
       i = find_slot(st, key, len, h);
     }
-    e = vg_calloc(1, sizeof *e + len + 1);
+    e = arena_alloc(st, sizeof *e + len + 1);
     e->hash = h;
     e->key_len = (uint32_t)len;
     e->meas_len = (uint32_t)meas_len;
     memcpy(e->key, key, len);
     e->ts = INT64_MIN;
-    st->slots[i] = e;
+    st->slots[i] = (struct cache__slot){h, e};
     st->n++;
     atomic_fetch_add_explicit(&c->n_keys, 1, memory_order_relaxed);
   } else if (p->ts < e->ts) {
@@ -182,40 +204,94 @@ static bool put_escaped(char *buf, size_t *o, struct tsdb_str s, bool tag) {
   return true;
 }
 
+/* One key of a batch, built before any lock is taken. */
+struct pending {
+  uint32_t off, len, meas_len;
+  uint64_t hash;
+  const struct tsdb_value *v;
+  int64_t ts;
+};
+
+/*
+ * A batch's keys are built and hashed first, then put stripe by stripe: one lock per
+ * stripe a batch touches instead of one per value (a batch of a thousand points takes
+ * each of the 64 stripes once), and in batch order within a stripe, so of two values
+ * of one key with one time the later wins, as it would one by one.
+ */
 void cache_put_points(struct cache *c, const char *source, const struct tsdb_point *pts,
                       size_t n) {
   if (!c || !n) return;
-  struct put p = {.received = vg_wall_ns(), .source = cache__source(c, source ? source : "")};
-  char key[CACHE__MAX_KEY + 1];
+  size_t nvals = 0, bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    nvals += pts[i].n_fields;
+    size_t pl = 2 * pts[i].measurement.len + 1;
+    for (size_t t = 0; t < pts[i].n_tags; t++)
+      pl += 2 * (pts[i].tags[t].key.len + pts[i].tags[t].value.len) + 2;
+    for (size_t f = 0; f < pts[i].n_fields; f++) bytes += pl + pts[i].fields[f].key.len + 1;
+  }
+  struct pending *pv = vg_malloc(nvals * sizeof *pv);
+  uint32_t *order = vg_malloc(nvals * sizeof *order);
+  char *keys = vg_malloc(bytes + CACHE__MAX_KEY + 1);
+  size_t np = 0, at = 0, refused = 0;
+  uint32_t per_stripe[CACHE__STRIPES + 1] = {0};
+  char prefix[CACHE__MAX_KEY + 1];
   for (size_t i = 0; i < n; i++) {
     const struct tsdb_point *pt = &pts[i];
     size_t o = 0;
-    bool ok = put_escaped(key, &o, pt->measurement, false);
+    bool ok = put_escaped(prefix, &o, pt->measurement, false);
     size_t meas_len = o;
     for (size_t t = 0; ok && t < pt->n_tags; t++) {
-      key[o++] = ',';
-      ok = put_escaped(key, &o, pt->tags[t].key, true);
-      if (ok && o + 1 < CACHE__MAX_KEY) key[o++] = '=';
+      prefix[o++] = ',';
+      ok = put_escaped(prefix, &o, pt->tags[t].key, true);
+      if (ok && o + 1 < CACHE__MAX_KEY) prefix[o++] = '=';
       else ok = false;
-      ok = ok && put_escaped(key, &o, pt->tags[t].value, true);
+      ok = ok && put_escaped(prefix, &o, pt->tags[t].value, true);
     }
     if (!ok) {
-      atomic_fetch_add_explicit(&c->refused_keys, pt->n_fields, memory_order_relaxed);
+      refused += pt->n_fields;
       continue;
     }
-    key[o++] = '.';
-    p.ts = pt->ts;
+    prefix[o++] = '.';
     for (size_t f = 0; f < pt->n_fields; f++) {
       const struct tsdb_field *fl = &pt->fields[f];
-      if (o + fl->key.len > CACHE__MAX_KEY) {
-        atomic_fetch_add_explicit(&c->refused_keys, 1, memory_order_relaxed);
+      size_t len = o + fl->key.len;
+      if (len > CACHE__MAX_KEY) {
+        refused++;
         continue;
       }
-      memcpy(key + o, fl->key.p, fl->key.len);
-      p.v = &fl->value;
-      put_key(c, key, o + fl->key.len, meas_len, &p);
+      char *k = keys + at;
+      memcpy(k, prefix, o);
+      memcpy(k + o, fl->key.p, fl->key.len);
+      struct pending *p = &pv[np++];
+      *p = (struct pending){(uint32_t)at, (uint32_t)len, (uint32_t)meas_len,
+                            cache__hash(k, len), &fl->value, pt->ts};
+      per_stripe[(p->hash >> 58) + 1]++;
+      at += len;
     }
   }
+  /* a stable counting sort by stripe */
+  for (size_t s = 1; s <= CACHE__STRIPES; s++) per_stripe[s] += per_stripe[s - 1];
+  uint32_t fill[CACHE__STRIPES];
+  memcpy(fill, per_stripe, sizeof fill);
+  for (size_t i = 0; i < np; i++) order[fill[pv[i].hash >> 58]++] = (uint32_t)i;
+  struct put p = {.received = vg_wall_ns(), .source = cache__source(c, source ? source : "")};
+  for (size_t s = 0; s < CACHE__STRIPES; s++) {
+    if (per_stripe[s] == per_stripe[s + 1]) continue;
+    struct cache__stripe *st = &c->stripes[s];
+    pthread_mutex_lock(&st->mu);
+    for (uint32_t j = per_stripe[s]; j < per_stripe[s + 1]; j++) {
+      const struct pending *q = &pv[order[j]];
+      p.v = q->v;
+      p.ts = q->ts;
+      put_locked(c, st, keys + q->off, q->len, q->hash, q->meas_len, &p);
+    }
+    pthread_mutex_unlock(&st->mu);
+  }
+  atomic_fetch_add_explicit(&c->updates, np, memory_order_relaxed);
+  if (refused) atomic_fetch_add_explicit(&c->refused_keys, refused, memory_order_relaxed);
+  free(pv);
+  free(order);
+  free(keys);
 }
 
 void cache_put(struct cache *c, const char *key, const struct tsdb_value *v, int64_t ts,
@@ -332,7 +408,7 @@ size_t cache_each(struct cache *c, const char *glob, cache_each_fn *fn, void *ar
       items = vg_realloc(items, cap * sizeof *items);
     }
     for (size_t i = 0; i < st->cap; i++) {
-      const struct cache__entry *e = st->slots[i];
+      const struct cache__entry *e = st->slots[i].e;
       if (!e || !glob_match(glob, plen, prefix_only, e->key)) continue;
       struct snap_item *it = &items[n++];
       cache__copy_entry(c, e, &it->e);
@@ -432,11 +508,10 @@ void cache_close(struct cache **cp) {
   cache__mirror_stop(c);
   for (size_t s = 0; s < CACHE__STRIPES; s++) {
     struct cache__stripe *st = &c->stripes[s];
-    for (size_t i = 0; i < st->cap; i++) {
-      if (!st->slots[i]) continue;
-      free(st->slots[i]->str);
-      free(st->slots[i]);
-    }
+    for (size_t i = 0; i < st->cap; i++)
+      if (st->slots[i].e) free(st->slots[i].e->str);
+    for (size_t i = 0; i < st->n_chunks; i++) free(st->chunks[i]);
+    free(st->chunks);
     free(st->slots);
     free(st->dirty);
     pthread_mutex_destroy(&st->mu);

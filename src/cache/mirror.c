@@ -114,6 +114,7 @@ struct item {
   size_t key_off, key_len, meas_len, val_off, val_len;
   uint64_t hash;
   int64_t ts;
+  struct tsdb_value v; /* a string's bytes at val_off until formatted */
 };
 
 struct round {
@@ -136,9 +137,22 @@ static void take_one(void *arg, const struct cache__entry *e) {
   it->hash = e->hash;
   it->ts = e->ts;
   vg_buf_append(&r->bytes, e->key, e->key_len);
+  /* copied raw under the stripe's lock; formatted after it is released */
+  it->v = e->value;
   it->val_off = r->bytes.len;
-  cache__value_text(&e->value, e->str, &r->bytes);
+  if (e->value.type == TSDB_STRING) vg_buf_append(&r->bytes, e->str, e->value.v.s.len);
   it->val_len = r->bytes.len - it->val_off;
+}
+
+/* Formats every item's value as text at the end of the round's bytes. */
+static void format_values(struct round *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    struct item *it = &r->items[i];
+    if (it->v.type == TSDB_STRING) continue; /* already text */
+    it->val_off = r->bytes.len;
+    cache__value_text(&it->v, NULL, &r->bytes);
+    it->val_len = r->bytes.len - it->val_off;
+  }
 }
 
 static const char *bytes_at(const struct round *r, size_t off) { return r->bytes.data + off; }
@@ -291,10 +305,11 @@ static size_t round_once(struct cache__mirror *m, struct round *r, struct cmds *
     size_t got = cache__take_dirty(c, s, budget, take_one, r);
     budget -= got;
   }
+  format_values(r);
   char **names = NULL, **jsons = NULL;
   size_t nset = 0;
   size_t cmds = append_docs(m, &names, &jsons, &nset);
-  qsort_r(r->items, r->n, sizeof *r->items, item_cmp, r);
+  if (r->n) qsort_r(r->items, r->n, sizeof *r->items, item_cmp, r);
   for (size_t a = 0; a < r->n;) {
     size_t b = a + 1;
     while (b < r->n && item_cmp(&r->items[a], &r->items[b], r) == 0) b++;
@@ -599,8 +614,8 @@ int cache_mirror_diff(struct cache *c, const char *glob, double tolerance, size_
   } while (rc == 0 && strcmp(cursor, "0") != 0);
   redisFree(ctx);
   if (rc == 0) {
-    qsort(mine.v, mine.n, sizeof *mine.v, kv_cmp);
-    qsort(theirs.v, theirs.n, sizeof *theirs.v, kv_cmp);
+    if (mine.n) qsort(mine.v, mine.n, sizeof *mine.v, kv_cmp);
+    if (theirs.n) qsort(theirs.v, theirs.n, sizeof *theirs.v, kv_cmp);
     size_t i = 0, j = 0;
     while (i < mine.n || j < theirs.n) {
       int cmp = i == mine.n ? 1 : j == theirs.n ? -1 : kv_cmp(&mine.v[i], &theirs.v[j]);

@@ -42,6 +42,9 @@ struct mt_registry;
 int cli_compute_schedule(uv_loop_t *loop, const struct cli *cli, const struct vg_config *cfg,
                          struct mt_registry *reg);
 void cli_compute_schedule_free(void);
+/* The http compute_grid hook (compute_grid.c); arg is the daemon's sv_supervisor. */
+struct vg_buf;
+int cli_compute_grid(void *arg, const char *query, struct vg_buf *out);
 
 /* The config's scan bridges (bridges.c), started on loop with the daemon's cache and
  * pipeline. -1 with err when one cannot start (those started are in *out all the same:

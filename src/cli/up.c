@@ -295,7 +295,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   struct cli_forward *fwd = NULL;
   struct ingest_target target = {0};
   struct cache *cache = NULL;
-  int frc = cache_open(&cfg->cache, d.metrics, &cache, err, sizeof err);
+  int frc = cfg->cache.enabled ? cache_open(&cfg->cache, d.metrics, &cache, err, sizeof err) : 0;
   d.api.cache = cache;
   if (frc == 0) frc = cli_forward_open(cfg, store, cache, d.metrics, &fwd, err, sizeof err);
   if (frc == 0) {
@@ -318,6 +318,8 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   sv_set_fresh_check(d.sv, cli_fresh_age, cache); /* ready: {fresh: KEY_OR_DOC} */
   d.api.hooks.status = cli_feeds_status;
   d.api.hooks.status_arg = d.feeds;
+  d.api.hooks.compute_grid = cli_compute_grid; /* 404 without a compute section */
+  d.api.hooks.compute_arg = d.sv;
   /* TCP first: once the control socket exists (what scripts wait for), both listen */
   int failed = 0;
   if (cfg->http.token_file && api_check_token_file(cfg->http.token_file, err, sizeof err) < 0)

@@ -159,26 +159,127 @@ static void print_table(json_t *root) {
   print_bridges(json_object_get(root, "bridges"));
 }
 
+struct status_opts {
+  bool json, watch;
+};
+
 static int status_opt(int c, const char *value, void *arg) {
-  *(bool *)arg = true;
+  struct status_opts *o = arg;
+  if (c == 'j') o->json = true;
+  if (c == 'w') o->watch = true;
   return 0;
 }
 
+/* `vigil status --watch`: the events stream (GET /api/v1/events, docs/api.md) applied to
+ * the status document, which is redrawn after each batch of events. */
+struct watch {
+  struct vg_buf in;
+  json_t *root;
+  bool json, tty;
+};
+
+static void watch_apply(struct watch *w, const char *event, json_t *data) {
+  if (strcmp(event, "status") == 0) {
+    json_decref(w->root);
+    w->root = json_incref(data);
+  } else if (w->root && strcmp(event, "service") == 0) {
+    json_t *svcs = json_object_get(w->root, "services");
+    const char *name = json_string_value(json_object_get(data, "name"));
+    size_t i;
+    json_t *s;
+    json_array_foreach(svcs, i, s) {
+      if (name && strcmp(json_string_value(json_object_get(s, "name")), name) == 0) {
+        json_array_set(svcs, i, data);
+        return;
+      }
+    }
+    json_array_append(svcs, data);
+  } else if (w->root && strcmp(event, "feeds") == 0) {
+    json_object_set(w->root, "feeds", data);
+  }
+}
+
+static void watch_draw(struct watch *w) {
+  if (!w->root) return;
+  if (w->json) {
+    char *s = json_dumps(w->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    puts(s);
+    free(s);
+  } else {
+    fputs(w->tty ? "\033[H\033[2J" : "\n", stdout);
+    print_table(w->root);
+  }
+  fflush(stdout);
+}
+
+static int watch_data(void *arg, const char *data, size_t len) {
+  struct watch *w = arg;
+  vg_buf_append(&w->in, data, len);
+  bool changed = false;
+  char *end;
+  while (w->in.len && (end = strstr(w->in.data, "\n\n"))) {
+    *end = '\0';
+    char event[32] = "message";
+    const char *payload = NULL;
+    for (char *line = w->in.data, *next; line; line = next) {
+      next = strchr(line, '\n');
+      if (next) *next++ = '\0';
+      if (strncmp(line, "event: ", 7) == 0) snprintf(event, sizeof event, "%s", line + 7);
+      else if (strncmp(line, "data: ", 6) == 0) payload = line + 6;
+    }
+    json_t *j = payload ? json_loads(payload, 0, NULL) : NULL;
+    if (j) {
+      watch_apply(w, event, j);
+      changed = true;
+      json_decref(j);
+    }
+    size_t used = (size_t)(end - w->in.data) + 2;
+    memmove(w->in.data, w->in.data + used, w->in.len - used);
+    w->in.len -= used;
+    w->in.data[w->in.len] = '\0';
+  }
+  if (changed) watch_draw(w);
+  return 0;
+}
+
+static int watch_status(struct cli *cli, bool json) {
+  struct watch w = {.json = json, .tty = isatty(STDOUT_FILENO)};
+  vg_buf_init(&w.in);
+  struct cli_reply r;
+  int rc = cli_request_to(cli, "GET", "/api/v1/events", watch_data, &w, &r);
+  if (rc == 0 && r.status != 200) rc = report_failure("status", &r);
+  else if (rc == 0) {
+    fprintf(stderr, "vigil status: the daemon went away\n");
+    rc = EXIT_FAIL;
+  } else {
+    rc = rc == -2 ? EXIT_USAGE : EXIT_FAIL;
+  }
+  cli_reply_free(&r);
+  vg_buf_free(&w.in);
+  json_decref(w.root);
+  return rc;
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv) {
-  static const char usage[] = "vigil status [-c FILE] [--json]";
+  static const char usage[] = "vigil status [-c FILE] [--json] [--watch]";
   static const char help[] =
       "Shows every service of the running stack: state, pid, uptime, restarts, last exit,\n"
       "readiness latency and, for a service that waits, backs off or gave up, why.\n"
       "\n  --json   print the status document (shape in docs/api.md)\n"
+      "  --watch  keep it on screen, redrawn as the daemon's events stream says what changed\n"
+      "           (with --json: one status document per line); Ctrl-C to stop\n"
       "\nexit status: 0 when the daemon answered, 1 when none runs, 2 on usage errors.\n";
-  static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {0}};
-  bool json = false;
-  int ix = cli_parse(cli, argc, argv, usage, help, NULL, longopts, status_opt, &json);
+  static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
+                                           {"watch", no_argument, NULL, 'w'}, {0}};
+  struct status_opts o = {0};
+  int ix = cli_parse(cli, argc, argv, usage, help, NULL, longopts, status_opt, &o);
   if (ix < 0) return ix == -2 ? EXIT_OK : EXIT_USAGE;
   if (ix != argc) {
     fprintf(stderr, "vigil status: unexpected argument '%s'\nusage: %s\n", argv[ix], usage);
     return EXIT_USAGE;
   }
+  if (o.watch) return watch_status(cli, o.json);
+  bool json = o.json;
   struct cli_reply r;
   int rc = cli_request(cli, "GET", "/api/v1/status", -1, &r);
   if (rc < 0) return rc == -2 ? EXIT_USAGE : EXIT_FAIL;

@@ -86,6 +86,13 @@ int cp_dead(struct cp_engine *e, bool json, bool requeue, const char *spec, stru
 int cp_report(struct cp_engine *e, int days, bool json, struct vg_buf *out);
 /* Every attempt of one calculation, newest first. -ENOENT when unknown. */
 int cp_history(struct cp_engine *e, const char *calc, bool json, struct vg_buf *out);
+/* The page's date x calculation grid (grid.c; GET /api/v1/compute/grid in docs/api.md)
+ * from the ledger under cfg's state_dir, as JSON, for the dates from..to (YYYY-MM-DD or
+ * NULL: the last run's range, else the calendar's last 31 days; clipped to the calendar
+ * and to 366 days). Needs no engine. 0, -ENOENT without compute, -EINVAL for a bad date
+ * (message in err). */
+int cp_grid(const struct vg_config *cfg, const char *from, const char *to, struct vg_buf *out,
+            char *err, size_t errlen);
 
 const char *cp_class_name(enum cp_class c);
 const char *cp_reason_name(enum cp_reason r);

@@ -3,6 +3,7 @@
  * mirror (src/cache/, docs/cache.md):
  *
  *   cache:
+ *     enabled: true
  *     max_keys: 1000000
  *     aliases:
  *       funding_btc: exf.funding_btc
@@ -29,11 +30,11 @@
 #define DEFAULT_BATCH 10000
 
 static const char *const cache_keys[] = {
-    "max_keys",     "aliases",   "documents",    "redis",       "redis_prefix",
+    "enabled",      "max_keys",     "aliases",   "documents",    "redis",       "redis_prefix",
     "redis_ttl",    "redis_timeout", "redis_batch", "redis_timestamps",
 };
 enum {
-  K_MAX_KEYS, K_ALIASES, K_DOCUMENTS, K_REDIS, K_PREFIX, K_TTL, K_TIMEOUT, K_BATCH, K_TS, K_N
+  K_ENABLED, K_MAX_KEYS, K_ALIASES, K_DOCUMENTS, K_REDIS, K_PREFIX, K_TTL, K_TIMEOUT, K_BATCH, K_TS, K_N
 };
 
 static const char *const doc_keys[] = {"keys", "critical", "fresh", "ready_flag"};
@@ -41,6 +42,7 @@ enum { D_KEYS, D_CRITICAL, D_FRESH, D_READY_FLAG, D_N };
 
 void cfg__cache_defaults(struct cfg_cache *s) {
   memset(s, 0, sizeof *s);
+  s->enabled = true;
   s->max_keys = DEFAULT_MAX_KEYS;
   s->redis_prefix = vg_strdup("vigil:");
   s->redis_port = 6379;
@@ -219,6 +221,7 @@ void cfg__cache_parse(struct cfg__ctx *c, struct cfg_cache *s, const struct cfg_
   s->pos = n->pos;
   if (!cfg__fields(c, n, cache_keys, K_N, f)) return;
   long long v;
+  if (f[K_ENABLED]) (void)cfg__bool(c, f[K_ENABLED]->value, &s->enabled);
   if (f[K_MAX_KEYS] && cfg__int(c, f[K_MAX_KEYS]->value, "max_keys", 1, 1LL << 32, &v))
     s->max_keys = v;
   if (f[K_ALIASES]) parse_aliases(c, s, f[K_ALIASES]->value);

@@ -229,6 +229,7 @@ struct cfg_cache_doc {
 /* The `cache` section: the latest-value cache and its Redis mirror (docs/cache.md). */
 struct cfg_cache {
   struct cfg_pos pos;
+  bool enabled;           /* default true: every ingested point updates the cache */
   int64_t max_keys;       /* new keys past this are refused (counted); default 1,000,000 */
   struct cfg_cache_alias *aliases;
   size_t n_aliases;

@@ -8,7 +8,7 @@
  * name this server in Host, and every route but the scrapers' (/healthz, /readyz,
  * /metrics) needs the bearer token.
  */
-#include "http/http.h"
+#include "http/http_int.h"
 #include "http/store_api.h"
 #include "http/cache_api.h"
 
@@ -35,6 +35,7 @@ static json_t *service_json(const struct sv_service *svc) {
   json_object_set_new(o, "pid", in.pid > 0 ? json_integer(in.pid) : json_null());
   json_object_set_new(o, "uptime_seconds", json_real(in.uptime_seconds));
   json_object_set_new(o, "restarts", json_integer(in.restarts));
+  json_object_set_new(o, "admin_restarts", json_integer(in.admin_restarts));
   json_t *last = json_null();
   if (in.has_exited) {
     last = json_object();
@@ -87,6 +88,14 @@ static json_t *status_root(struct sv_supervisor *sv) {
 }
 
 void api_status_json(struct sv_supervisor *sv, struct vg_buf *out) { dump(status_root(sv), out); }
+
+void *api__service_json(const struct sv_service *svc) { return service_json(svc); }
+
+void *api__status_doc(struct http_api *api) {
+  json_t *root = status_root(api->sv);
+  if (api->hooks.status) api->hooks.status(api->hooks.status_arg, root);
+  return root;
+}
 
 static void error_json(struct http_response *resp, int status, const char *msg) {
   resp->status = status;
@@ -307,11 +316,32 @@ static int r_metrics(const struct call *k, struct http_response *resp) {
 }
 
 static int r_status(const struct call *k, struct http_response *resp) {
-  const struct http_hooks *hooks = &k->api->hooks;
-  json_t *root = status_root(k->api->sv);
-  if (hooks->status) hooks->status(hooks->status_arg, root);
-  dump(root, &resp->body);
+  dump(api__status_doc(k->api), &resp->body);
   return 0;
+}
+
+/* The page and its assets (web.c), open: they hold no data; the API behind them asks
+ * for the token. */
+static int r_page(const struct call *k, struct http_response *resp) {
+  if (!http__web_serve(k->req->path, resp)) error_json(resp, 404, "no such asset");
+  return API_ANSWER;
+}
+
+/* The events stream: the listener sends the head and subscribes (events.c). */
+static int r_events(const struct call *k, struct http_response *resp) {
+  resp->content_type = "text/event-stream";
+  resp->headers = "Cache-Control: no-store\r\n";
+  return strcmp(k->req->method, "HEAD") == 0 ? API_ANSWER : API_EVENTS;
+}
+
+static int r_compute_grid(const struct call *k, struct http_response *resp) {
+  const struct http_hooks *hooks = &k->api->hooks;
+  if (!hooks->compute_grid) {
+    error_json(resp, 404, "this config has no compute section");
+    return API_ANSWER;
+  }
+  resp->status = hooks->compute_grid(hooks->compute_arg, k->req->query, &resp->body);
+  return API_ANSWER;
 }
 
 static int r_reload(const struct call *k, struct http_response *resp) {
@@ -391,7 +421,7 @@ static int r_logs(const struct call *k, struct http_response *resp) {
                 (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || v[0] == '\0');
   if (!follow) return 0;
   snprintf(k->follow, k->follow_len, "%s", k->name);
-  return 1;
+  return API_FOLLOW_LOGS;
 }
 
 /* The store's routes are served by store_api.c; the table only places them. */
@@ -406,6 +436,10 @@ static int r_cache(const struct call *k, struct http_response *resp) {
 }
 
 static const struct route routes[] = {
+    {M_GET, "/", true, r_page},
+    {M_GET, "/assets/{name}", true, r_page},
+    {M_GET, "/api/v1/events", false, r_events},
+    {M_GET, "/api/v1/compute/grid", false, r_compute_grid},
     {M_GET, "/healthz", true, r_healthz},
     {M_GET, "/readyz", true, r_readyz},
     {M_GET, "/metrics", true, r_metrics},

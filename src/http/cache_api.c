@@ -167,7 +167,7 @@ int cache_api_handle(struct cache *c, const struct http_request *req, struct htt
   const char *p = req->path;
   if (strcmp(p, "/api/v1/cache") != 0 && strncmp(p, "/api/v1/cache/", 14) != 0) return 0;
   if (!c) {
-    err_json(resp, 503, "the cache is not running");
+    err_json(resp, 503, "the cache is disabled (cache: {enabled: false})");
     return 1;
   }
   if (strcmp(p, "/api/v1/cache/stats") == 0) {

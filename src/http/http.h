@@ -2,9 +2,9 @@
  * http — vigil's API over HTTP/1.x, served by one small server (listener.c) on two
  * listeners: the control socket (a unix socket, mode 0600, in state_dir) that the CLI
  * verbs talk to, and TCP on http.listen, where the Host must name this server and every
- * route but /healthz, /readyz and /metrics needs the bearer token. Every route returns
- * JSON except /healthz, /metrics and the logs. docs/api.md documents the routes, the
- * limits and the JSON shapes.
+ * route but /healthz, /readyz, /metrics and the page (/, /assets/...) needs the bearer
+ * token. Every route returns JSON except /healthz, /metrics, the logs, the events stream
+ * and the page. docs/api.md documents the routes, the limits and the JSON shapes.
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
@@ -60,6 +60,14 @@ struct http_hooks {
   /* Optional: adds to the status document root (a json_t *), e.g. the feeds. */
   void (*status)(void *arg, void *root);
   void *status_arg;
+  /* Optional: the alerts for the events stream, as GET /api/v1/alerts answers them (a
+   * new json_t * the caller frees), or NULL. */
+  void *(*alerts)(void *arg);
+  void *alerts_arg;
+  /* Optional: GET /api/v1/compute/grid (docs/api.md): fills out with the JSON answer
+   * for the query string; returns an HTTP status. Without it the route answers 404. */
+  int (*compute_grid)(void *arg, const char *query, struct vg_buf *out);
+  void *compute_arg;
 };
 
 /* ---- routes (api.c) ---- */
@@ -70,6 +78,7 @@ struct http_response {
   struct vg_buf body;
   bool www_authenticate; /* a 401: ask for a bearer token */
   const char *allow;     /* a 405: the methods the path takes (static), else NULL */
+  const char *headers;   /* more header lines, each ending in CRLF (static), or NULL */
   /* Answers given later (job.c): a transport that can wait sets defer_loop, defer_done
    * and defer_arg; a route with long work (the store's) then runs it on the loop's
    * thread pool, sets job and leaves the rest alone; the answer reaches defer_done on
@@ -114,13 +123,18 @@ void api_init_metrics(struct http_api *api);
  * vigil can expose, src/export/families.c). */
 void api_metrics_describe(struct mt_registry *r);
 
+/* What api_handle asks of the transport besides sending resp. */
+enum { API_ANSWER = 0, API_FOLLOW_LOGS = 1, API_EVENTS = 2 };
+
 /* Serves one request: finds its route in the table (404, or 405 with resp->allow).
  * trusted: it came on the control socket, whose file mode already decides who may
  * connect; otherwise (TCP) the Host must name this server (421) and every route but
- * /healthz, /readyz and /metrics needs the bearer token (401/403). Returns 1
- * when the request asks to follow a service's logs (GET
- * /api/v1/services/{name}/logs?follow=1): the caller streams; the head and the backlog
- * are already in resp. Otherwise 0. */
+ * /healthz, /readyz, /metrics and the page's (/, /assets/...) needs the bearer token
+ * (401/403). Returns API_FOLLOW_LOGS when the request asks to follow a service's logs
+ * (GET /api/v1/services/{name}/logs?follow=1): the caller streams; the head and the
+ * backlog are already in resp. API_EVENTS when it opens the events stream (GET
+ * /api/v1/events, events.c): the caller sends resp's head and subscribes the
+ * connection. Otherwise API_ANSWER. */
 int api_handle(struct http_api *api, bool trusted, const struct http_request *req,
                const char *body, struct http_response *resp, char *follow_service,
                size_t follow_len);

@@ -31,4 +31,32 @@ void http__listener_close(struct http__listener *l);
 /* The reason phrase of an HTTP status. */
 const char *http__reason(int status);
 
+/* ---- the events stream (events.c; GET /api/v1/events) ---- */
+#define HTTP__MAX_EVENT_STREAMS 16      /* per listener; more answer 503 */
+#define HTTP__EVENTS_TICK_MS 250        /* how often changes are looked for */
+#define HTTP__MAX_PENDING_EVENTS (256 << 10) /* unsent events: the subscriber is dropped */
+struct http__events;
+struct http__events *http__events_new(struct http_api *api);
+void http__events_free(struct http__events *ev);
+/* The first event a new subscriber gets: the whole status document. */
+void http__events_hello(struct http_api *api, struct vg_buf *out);
+/* Appends to out what changed since the last tick (nothing when nothing did). */
+void http__events_tick(struct http__events *ev, struct vg_buf *out);
+
+/* ---- shared by api.c and events.c (json_t * as void *) ---- */
+void *api__service_json(const struct sv_service *svc);
+/* The status document with the hooks' additions (the feeds). */
+void *api__status_doc(struct http_api *api);
+
+/* ---- the page's assets, embedded at build time (web.c, web_assets.c) ---- */
+struct http__asset {
+  const char *path; /* "/assets/app.js" */
+  const unsigned char *data;
+  size_t len;
+};
+extern const struct http__asset http__assets[];
+extern const size_t http__n_assets;
+/* Serves GET / and /assets/NAME (resp untouched: returns 0 when path is none of them). */
+int http__web_serve(const char *path, struct http_response *resp);
+
 #endif

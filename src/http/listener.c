@@ -15,7 +15,12 @@
  *    (of that client, or of the client holding the most) is answered 503 and closed.
  *    When none is, the new connection is the one answered 503;
  *  - after an answer the write side is shut and what the client still sends is read and
- *    dropped for up to HTTP__LINGER_MS, so an early error reaches it intact.
+ *    dropped for up to HTTP__LINGER_MS, so an early error reaches it intact;
+ *  - the events stream (GET /api/v1/events, events.c) is long-lived: it needs the token
+ *    over TCP, at most HTTP__MAX_EVENT_STREAMS are open per listener (more answer 503),
+ *    so followers always leave room for requests, and a subscriber with more than
+ *    HTTP__MAX_PENDING_EVENTS unsent is dropped. One timer per listener, running while
+ *    someone follows, sends every subscriber the same events.
  */
 #include "http/http_int.h"
 
@@ -32,6 +37,7 @@ enum phase {
   P_LINGER, /* answer written, write side shut, dropping input until EOF */
   P_STREAM, /* following a service's logs */
   P_WORK,   /* a store route runs off the loop (job.c); its answer is sent when done */
+  P_EVENTS, /* following the events stream */
 };
 
 union stream {
@@ -65,6 +71,10 @@ struct http__listener {
   bool tcp;
   struct conn *first, *last;
   int n_conns;
+  uv_timer_t ev_timer; /* runs while n_events > 0 */
+  struct http__events *events;
+  int n_events;
+  int open_handles;    /* the listening handle and the timer, until both are closed */
 };
 
 struct wreq {
@@ -119,6 +129,7 @@ static void conn_close(struct conn *c) {
   struct http__listener *l = c->l;
   if (c->sub_id > 0) sv_log_unsubscribe(l->api->sv, c->sub_id);
   c->sub_id = 0;
+  if (c->phase == P_EVENTS && --l->n_events == 0) uv_timer_stop(&l->ev_timer);
   http_job_detach(c->job); /* the job finishes; its answer is dropped */
   c->job = NULL;
   if (c->prev) c->prev->next = c->next;
@@ -183,6 +194,7 @@ static void format_response(struct conn *c, const struct http_response *resp, bo
                 http__reason(resp->status), resp->content_type ? resp->content_type : "text/plain");
   if (!stream) vg_buf_printf(out, "Content-Length: %zu\r\n", resp->body.len);
   if (resp->allow) vg_buf_printf(out, "Allow: %s\r\n", resp->allow);
+  if (resp->headers) vg_buf_puts(out, resp->headers);
   if (resp->www_authenticate) vg_buf_puts(out, "WWW-Authenticate: Bearer realm=\"vigil\"\r\n");
   vg_buf_puts(out, "Connection: close\r\n\r\n");
   if (strcmp(c->req.method, "HEAD") != 0)
@@ -253,6 +265,49 @@ static void on_line(void *arg, const char *stream, const char *line, size_t len)
   vg_buf_free(&b);
 }
 
+/* Sends what changed to every subscriber of the events stream. */
+static void events_cb(uv_timer_t *t) {
+  struct http__listener *l = t->data;
+  struct vg_buf out;
+  vg_buf_init(&out);
+  http__events_tick(l->events, &out);
+  if (out.len) {
+    struct conn *next;
+    for (struct conn *c = l->first; c; c = next) {
+      next = c->next; /* c may be closed below */
+      if (c->phase != P_EVENTS || c->closing) continue;
+      if (c->pending > HTTP__MAX_PENDING_EVENTS) conn_close(c); /* it does not read */
+      else conn_write(c, out.data, out.len, false);
+    }
+  }
+  vg_buf_free(&out);
+}
+
+/* Subscribes c to the events stream once its head is sent; 503 when the listener has
+ * its share of subscribers already. */
+static void events_subscribe(struct conn *c, struct http_response *resp) {
+  struct http__listener *l = c->l;
+  if (l->n_events >= HTTP__MAX_EVENT_STREAMS) {
+    vg_buf_reset(&resp->body);
+    resp->headers = NULL;
+    error_body(resp, 503, "too many event streams open on this listener; poll instead");
+    send_response(c, resp, false);
+    return;
+  }
+  send_response(c, resp, true);
+  if (c->closing) return;
+  arm(c, P_EVENTS, 0);
+  if (l->n_events++ == 0) {
+    if (!l->events) l->events = http__events_new(l->api);
+    uv_timer_start(&l->ev_timer, events_cb, HTTP__EVENTS_TICK_MS, HTTP__EVENTS_TICK_MS);
+  }
+  struct vg_buf out;
+  vg_buf_init(&out);
+  http__events_hello(l->api, &out);
+  conn_write(c, out.data, out.len, false);
+  vg_buf_free(&out);
+}
+
 /* A deferred answer (job.c), back on the loop thread. */
 static void job_done(void *arg, struct http_response *resp) {
   struct conn *c = arg;
@@ -271,6 +326,11 @@ static void handle(struct conn *c) {
   if (resp.job) { /* answered by job_done; no deadline: the work is ours, not the client's */
     c->job = resp.job;
     arm(c, P_WORK, 0);
+    vg_buf_free(&resp.body);
+    return;
+  }
+  if (stream == API_EVENTS) {
+    events_subscribe(c, &resp);
     vg_buf_free(&resp.body);
     return;
   }
@@ -426,6 +486,9 @@ struct http__listener *http__listener_new(uv_loop_t *loop, struct http_api *api,
   if (tcp) uv_tcp_init(loop, &l->h.tcp);
   else uv_pipe_init(loop, &l->h.pipe, 0);
   l->h.handle.data = l;
+  uv_timer_init(loop, &l->ev_timer);
+  l->ev_timer.data = l;
+  l->open_handles = 2;
   return l;
 }
 
@@ -435,9 +498,15 @@ int http__listener_listen(struct http__listener *l) {
   return uv_listen(&l->h.stream, HTTP__BACKLOG, on_connection);
 }
 
-static void listener_closed(uv_handle_t *h) { free(h->data); }
+static void listener_closed(uv_handle_t *h) {
+  struct http__listener *l = h->data;
+  if (--l->open_handles > 0) return;
+  http__events_free(l->events);
+  free(l);
+}
 
 void http__listener_close(struct http__listener *l) {
   while (l->first) conn_close(l->first);
+  uv_close((uv_handle_t *)&l->ev_timer, listener_closed);
   uv_close(&l->h.handle, listener_closed);
 }

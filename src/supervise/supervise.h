@@ -89,6 +89,7 @@ struct sv_info {
   double uptime_seconds;   /* since the current process was spawned; 0 if none */
   double start_time;       /* unix time the current process was spawned; 0 if none */
   unsigned restarts;       /* automatic restarts since vigil started */
+  unsigned admin_restarts; /* restarts asked for (sv_restart) since vigil started */
   bool has_exited;         /* whether last_exit_* are meaningful */
   int last_exit_code;      /* -1 when killed by a signal */
   int last_exit_signal;    /* 0 when it exited */

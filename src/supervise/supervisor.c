@@ -271,7 +271,11 @@ int sv_start(struct sv_supervisor *sv, const char *name) { return admin(sv, name
 
 int sv_stop(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_STOP); }
 
-int sv_restart(struct sv_supervisor *sv, const char *name) { return admin(sv, name, SV_EV_RESTART); }
+int sv_restart(struct sv_supervisor *sv, const char *name) {
+  int rc = admin(sv, name, SV_EV_RESTART);
+  if (rc == 0) sv__find(sv, name)->admin_restarts++;
+  return rc;
+}
 
 static void push_name(char ***v, size_t *n, const char *name) {
   *v = vg_realloc(*v, (*n + 2) * sizeof **v);
@@ -361,6 +365,7 @@ void sv_info_get(const struct sv_service *svc, struct sv_info *info) {
     info->start_time = svc->spawn_wall;
   }
   info->restarts = svc->restarts;
+  info->admin_restarts = svc->admin_restarts;
   info->has_exited = svc->has_exited;
   info->last_exit_code = svc->last_exit_code;
   info->last_exit_signal = svc->last_exit_signal;

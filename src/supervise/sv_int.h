@@ -104,6 +104,7 @@ struct sv_service {
 
   /* history */
   unsigned restarts;
+  unsigned admin_restarts; /* sv_restart calls (the page's restart button, vigil restart) */
   bool has_exited;
   int last_exit_code, last_exit_signal;
   unsigned backoff_step;

@@ -154,6 +154,27 @@ class CacheTest(VigilTest):
         self.assertEqual(doc["m.b"], 3)
         self.assertFalse(doc["_ready"], "m.a is still stale")
 
+    def test_max_keys_refuses_new_keys_not_points(self):
+        s = self.stack("""
+            cache: {max_keys: 100}
+            """)
+        now = time.time_ns()
+        body = "".join(f"card,k=v{i} x={i} {now}\n" for i in range(500))
+        code, out = s.request("POST", "/write", body)
+        self.assertEqual(code, 204, out)
+        st = json.loads(s.request("GET", "/api/v1/cache/stats")[1])
+        self.assertEqual(st["keys"], 100)
+        m = s.http("GET", "/metrics")[2].decode()
+        self.assertIn("vigil_cache_refused_total 400", m)
+        # the store took every point: the cache's limit is the cache's alone
+        code, out = s.request("GET", "/api/v1/query/last?q=card")
+        self.assertEqual(len(json.loads(out)["series"]), 500)
+        # known keys still update
+        key = sorted(entries(s, "card,*"))[0]
+        tag = key[len("card,"):-len(".x")]
+        code, out = s.request("POST", "/write", f"card,{tag} x=-1 {now + 1}\n")
+        self.assertEqual(entries(s, key)[key]["value"], -1)
+
 
 @unittest.skipUnless(REDIS_SERVER, "redis-server is not installed (scripts/deps.sh installs it)")
 class MirrorTest(VigilTest):

@@ -113,7 +113,7 @@ class CliTest(VigilTest):
         self.assertEqual(doc["vigil"]["http"], f"127.0.0.1:{s.http_port}")
         self.assertFalse(doc["stack_ready"])
         svc = {x["name"]: x for x in doc["services"]}
-        self.assertEqual(set(svc["talker"]), {"name", "state", "pid", "uptime_seconds", "restarts", "last_exit",
+        self.assertEqual(set(svc["talker"]), {"name", "state", "pid", "uptime_seconds", "restarts", "admin_restarts", "last_exit",
                                              "ready_seconds", "waiting_on", "reason", "next_start_in",
                                              "watchdog_pings", "status_text", "log_file"})
         self.assertEqual(svc["waiter"]["waiting_on"], ["never"])
