@@ -35,12 +35,33 @@ void bridge__record_close(struct bridge__record *r);
 const struct bridge__rec *bridge__record_find(const struct bridge__record *r, const char *name);
 /* Adds (or replaces) name and appends it to the file. 0 or -errno (kept in memory). */
 int bridge__record_add(struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan);
+/* The two halves: in memory (the scan job's thread only), and the line in the file (any
+ * thread: one write with O_APPEND) — a scan whose store write runs on a job of its own
+ * is noted at once and appended once the store has it, so a crash in between reads it
+ * again at the next start. */
+void bridge__record_note(struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan);
+int bridge__record_append(const struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan);
 
 /* A file named by an event, with when the event came (monotonic ns). */
 struct bridge__item {
   char *name;
   uint64_t t_event;
 };
+
+/* A scan's last batch on its way to the store (scan.c makes it, watch.c runs it). */
+struct bridge__store_job {
+  struct bridge__store_job *next;
+  struct arrow_reader *r; /* keeps the batch (and its strings) alive */
+  uint8_t *data;          /* the file's bytes, under r */
+  struct tsdb_point *pts;
+  struct tsdb_tag *tags;
+  struct tsdb_field *fields;
+  size_t np, nf;
+  char *name;
+  int64_t size, mtime, scan; /* for the record, once written */
+};
+void bridge__store_job_run(struct bridge *b, struct bridge__store_job *j);
+void bridge__store_job_free(struct bridge__store_job *j);
 
 struct bridge {
   struct cfg_bridge cfg; /* a deep copy */
@@ -59,6 +80,11 @@ struct bridge {
   struct bridge__item *pend;
   size_t n_pend, cap_pend;
   uv_work_t work;
+  struct bridge__store_job *made, **made_tail; /* made by the scan job in flight */
+  struct bridge__store_job *store_q, **store_q_tail; /* waiting for the store */
+  struct bridge__store_job *store_cur;
+  uv_work_t store_work;
+  bool store_busy;
   struct bridge__item *job; /* taken from pend for the job in flight */
   size_t n_job;
   bool job_rescan, job_first;

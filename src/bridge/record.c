@@ -99,12 +99,20 @@ int bridge__record_open(struct bridge__record *r, const char *dir, char *err, si
   return 0;
 }
 
-int bridge__record_add(struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan) {
+void bridge__record_note(struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan) {
   put(r, name, size, mtime, scan);
+}
+
+int bridge__record_append(const struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan) {
   char *line = vg_asprintf("%s\t%lld\t%lld\t%lld\n", name, (long long)size, (long long)mtime, (long long)scan);
-  int rc = vg_write_all(r->fd, line, strlen(line));
+  int rc = vg_write_all(r->fd, line, strlen(line)); /* O_APPEND: one line, one write */
   free(line);
   return rc;
+}
+
+int bridge__record_add(struct bridge__record *r, const char *name, int64_t size, int64_t mtime, int64_t scan) {
+  bridge__record_note(r, name, size, mtime, scan);
+  return bridge__record_append(r, name, size, mtime, scan);
 }
 
 void bridge__record_close(struct bridge__record *r) {

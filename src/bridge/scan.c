@@ -222,12 +222,32 @@ static int read_whole(const char *path, const struct stat *st, uint8_t **out, si
   return 0;
 }
 
-static void write_points(struct bridge *b, const char *name, size_t np, size_t nf) {
+static void write_arrays(struct bridge *b, const char *name, struct tsdb_point *pts, struct tsdb_tag *tags,
+                         struct tsdb_field *fields, size_t np, size_t nf) {
   struct ingest_written w;
-  struct ingest_batch ib = {.points = b->pts, .n = np, .cap = b->cap_pts, .tags = b->tags, .n_tags = np,
-                            .cap_tags = b->cap_pts, .fields = b->fields, .n_fields = nf, .cap_fields = b->cap_fields};
+  struct ingest_batch ib = {.points = pts, .n = np, .cap = np, .tags = tags, .n_tags = np, .cap_tags = np,
+                            .fields = fields, .n_fields = nf, .cap_fields = nf};
   int wr = ingest_write(&b->target, &ib, TSDB_NO_LIMIT, &w);
   if (wr < 0 || w.why[0]) bridge__set_error(b, "%s: the store refused points: %s", name, w.why[0] ? w.why : strerror(-wr));
+}
+
+static void write_points(struct bridge *b, const char *name, size_t np, size_t nf) {
+  write_arrays(b, name, b->pts, b->tags, b->fields, np, nf);
+}
+
+void bridge__store_job_run(struct bridge *b, struct bridge__store_job *j) {
+  write_arrays(b, j->name, j->pts, j->tags, j->fields, j->np, j->nf);
+  bridge__record_append(&b->rec, j->name, j->size, j->mtime, j->scan);
+}
+
+void bridge__store_job_free(struct bridge__store_job *j) {
+  arrow_close(&j->r);
+  free(j->data);
+  free(j->pts);
+  free(j->tags);
+  free(j->fields);
+  free(j->name);
+  free(j);
 }
 
 int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_t t_event, bool republish) {
@@ -271,6 +291,7 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
 
   int64_t scan = INT64_MIN, ts = 0, rows = 0;
   size_t defer_np = 0, defer_nf = 0;
+  struct bridge__store_job *deferred = NULL;
   struct vg_buf *doc = &b->doc;
   vg_buf_reset(doc);
   vg_buf_puts(doc, ",\"values\":{");
@@ -404,11 +425,34 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
   }
   t_published = vg_now_ns();
   double latency = t_event && !republish ? (double)(vg_now_ns() - t_event) / 1e9 : -1;
-  if (defer_np) write_points(b, name, defer_np, defer_nf); /* the batch is still valid */
+  if (defer_np) {
+    /* the store gets the last batch on a job of its own (watch.c), so a store that
+     * stalls (a flush) does not hold up the next scan's way into the cache; the job owns
+     * the file's bytes, the reader (the batch's strings) and the point arrays */
+    struct bridge__store_job *j = vg_calloc(1, sizeof *j);
+    *j = (struct bridge__store_job){.r = r, .data = data, .pts = b->pts, .tags = b->tags, .fields = b->fields,
+                                    .np = defer_np, .nf = defer_nf, .name = vg_strdup(name)};
+    b->pts = NULL;
+    b->tags = NULL;
+    b->fields = NULL;
+    b->cap_pts = b->cap_fields = 0;
+    r = NULL;
+    data = NULL;
+    *b->made_tail = j;
+    b->made_tail = &j->next;
+    deferred = j;
+  }
   arrow_close(&r);
   free(data);
   if (!republish) {
-    bridge__record_add(&b->rec, name, (int64_t)st.st_size, mtime, scan);
+    if (deferred) { /* appended by the store job */
+      deferred->size = (int64_t)st.st_size;
+      deferred->mtime = mtime;
+      deferred->scan = scan;
+      bridge__record_note(&b->rec, name, (int64_t)st.st_size, mtime, scan);
+    } else {
+      bridge__record_add(&b->rec, name, (int64_t)st.st_size, mtime, scan);
+    }
     atomic_fetch_add(&b->scans, 1);
     VG_DEBUG("bridge: scan read", VF_S("bridge", cfg->name), VF_S("file", name), VF_I("scan", scan), VF_I("assets", rows),
              VF_D("event_to_cache_us", latency >= 0 ? latency * 1e6 : -1),

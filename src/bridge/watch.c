@@ -93,9 +93,44 @@ static void work_cb(uv_work_t *w) {
 
 static void kick(struct bridge *b);
 
+/* ---- the store jobs: one at a time, in scan order, also while stopping ---- */
+
+static void store_work_cb(uv_work_t *w) {
+  struct bridge *b = w->data;
+  bridge__store_job_run(b, b->store_cur);
+}
+
+static void kick_store(struct bridge *b);
+
+static void after_store_cb(uv_work_t *w, int status) {
+  struct bridge *b = w->data;
+  (void)status;
+  bridge__store_job_free(b->store_cur);
+  b->store_cur = NULL;
+  b->store_busy = false;
+  kick_store(b);
+}
+
+static void kick_store(struct bridge *b) {
+  if (b->store_busy || !b->store_q) return;
+  b->store_cur = b->store_q;
+  b->store_q = b->store_q->next;
+  if (!b->store_q) b->store_q_tail = &b->store_q;
+  b->store_busy = true;
+  b->store_work.data = b;
+  uv_queue_work(b->loop, &b->store_work, store_work_cb, after_store_cb);
+}
+
 static void after_work_cb(uv_work_t *w, int status) {
   struct bridge *b = w->data;
   (void)status;
+  if (b->made) { /* the scan job's store writes join the queue */
+    *b->store_q_tail = b->made;
+    b->store_q_tail = b->made_tail;
+    b->made = NULL;
+    b->made_tail = &b->made;
+    kick_store(b);
+  }
   for (size_t i = 0; i < b->n_job; i++) free(b->job[i].name);
   free(b->job);
   b->job = NULL;
@@ -166,6 +201,8 @@ int bridge_start(uv_loop_t *loop, const struct cfg_bridge *cfg, const struct bri
   snprintf(b->source, sizeof b->source, "bridge:%s", cfg->name);
   b->loop = loop;
   b->ifd = -1;
+  b->made_tail = &b->made;
+  b->store_q_tail = &b->store_q;
   b->cache = deps->cache;
   atomic_init(&b->latest_scan, -1);
   pthread_mutex_init(&b->mu, NULL);
@@ -234,7 +271,7 @@ void bridge_stop(struct bridge *b) {
 
 void bridge_free(struct bridge *b) {
   if (!b) return;
-  VG_ASSERT(!b->busy && b->open_handles == 0);
+  VG_ASSERT(!b->busy && !b->store_busy && !b->store_q && b->open_handles == 0);
   if (b->ifd >= 0) close(b->ifd);
   for (size_t i = 0; i < b->n_pend; i++) free(b->pend[i].name);
   free(b->pend);
