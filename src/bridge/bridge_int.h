@@ -18,7 +18,7 @@
 /* ---- the record of processed files (record.c) ----
  * STATE_DIR/bridge/NAME/processed, one line per file: "NAME\tSIZE\tMTIME_NS\tSCAN\n"
  * (SCAN -1 for a quarantined file); appended, loaded into an open-addressing set. A
- * torn last line (a crash while appending) is ignored. */
+ * torn last line (a crash while appending) is cut off at load. */
 struct bridge__rec {
   char *name;
   int64_t size, mtime, scan;

@@ -1,7 +1,8 @@
 /*
  * record.c — the record of the files a bridge has read (or quarantined), so a restart
  * does not read them again. Format in bridge_int.h. Loaded whole at start (it grows by
- * one short line per scan); a malformed line is skipped with a warning.
+ * one short line per scan); a malformed line is skipped with a warning, a torn last
+ * line (a crash while appending) is cut off the file.
  */
 #include "bridge/bridge_int.h"
 
@@ -67,15 +68,19 @@ int bridge__record_open(struct bridge__record *r, const char *dir, char *err, si
   }
   char *path = vg_asprintf("%s/processed", dir);
   FILE *f = fopen(path, "r");
+  long good = 0; /* bytes up to the last whole line */
   if (f) {
     char line[4200];
     size_t bad = 0;
+    long at = 0;
     while (fgets(line, sizeof line, f)) {
       size_t len = strlen(line);
-      if (len == 0 || line[len - 1] != '\n') { /* a torn last line */
+      at += (long)len;
+      if (len == 0 || line[len - 1] != '\n') { /* a torn last line, or one too long */
         bad++;
         continue;
       }
+      good = at;
       line[len - 1] = 0;
       char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
       if (!t3 || t1 == line) {
@@ -87,6 +92,9 @@ int bridge__record_open(struct bridge__record *r, const char *dir, char *err, si
     }
     fclose(f);
     if (bad) VG_WARN("bridge record: skipped malformed lines", VF_S("file", path), VF_I("lines", (long long)bad));
+    /* a torn tail (a crash while appending) is cut, so the next line starts clean */
+    if (at > good && truncate(path, good) == 0)
+      VG_WARN("bridge record: cut a torn last line", VF_S("file", path), VF_I("bytes", at - good));
   }
   r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (r->fd < 0) {
