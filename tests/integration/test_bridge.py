@@ -21,8 +21,10 @@ GEN = os.path.join(SOURCE, "bench/arrow/gen.mjs")
 NODE = shutil.which("node")
 
 
-def gen(path, scan, assets=20, columns=6, ts_ms=None):
+def gen(path, scan, assets=20, columns=6, ts_ms=None, stream=False):
     args = [NODE, GEN, path, "--assets", str(assets), "--columns", str(columns), "--scan", str(scan)]
+    if stream:
+        args.append("--stream")
     if ts_ms is not None:
         args += ["--ts", str(ts_ms)]
     subprocess.run(args, check=True, cwd=SOURCE, stdout=subprocess.DEVNULL)
@@ -171,6 +173,13 @@ class Bridge(VigilTest):
         gen(os.path.join(scans, "scan-0105.arrow"), 105)
         self.wait_scan(s, 105)
         s.wait_state("strategy", "ready", timeout=LONG)
+
+        # the stream format reads the same
+        before = self.points(s, "A0003")
+        gen(os.path.join(scans, "scan-0106.arrow"), 106, stream=True)
+        d = self.wait_scan(s, 106)
+        self.assertEqual(d["assets"], 20)
+        wait_for(lambda: self.points(s, "A0003") == before + 1, timeout=LONG, what="the stream scan's points")
 
     def test_stale_producer_is_warned_then_restarted(self):
         # document 000's rules, scaled down: warning after 1s, restart after 2s
