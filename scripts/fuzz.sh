@@ -125,6 +125,8 @@ printf 'al m.* t,sym=[AB]*.price x\\.y\np m.a 1.5\np t,sym=A.price nan\np al 7\n
 printf 'cache:\n  max_keys: 10\n  aliases: {a: m.a}\n  documents:\n    d: {keys: [a, "m.*"], critical: [a], fresh: 2m, ready_flag: _acb_ready}\n  redis: redis://[::1]:6380/2\n  redis_prefix: "x:"\n  redis_ttl: 1h\n' >"$seeds/config-cache.yaml"
 # committed binary seeds: a real block file (fuzz_block) and spool segment (fuzz_spool)
 cp fuzz/seeds/* "$seeds/" 2>/dev/null || true
+# fuzz_arrow: Arrow files and streams written by apache-arrow JS (tests/arrow/data/)
+for f in tests/arrow/data/*.arrow tests/arrow/data/*.stream; do cp "$f" "$seeds/arrow-$(basename "$f")"; done
 
 # FUZZ_ONLY="lineproto json" runs only those targets.
 only="${FUZZ_ONLY:-}"

@@ -32,6 +32,7 @@ int cmd_compute(struct cli *cli, int argc, char **argv); /* plan|run|dead|report
 int cmd_cache(struct cli *cli, int argc, char **argv);   /* get|doc|docs|stats */
 int cmd_health(struct cli *cli, int argc, char **argv);  /* monitor.c */
 int cmd_alerts(struct cli *cli, int argc, char **argv);  /* monitor.c */
+int cmd_arrow(struct cli *cli, int argc, char **argv);   /* cat */
 
 /* vigil up's compute (compute_sched.c): with a compute section, registers the
  * vigil_compute_* metrics in reg (read from the ledger by a thread; reg may be NULL);
@@ -46,6 +47,26 @@ void cli_compute_schedule_free(void);
 /* The http compute_grid hook (compute_grid.c); arg is the daemon's sv_supervisor. */
 struct vg_buf;
 int cli_compute_grid(void *arg, const char *query, struct vg_buf *out);
+
+/* The config's scan bridges (bridges.c), started on loop with the daemon's cache and
+ * pipeline. -1 with err when one cannot start (those started are in *out all the same:
+ * stop and free them as usual). Stop on the loop thread before its handles are closed,
+ * free after the loop has run dry. */
+struct cli_bridges;
+struct cache;
+struct ingest_target;
+struct cli_feeds;
+int cli_bridges_start(uv_loop_t *loop, const struct vg_config *cfg, struct cache *cache,
+                      const struct ingest_target *target, struct mt_registry *reg, struct cli_feeds *feeds,
+                      struct cli_bridges **out, char *err, size_t errlen);
+/* The daemon's status hook (arg: the bridges): the feeds' part (cli_feeds_status), then
+ * the bridges'. */
+void cli_bridges_status(void *arg, void *root);
+void cli_bridges_stop(struct cli_bridges *bs);
+void cli_bridges_free(struct cli_bridges *bs);
+/* The supervisor's freshness check (sv_fresh_fn) over the cache (arg): a document's age,
+ * else a key's, else -1. */
+double cli_fresh_age(void *arg, const char *name);
 
 /* Loads the config named by cli, printing every problem as file:line:col; NULL on error. */
 struct vg_config *cli_load_config(const struct cli *cli);

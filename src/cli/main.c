@@ -29,6 +29,7 @@ static const struct verb {
     {"health", cmd_health, "whether the latest values can be trusted, with every reason"},
     {"alerts", cmd_alerts, "the monitor's alerts, firing and (--all) resolved"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
+    {"arrow", cmd_arrow, "print an Arrow IPC file or stream: schema, rows as text, JSON or CSV"},
 };
 
 static void usage(FILE *f) {

@@ -324,6 +324,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     close(lock_fd);
     return EXIT_FAIL;
   }
+  sv_set_fresh_check(d.sv, cli_fresh_age, cache); /* ready: {fresh: KEY_OR_DOC} */
   d.api.hooks.status = cli_feeds_status;
   d.api.hooks.status_arg = d.feeds;
   d.api.hooks.compute_grid = cli_compute_grid; /* 404 without a compute section */
@@ -377,6 +378,12 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
               VF_S("error", msg));
   }
   if (cli_compute_schedule(d.loop, cli, cfg, d.metrics) < 0) VG_WARN("compute schedule not armed");
+  struct cli_bridges *bridges = NULL;
+  if (cli_bridges_start(d.loop, cfg, cache, &target, d.metrics, d.feeds, &bridges, err, sizeof err) < 0) {
+    VG_ERROR("bridge not started", VF_S("error", err)); /* the services run all the same */
+  }
+  d.api.hooks.status = cli_bridges_status; /* the feeds' and the bridges' */
+  d.api.hooks.status_arg = bridges;
   sv_start_all(d.sv);
   if (mon) mon_start(mon);
   if (sv_count(d.sv) == 0) on_state(&d, NULL, SV_STOPPED, SV_STOPPED);
@@ -386,9 +393,11 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   if (d.server) http_server_close(d.server);
   mon_close(&mon);         /* its last evaluation done, its notifiers flushed, its history saved */
   cli_feeds_stop(d.feeds); /* each writes what it has batched */
+  cli_bridges_stop(bridges);
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT); /* also until every store job (/write, import) is done */
+  cli_bridges_free(bridges); /* the file a bridge was reading is done too */
   cli_forward_close(fwd);   /* then the InfluxDB sink sends or spools what it holds */
   cache_close(&cache);      /* and the mirror writes what changed last */
   uv_loop_close(d.loop);

@@ -80,6 +80,25 @@ static void print_feeds(json_t *feeds) {
   }
 }
 
+static void print_bridges(json_t *bridges) {
+  size_t n = json_array_size(bridges);
+  if (n == 0) return;
+  printf("\n%-12s  %8s  %12s  %8s  %8s  %6s  %8s  %s\n", "BRIDGE", "SCANS", "LATEST", "AGE", "ASSETS", "GAPS",
+         "ERRORS", "LAST ERROR");
+  for (size_t i = 0; i < n; i++) {
+    json_t *b = json_array_get(bridges, i), *age = json_object_get(b, "data_age_seconds");
+    char a[24] = "-";
+    if (json_is_number(age)) fmt_duration(json_number_value(age), a, sizeof a);
+    json_t *le = json_object_get(b, "last_error");
+    printf("%-12s  %8lld  %12lld  %8s  %8lld  %6lld  %8lld  %s\n", json_string_value(json_object_get(b, "name")),
+           (long long)json_integer_value(json_object_get(b, "scans")),
+           (long long)json_integer_value(json_object_get(b, "latest_scan")), a,
+           (long long)json_integer_value(json_object_get(b, "assets")),
+           (long long)json_integer_value(json_object_get(b, "gaps")),
+           (long long)json_integer_value(json_object_get(b, "errors")), json_is_string(le) ? json_string_value(le) : "");
+  }
+}
+
 static void print_table(json_t *root) {
   json_t *me = json_object_get(root, "vigil"), *svcs = json_object_get(root, "services");
   size_t n = json_array_size(svcs), ready = 0;
@@ -137,6 +156,7 @@ static void print_table(json_t *root) {
     vg_buf_free(&note);
   }
   print_feeds(json_object_get(root, "feeds"));
+  print_bridges(json_object_get(root, "bridges"));
 }
 
 struct status_opts {

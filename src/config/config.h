@@ -39,6 +39,7 @@ enum cfg_probe_kind {
   CFG_PROBE_EXEC,   /* argv exits 0 */
   CFG_PROBE_LOG,    /* a line of the service's output matches regex */
   CFG_PROBE_NOTIFY, /* the service sends READY=1 on $NOTIFY_SOCKET */
+  CFG_PROBE_FRESH,  /* a cache key or document was updated within `within` */
 };
 
 struct cfg_probe {
@@ -47,6 +48,7 @@ struct cfg_probe {
   char **argv;        /* exec: NULL-terminated argv; else NULL */
   int64_t timeout_ms; /* give up on readiness after this long; default 30s */
   int64_t interval_ms;/* poll period of tcp/http/exec probes; default 100ms */
+  int64_t within_ms;  /* fresh: the key or document (target) is at most this old; 30s */
 };
 
 enum cfg_restart_policy { CFG_RESTART_ALWAYS, CFG_RESTART_ON_FAILURE, CFG_RESTART_NEVER };
@@ -101,6 +103,11 @@ struct cfg_service {
   size_t n_no_restart_exit_codes;
   struct cfg_stop stop;
   int64_t watchdog_ms;  /* 0: no watchdog */
+  /* stale: the cache key or document the service keeps fresh (NULL: none); older than
+   * warn it is logged, older than restart the run counts as failed (as a watchdog) and
+   * the restart policy applies. Defaults 30s and 60s (document 000's rules). */
+  char *stale_key;
+  int64_t stale_warn_ms, stale_restart_ms;
   struct cfg_log log;
   struct cfg_limits limits;
   char *role;           /* "active" or NULL (failover; kept for later modules) */
@@ -343,6 +350,24 @@ const char *cfg_severity_name(int s);
 /* A deep copy of m (a monitor outlives the config it was opened with), and its free. */
 struct cfg_monitor *cfg_monitor_dup(const struct cfg_monitor *m);
 void cfg_monitor_free(struct cfg_monitor **m);
+/* A bridge from a directory of Arrow IPC scan files to the cache and the store
+ * (src/bridge/, docs/bridge.md). */
+struct cfg_bridge {
+  char *name;
+  char *dir;          /* absolute */
+  char *glob;         /* default "*.arrow" */
+  char *key;          /* the key column */
+  char **values;      /* value columns; NULL: every numeric column but scan and time */
+  char *scan;         /* the scan-number column */
+  char *time;         /* the timestamp column, or NULL (the file's mtime) */
+  char *document;     /* the latest scan's cache document, or NULL */
+  bool keys;          /* per-asset cache keys */
+  bool store;         /* points in the store */
+  char *measurement;  /* default: the name */
+  int64_t rescan_ms;  /* default 5s */
+  int64_t settle_ms;  /* default 2s */
+  char *quarantine;   /* absolute; default DIR/quarantine */
+};
 
 struct vg_config {
   char *path;           /* the file it came from */
@@ -357,6 +382,8 @@ struct vg_config {
   struct cfg_compute *compute; /* NULL without a compute section */
   struct cfg_monitor *monitor; /* NULL without a monitor section */
   struct cfg_cache cache;       /* always there: defaults without a cache section */
+  struct cfg_bridge *bridges;
+  size_t n_bridges;
 };
 
 /* Loads and validates path. Returns the config, or NULL when the file cannot be read

@@ -154,6 +154,10 @@ void cfg__limits_parse(struct cfg__ctx *c, struct cfg_limits *l, const struct cf
 void cfg__feeds_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n);
 void cfg__feed_free(struct cfg_feed *f);
 
+/* ---- bridges (bridges.c); dir: the config's directory ---- */
+void cfg__bridges_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n, const char *dir);
+void cfg__bridge_free(struct cfg_bridge *b);
+
 /* ---- across services ---- */
 
 /* Checks every depends_on entry (unknown, self, repeated) and reports each cycle. */

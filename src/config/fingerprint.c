@@ -52,6 +52,7 @@ uint64_t cfg__fingerprint(const struct cfg_service *s) {
   put_strv(&b, 'x', s->ready.argv);
   put_u64(&b, 'o', (uint64_t)s->ready.timeout_ms);
   put_u64(&b, 'i', (uint64_t)s->ready.interval_ms);
+  put_u64(&b, 'w', (uint64_t)s->ready.within_ms);
 
   put_u64(&b, 'P', (uint64_t)s->restart.policy);
   put_u64(&b, 'p', (uint64_t)s->restart.delay_ms);
@@ -70,6 +71,9 @@ uint64_t cfg__fingerprint(const struct cfg_service *s) {
   put_u64(&b, 'S', (uint64_t)s->stop.signal);
   put_u64(&b, 'S', (uint64_t)s->stop.timeout_ms);
   put_u64(&b, 'W', (uint64_t)s->watchdog_ms);
+  put_str(&b, 'S', s->stale_key);
+  put_u64(&b, 'a', (uint64_t)s->stale_warn_ms);
+  put_u64(&b, 'A', (uint64_t)s->stale_restart_ms);
 
   put_u64(&b, 'L', s->log.capture);
   put_u64(&b, 'L', s->log.echo);

@@ -20,8 +20,9 @@
 
 static const char *const top_keys[] = {"state_dir", "http",  "services", "store",
                                        "sinks",     "feeds", "compute",
-                                       "cache",     "monitor"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_CACHE, K_MONITOR, K_N };
+                                       "cache",     "monitor",  "bridges"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_CACHE, K_MONITOR,
+       K_BRIDGES, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -105,6 +106,7 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
   if (f[K_SERVICES]) parse_services(c, cfg, f[K_SERVICES]->value);
   else cfg->services = vg_calloc(1, sizeof *cfg->services);
   if (f[K_FEEDS]) cfg__feeds_parse(c, cfg, f[K_FEEDS]->value);
+  if (f[K_BRIDGES]) cfg__bridges_parse(c, cfg, f[K_BRIDGES]->value, dir);
   cfg__graph_check(c, cfg);
   if (f[K_COMPUTE]) {
     cfg->compute = vg_calloc(1, sizeof *cfg->compute);
@@ -238,6 +240,8 @@ void cfg_free(struct vg_config *cfg) {
   free(cfg->services);
   for (size_t i = 0; i < cfg->n_feeds; i++) cfg__feed_free(&cfg->feeds[i]);
   free(cfg->feeds);
+  for (size_t i = 0; i < cfg->n_bridges; i++) cfg__bridge_free(&cfg->bridges[i]);
+  free(cfg->bridges);
   cfg__store_free(&cfg->store);
   free(cfg->state_dir);
   cfg__http_free(&cfg->http);

@@ -1,6 +1,6 @@
 /*
  * The `ready` section of a service: which one probe says the service is up (tcp,
- * http, exec, log or notify) and how long / how often to try. Targets are checked
+ * http, exec, log, notify, or fresh: a cache key or document updated `within` a time) and how long / how often to try. Targets are checked
  * here as far as they can be without touching the network: host:port shapes, the
  * http:// URL, and the log regex (regex.c).
  */
@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keys[] = {"tcp", "http", "exec", "log", "notify", "timeout", "interval"};
-enum { K_TCP, K_HTTP, K_EXEC, K_LOG, K_NOTIFY, K_TIMEOUT, K_INTERVAL, K_N };
-#define N_KINDS 5 /* the first five keys are the probes */
+static const char *const keys[] = {"tcp", "http", "exec", "log", "notify", "fresh", "timeout", "interval", "within"};
+enum { K_TCP, K_HTTP, K_EXEC, K_LOG, K_NOTIFY, K_FRESH, K_TIMEOUT, K_INTERVAL, K_WITHIN, K_N };
+#define N_KINDS 6 /* the first six keys are the probes */
 
 static const enum cfg_probe_kind kinds[N_KINDS] = {CFG_PROBE_TCP, CFG_PROBE_HTTP, CFG_PROBE_EXEC,
-                                                   CFG_PROBE_LOG, CFG_PROBE_NOTIFY};
+                                                   CFG_PROBE_LOG, CFG_PROBE_NOTIFY, CFG_PROBE_FRESH};
 
 /* Splits "host:port" / "[v6]:port" at p; false when the shape is wrong. The port
  * is returned as text so the caller can say what was wrong with it. */
@@ -102,6 +102,16 @@ static void parse_probe(struct cfg__ctx *c, struct cfg_probe *p, int k, const st
   }
   char *s = cfg__string(c, n);
   if (!s) return;
+  if (k == K_FRESH) { /* a cache key or document name: checked when the daemon runs */
+    if (!s[0]) {
+      cfg_diag_add(c->diags, n->pos, "fresh needs a cache key or document name");
+      free(s);
+      return;
+    }
+    p->kind = CFG_PROBE_FRESH;
+    p->target = s;
+    return;
+  }
   bool ok = k == K_TCP ? check_tcp(c, n, s) : k == K_HTTP ? check_http(c, n, s) : check_regex(c, n, s);
   if (!ok) {
     free(s);
@@ -127,7 +137,7 @@ void cfg__ready_parse(struct cfg__ctx *c, struct cfg_probe *p, const struct cfg_
     found[at] = k;
   }
   if (nfound == 0) {
-    cfg_diag_add(c->diags, n->pos, "ready needs one probe: tcp, http, exec, log or notify");
+    cfg_diag_add(c->diags, n->pos, "ready needs one probe: tcp, http, exec, log, notify or fresh");
   } else if (nfound > 1) {
     struct vg_buf names;
     vg_buf_init(&names);
@@ -145,5 +155,14 @@ void cfg__ready_parse(struct cfg__ctx *c, struct cfg_probe *p, const struct cfg_
   if (f[K_INTERVAL] && cfg__duration(c, f[K_INTERVAL]->value, &interval)) {
     if (interval == 0) cfg_diag_add(c->diags, f[K_INTERVAL]->value->pos, "interval must be more than 0");
     else p->interval_ms = interval;
+  }
+  if (f[K_WITHIN]) {
+    if (p->kind != CFG_PROBE_FRESH && nfound == 1)
+      cfg_diag_add(c->diags, f[K_WITHIN]->key->pos, "within goes with fresh");
+    int64_t w;
+    if (cfg__duration(c, f[K_WITHIN]->value, &w)) {
+      if (w == 0) cfg_diag_add(c->diags, f[K_WITHIN]->value->pos, "within must be more than 0");
+      else p->within_ms = w;
+    }
   }
 }

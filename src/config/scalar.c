@@ -130,6 +130,7 @@ const char *cfg_probe_kind_name(enum cfg_probe_kind k) {
   case CFG_PROBE_EXEC: return "exec";
   case CFG_PROBE_LOG: return "log";
   case CFG_PROBE_NOTIFY: return "notify";
+  case CFG_PROBE_FRESH: return "fresh";
   }
   return "unknown";
 }

@@ -17,16 +17,39 @@
 static const char *const keys[] = {
     "cmd",      "shell", "env",   "clear_env", "cwd",     "user",
     "group",    "role",  "depends_on", "ready", "restart", "no_restart_exit_codes",
-    "stop",     "watchdog", "log", "limits",
+    "stop",     "watchdog", "log", "limits", "stale",
 };
 enum {
   K_CMD, K_SHELL, K_ENV, K_CLEAR_ENV, K_CWD, K_USER, K_GROUP, K_ROLE, K_DEPENDS_ON,
-  K_READY, K_RESTART, K_EXIT_CODES, K_STOP, K_WATCHDOG, K_LOG, K_LIMITS, K_N
+  K_READY, K_RESTART, K_EXIT_CODES, K_STOP, K_WATCHDOG, K_LOG, K_LIMITS, K_STALE, K_N
 };
+
+/* stale: {fresh: KEY_OR_DOC, warn: 30s, restart: 60s} */
+static void parse_stale(struct cfg__ctx *c, struct cfg_service *s, const struct cfg__node *n) {
+  static const char *const skeys[] = {"fresh", "warn", "restart"};
+  const struct cfg__pair *f[3];
+  if (!cfg__fields(c, n, skeys, 3, f)) return;
+  if (!f[0]) {
+    cfg_diag_add(c->diags, n->pos, "stale needs fresh: the cache key or document the service keeps fresh");
+  } else {
+    s->stale_key = cfg__string(c, f[0]->value);
+    if (s->stale_key && !s->stale_key[0]) {
+      cfg_diag_add(c->diags, f[0]->value->pos, "fresh is empty");
+      vg_freep(&s->stale_key);
+    }
+  }
+  if (f[1]) cfg__duration(c, f[1]->value, &s->stale_warn_ms);
+  if (f[2]) cfg__duration(c, f[2]->value, &s->stale_restart_ms);
+  if (s->stale_restart_ms && s->stale_warn_ms > s->stale_restart_ms)
+    cfg_diag_add(c->diags, n->pos, "stale: warn after restart makes no sense");
+}
 
 void cfg__service_defaults(struct cfg_service *s) {
   memset(s, 0, sizeof *s);
-  s->ready = (struct cfg_probe){.kind = CFG_PROBE_NONE, .timeout_ms = 30000, .interval_ms = 100};
+  s->ready = (struct cfg_probe){.kind = CFG_PROBE_NONE, .timeout_ms = 30000, .interval_ms = 100,
+                              .within_ms = 30000};
+  s->stale_warn_ms = 30000;
+  s->stale_restart_ms = 60000;
   s->restart = (struct cfg_restart){.policy = CFG_RESTART_ALWAYS,
                                     .delay_ms = 1000,
                                     .max_delay_ms = 30000,
@@ -163,10 +186,12 @@ void cfg__service_parse(struct cfg__ctx *c, struct cfg_service *s, const struct 
   if (f[K_WATCHDOG]) cfg__duration(c, f[K_WATCHDOG]->value, &s->watchdog_ms);
   if (f[K_LOG]) cfg__log_parse(c, &s->log, f[K_LOG]->value);
   if (f[K_LIMITS]) cfg__limits_parse(c, &s->limits, f[K_LIMITS]->value);
+  if (f[K_STALE]) parse_stale(c, s, f[K_STALE]->value);
 }
 
 void cfg__service_free(struct cfg_service *s) {
   free(s->name);
+  free(s->stale_key);
   vg_strv_free(s->argv);
   vg_strv_free(s->env);
   free(s->cwd);

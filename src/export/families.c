@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge/bridge.h"
 #include "cache/cache.h"
 #include "compute/compute.h"
 #include "monitor/monitor.h"
@@ -31,6 +32,7 @@ struct mt_registry *ex_metric_families(void) {
   sink_metrics_describe(r);
   cache_metrics_describe(r);
   mon_metrics_describe(r);
+  bridge_metrics_describe(r);
   cp_metrics_describe(r);
   return r;
 }

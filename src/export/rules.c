@@ -66,6 +66,21 @@ static const struct rule rules[] = {
      "{{ $value | printf \"%.0f\" }} lines or messages in 10 minutes; samples are in "
      "STATE_DIR/quarantine/{{ $labels.feed }}.log."},
 
+    /* scan bridges (docs/bridge.md) */
+    {"VigilBridgeScanGaps", "increase(vigil_bridge_scan_gaps_total[10m]) > 0", "0m", "warning",
+     "Bridge {{ $labels.bridge }} misses scans",
+     "Scan numbers read by bridge {{ $labels.bridge }} on {{ $labels.instance }} skipped "
+     "{{ $value | printf \"%.0f\" }} scans in 10 minutes."},
+    {"VigilBridgeDataStale", "vigil_bridge_data_age_seconds > 60", "1m", "critical",
+     "Bridge {{ $labels.bridge }} has no fresh scan",
+     "The latest scan of bridge {{ $labels.bridge }} on {{ $labels.instance }} is "
+     "{{ $value | printf \"%.0f\" }} s old."},
+    {"VigilBridgeQuarantining", "increase(vigil_bridge_quarantined_total[10m]) > 0", "0m", "warning",
+     "Bridge {{ $labels.bridge }} quarantines files",
+     "Bridge {{ $labels.bridge }} on {{ $labels.instance }} moved "
+     "{{ $value | printf \"%.0f\" }} unreadable files to its quarantine directory in 10 minutes "
+     "(each with a .reason file)."},
+
     /* the store */
     {"VigilStoreFlushLagging",
      "(time() - vigil_store_last_flush_timestamp_seconds > 900) and vigil_store_head_points > 0",

@@ -267,6 +267,13 @@ static void a_ready_timeout(struct sv_service *svc) {
 }
 
 static void a_watchdog(struct sv_service *svc) {
+  if (svc->stale_fired) { /* stale.c: the service's data, not its watchdog */
+    svc->stale_fired = false;
+    sv__set_reason(svc, "stale: %s not updated within %.3gs", svc->def->stale_key,
+                   (double)svc->def->stale_restart_ms / 1000.0);
+    begin_stop(svc, SV_F_FAILING);
+    return;
+  }
   sv__set_reason(svc, "watchdog: no WATCHDOG=1 within %.3gs",
                  (double)svc->def->watchdog_ms / 1000.0);
   VG_ERROR("service missed its watchdog", VF_S("service", svc->name), VF_I("pid", svc->pid),

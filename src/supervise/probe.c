@@ -5,7 +5,9 @@
  *   exec   — a command exits 0
  *   log    — a line of the service's output matches a regex
  *   notify — the service sends READY=1 (notify.c feeds it here)
- * tcp, http and exec are retried every interval until the readiness timeout (a state
+ *   fresh  — a cache key or document was updated within a time (asked through the
+ *            daemon's sv_fresh_fn: the supervisor does not link the cache)
+ * tcp, http, exec and fresh are retried every interval until the readiness timeout (a state
  * timer owned by fsm.c) gives up. Each attempt is a small heap object that outlives a
  * cancelled probe until libuv has closed its handle.
  */
@@ -268,6 +270,23 @@ static void attempt_expired(uv_timer_t *t) {
   }
 }
 
+static void attempt_fresh(struct sv_service *svc) {
+  const struct cfg_probe *p = &svc->def->ready;
+  if (!svc->sv->fresh_fn) {
+    set_error(svc, "no cache to ask whether %s is fresh", p->target);
+    schedule_next(svc);
+    return;
+  }
+  double age = svc->sv->fresh_fn(svc->sv->fresh_arg, p->target);
+  if (age >= 0 && age * 1000.0 <= (double)p->within_ms) {
+    sv__dispatch(svc, SV_EV_READY);
+    return;
+  }
+  if (age < 0) set_error(svc, "%s is not in the cache yet", p->target);
+  else set_error(svc, "%s is %.3gs old, wants at most %.3gs", p->target, age, (double)p->within_ms / 1000.0);
+  schedule_next(svc);
+}
+
 static void attempt(uv_timer_t *t) {
   struct sv_service *svc = t->data;
   if (svc->state != SV_STARTING) return;
@@ -276,6 +295,7 @@ static void attempt(uv_timer_t *t) {
   case CFG_PROBE_TCP:
   case CFG_PROBE_HTTP: attempt_connect(svc); break;
   case CFG_PROBE_EXEC: attempt_exec(svc); break;
+  case CFG_PROBE_FRESH: attempt_fresh(svc); break;
   default: break;
   }
 }
@@ -294,6 +314,7 @@ void sv__probe_start(struct sv_service *svc) {
   case CFG_PROBE_TCP:
   case CFG_PROBE_HTTP:
   case CFG_PROBE_EXEC:
+  case CFG_PROBE_FRESH:
     svc->probe_timer.data = svc;
     uv_timer_start(&svc->probe_timer, attempt, 0, 0);
     break;

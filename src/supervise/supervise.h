@@ -111,6 +111,13 @@ typedef void (*sv_observer_fn)(void *arg, const struct sv_service *svc, enum sv_
                                enum sv_state to);
 void sv_set_observer(struct sv_supervisor *sv, sv_observer_fn fn, void *arg);
 
+/* How fresh a cache key or document is, for `ready: {fresh: NAME, within: D}`: seconds
+ * since it was last updated, or -1 when there is none. Called on the loop thread. The
+ * daemon sets it (the supervisor does not know the cache); without it a fresh probe
+ * never succeeds and says why. */
+typedef double (*sv_fresh_fn)(void *arg, const char *name);
+void sv_set_fresh_check(struct sv_supervisor *sv, sv_fresh_fn fn, void *arg);
+
 /* Live output of a service, line by line. Returns a subscription id > 0, or -ENOENT.
  * The callback gets stream "stdout"/"stderr"; line is not NUL-terminated. */
 typedef void (*sv_line_fn)(void *arg, const char *stream, const char *line, size_t len);

@@ -93,6 +93,7 @@ int sv_create(uv_loop_t *loop, struct vg_config *cfg, struct sv_supervisor **out
     goto fail;
   }
   uv_timer_init(loop, &sv->sweep_timer);
+  uv_timer_init(loop, &sv->stale_timer);
   for (size_t i = 0; i < cfg->n_services; i++) service_new(sv, &cfg->services[i]);
   *out = sv;
   return 0;
@@ -119,6 +120,7 @@ void sv_destroy(struct sv_supervisor *sv) {
   sv__reap_close(sv);
   free(sv->metrics);
   uv_close((uv_handle_t *)&sv->sweep_timer, NULL);
+  uv_close((uv_handle_t *)&sv->stale_timer, NULL);
   for (size_t i = 0; i < sv->n_retired; i++) cfg_free(sv->retired[i]);
   free(sv->retired);
   cfg_free(sv->cfg);
@@ -377,6 +379,12 @@ void sv_info_get(const struct sv_service *svc, struct sv_info *info) {
   if (svc->state == SV_STARTING && !info->reason) info->reason = svc->probe.last_error;
   info->status_text = svc->status_text;
   info->log_path = svc->log_path;
+}
+
+void sv_set_fresh_check(struct sv_supervisor *sv, sv_fresh_fn fn, void *arg) {
+  sv->fresh_fn = fn;
+  sv->fresh_arg = arg;
+  sv__stale_start(sv);
 }
 
 void sv_set_observer(struct sv_supervisor *sv, sv_observer_fn fn, void *arg) {

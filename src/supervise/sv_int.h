@@ -117,6 +117,9 @@ struct sv_service {
 
   uv_timer_t timer;      /* the state timer */
   uv_timer_t probe_timer;
+  uint64_t stale_ready_ms; /* when the run was first seen ready by the staleness check */
+  bool stale_warned;
+  bool stale_fired;        /* the next WATCHDOG event is the staleness check's */
   uv_timer_t wd_timer;
   uint64_t wd_pings;
 
@@ -171,6 +174,9 @@ struct sv_supervisor {
 
   sv_observer_fn observer;
   void *observer_arg;
+  sv_fresh_fn fresh_fn;
+  void *fresh_arg;
+  uv_timer_t stale_timer; /* stale.c: each service's `stale` key, 4 times a second */
   struct mt_family *m_ready; /* vigil_service_ready_seconds, NULL until registered */
   struct sv_metrics *metrics; /* the sampled families (metrics.c) */
 
@@ -308,6 +314,9 @@ bool sv__needs_notify(const struct cfg_service *def);
 int sv__notify_open(struct sv_service *svc, char *err, size_t errlen);
 void sv__notify_drain(struct sv_service *svc);
 void sv__notify_close(struct sv_service *svc);
+
+/* the staleness of what services keep fresh (stale.c) */
+void sv__stale_start(struct sv_supervisor *sv);
 
 /* watchdog (run.c) */
 void sv__watchdog_arm(struct sv_service *svc);

@@ -50,7 +50,8 @@ def rule_count():
 
 ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceRestartingOften",
           "VigilStackNotReady", "VigilFeedSilent", "VigilFeedBelowExpectedRate", "VigilFeedGaps",
-          "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRefusingValues",
+          "VigilFeedRefusing", "VigilBridgeScanGaps", "VigilBridgeDataStale", "VigilBridgeQuarantining",
+          "VigilStoreFlushLagging", "VigilStoreRefusingValues",
           "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
           "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
           "VigilComputeDeadCells", "VigilComputeRunOverdue", "VigilDataHealthCritical",
@@ -84,7 +85,8 @@ def full_stack(test, influx_url):
     with a watchdog, one that exits and is given up on), a feed fed by vigil-feed with
     sequence gaps and malformed messages and an expect.rate it cannot meet, the store, the
     InfluxDB sink at influx_url, compute on a schedule with a calculation that always
-    fails (its cells die and its circuit breaker trips), and the monitor with a notifier."""
+    fails (its cells die and its circuit breaker trips), the monitor with a notifier, and
+    a scan bridge."""
     fport = free_port()
     return test.stack(f"""
         services:
@@ -106,6 +108,8 @@ def full_stack(test, influx_url):
             expect: {{rate: 100000/s, seq_field: seq}}
         sinks:
           influx: {{url: "{influx_url}", db: tick, create_database: true, flush: 100ms, timeout: 2s}}
+        bridges:
+          scans: {{dir: ./scans, key: asset, scan: scan, document: latest_scan}}
         compute:
           calendar: {{start: 2026-01-01, end: 2026-01-03}}
           schedule: every 1s

@@ -577,7 +577,7 @@ static const struct bad bad_configs[] = {
     {SVC("    ready: {log: x, exec: [y], notify: true}\n"), 4, 21,
      "ready has more than one probe (log, exec and notify): keep one"},
     {SVC("    ready: {timeout: 5s}\n"), 4, 12,
-     "ready needs one probe: tcp, http, exec, log or notify"},
+     "ready needs one probe: tcp, http, exec, log, notify or fresh"},
     {SVC("    ready: {log: \"a(\"}\n"), 4, 18, "bad regex 'a(': Unmatched ( or \\("},
     {SVC("    ready: {tcp: \"localhost:0\"}\n"), 4, 18,
      "bad port '0' in 'localhost:0': expected 1..65535"},

@@ -182,6 +182,7 @@ static void rules_hold_every_alert(void **state) {
       "VigilAbsent",          "VigilServiceDown",          "VigilServiceFatal",
       "VigilServiceRestartingOften", "VigilStackNotReady", "VigilFeedSilent",
       "VigilFeedBelowExpectedRate",  "VigilFeedGaps",      "VigilFeedRefusing",
+      "VigilBridgeScanGaps", "VigilBridgeDataStale", "VigilBridgeQuarantining",
       "VigilStoreFlushLagging",      "VigilStoreRefusingValues", "VigilStoreCorruptBlocks",
       "VigilSinkDown",        "VigilSinkDroppingPoints",   "VigilSinkRejectedBatches",
       "VigilSinkSpoolNotDraining",   "VigilComputeBreakerTripped", "VigilComputeDeadCells",
