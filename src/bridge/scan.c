@@ -330,7 +330,7 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
                                        .n_fields = nf - first, .ts = t};
       np++;
     }
-    if (np && b->keys_hook) b->keys_hook(b->target.cache_arg, b->source, b->pts, np);
+    if (np && b->keys_hook) b->keys_hook(b->target.cache_arg, b->source, b->pts, np, b->fields, NULL);
     t_keys = vg_now_ns();
     /* then the document's rows */
     for (int64_t i = 0; cfg->document && i < batch->length; i++) {

@@ -166,6 +166,9 @@ struct sv_supervisor;
 int cli_monitor_open(uv_loop_t *loop, struct sv_supervisor *sv, const struct vg_config *cfg,
                      struct cache *cache, struct cli_feeds *feeds, struct tsdb *store,
                      struct mt_registry *reg, struct mon **out, char *err, size_t errlen);
+/* The firing alerts as GET /api/v1/alerts answers them (a json_t *), for the events
+ * stream (http_hooks.alerts); arg: the monitor. */
+void *cli_monitor_alerts(void *arg);
 /* The status hook: adds "feeds" (when there are any) to the status document root (a
  * json_t *). arg is the struct cli_feeds. */
 void cli_feeds_status(void *arg, void *root);

@@ -30,6 +30,16 @@ int cli_monitor_open(uv_loop_t *loop, struct sv_supervisor *sv, const struct vg_
   return 0;
 }
 
+void *cli_monitor_alerts(void *arg) {
+  struct vg_buf b;
+  vg_buf_init(&b);
+  mon_alerts_json(arg, false, -1, &b);
+  json_error_t je;
+  json_t *j = b.data ? json_loads(b.data, 0, &je) : NULL;
+  vg_buf_free(&b);
+  return j;
+}
+
 static int fail_reply(const char *verb, const struct cli_reply *r) {
   json_error_t je;
   json_t *j = json_loads(r->body ? r->body : "", 0, &je);

@@ -312,6 +312,10 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     frc = -1;
   }
   d.api.monitor = mon;
+  if (mon) { /* the events stream sends the alerts when they change */
+    d.api.hooks.alerts = cli_monitor_alerts;
+    d.api.hooks.alerts_arg = mon;
+  }
   if (frc < 0) {
     fprintf(stderr, "vigil: %s\n", err);
     cli_forward_close(fwd);
