@@ -210,6 +210,8 @@ try {
     const within = Number(process.env.VIGIL_ALERT_WITHIN_MS || 60000);
     await page.locator("#health:not([hidden])").waitFor({ timeout: 15000 });
     const row = page.locator(`#services tr[data-name="${service}"]`);
+    /* the alert must be the stop's doing: none about the key before it */
+    check(!(await page.textContent("#alerts")).includes(key), `an alert about ${key} before ${service} stopped`);
     const t = Date.now();
     await row.locator('button[data-action="stop"]').click();
     await page.waitForFunction(k => [...document.querySelectorAll("#alerts li")].some(li => li.textContent.includes(k)),

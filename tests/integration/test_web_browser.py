@@ -142,7 +142,7 @@ class WebBrowserTest(unittest.TestCase):
             self.skipTest("GET /api/v1/alerts answers 404: the monitor is not in this build "
                           "(enable once the monitor branch is merged)")
         # md-oanda publishes the oanda feed; stopped, the feed goes stale
-        self.browse("alert", VIGIL_STOP_SERVICE="md-oanda", VIGIL_ALERT_KEY="oanda",
+        self.browse("alert", VIGIL_STOP_SERVICE="md-oanda", VIGIL_ALERT_KEY="oanda_fresh",
                     VIGIL_ALERT_WITHIN_MS="60000")
 
 
