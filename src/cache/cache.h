@@ -68,9 +68,9 @@ double cache_age(struct cache *c, const char *key);
 
 /* Calls fn for every entry whose key matches glob (fnmatch, no flags; an alias name is
  * matched too and the entry given under its key); NULL or "*" for all; a glob without
- * metacharacters is one lookup. Entries are copied out stripe by stripe: fn runs
- * without any cache lock held and may call the cache; e, its key and its string are
- * valid only during the call (not to be cleared). Stops when fn returns false.
+ * metacharacters is one lookup. Entries are handed out in place, stripe by stripe,
+ * under the stripe's lock: fn must be quick, must not call the cache, and may keep
+ * nothing of e (its key and string) past the call. Stops when fn returns false.
  * Returns how many entries were given. */
 typedef bool cache_each_fn(void *arg, const struct cache_entry *e);
 size_t cache_each(struct cache *c, const char *glob, cache_each_fn *fn, void *arg);

@@ -45,10 +45,10 @@ struct cache__stripe {
   pthread_mutex_t mu;
   struct cache__slot *slots; /* power-of-two capacity */
   size_t cap, n;
-  char *arena;               /* entries are cut from chunks, freed with the cache */
-  size_t arena_left;
-  char **chunks;
+  char **chunks;             /* entries are cut from chunks, freed with the cache */
+  size_t *chunk_used;        /* bytes of each chunk holding entries, back to back */
   size_t n_chunks;
+  size_t cur;                /* the chunk new entries go to; SIZE_MAX: none yet */
   struct cache__entry **dirty; /* entries with dirty set, in no order */
   size_t n_dirty, dirty_cap;
   char pad[64];

@@ -95,22 +95,33 @@ static struct cache__entry *lookup(struct cache__stripe *st, const char *key, si
 
 #define ARENA_CHUNK (256 << 10)
 
-/* Zeroed memory for an entry of n bytes from st's arena (entries live as long as the
- * cache: no free list is needed). */
+/* The bytes an entry with a key of key_len bytes takes in its arena. */
+static size_t entry_size(size_t key_len) {
+  return (sizeof(struct cache__entry) + key_len + 1 + 15) & ~(size_t)15;
+}
+
+static size_t add_chunk(struct cache__stripe *st, size_t bytes) {
+  st->chunks = vg_realloc(st->chunks, (st->n_chunks + 1) * sizeof *st->chunks);
+  st->chunk_used = vg_realloc(st->chunk_used, (st->n_chunks + 1) * sizeof *st->chunk_used);
+  st->chunks[st->n_chunks] = vg_calloc(1, bytes);
+  st->chunk_used[st->n_chunks] = 0;
+  return st->n_chunks++;
+}
+
+/* Zeroed memory for an entry of n bytes (entry_size) from st's arena. Entries live as
+ * long as the cache, so there is no free list; they follow each other in their chunk,
+ * so a walk reads them front to back (cache_each). */
 static void *arena_alloc(struct cache__stripe *st, size_t n) {
-  n = (n + 15) & ~(size_t)15;
+  size_t ch;
   if (n > ARENA_CHUNK / 4) { /* a long key: a chunk of its own */
-    st->chunks = vg_realloc(st->chunks, (st->n_chunks + 1) * sizeof *st->chunks);
-    return st->chunks[st->n_chunks++] = vg_calloc(1, n);
+    ch = add_chunk(st, n);
+  } else {
+    if (st->cur == SIZE_MAX || ARENA_CHUNK - st->chunk_used[st->cur] < n)
+      st->cur = add_chunk(st, ARENA_CHUNK);
+    ch = st->cur;
   }
-  if (st->arena_left < n) {
-    st->chunks = vg_realloc(st->chunks, (st->n_chunks + 1) * sizeof *st->chunks);
-    st->arena = st->chunks[st->n_chunks++] = vg_calloc(1, ARENA_CHUNK);
-    st->arena_left = ARENA_CHUNK;
-  }
-  void *p = st->arena;
-  st->arena += n;
-  st->arena_left -= n;
+  void *p = st->chunks[ch] + st->chunk_used[ch];
+  st->chunk_used[ch] += n;
   return p;
 }
 
@@ -175,7 +186,7 @@ static struct cache__entry *put_locked(struct cache *c, struct cache__stripe *st
       grow(st);
       i = find_slot(st, key, len, h);
     }
-    e = arena_alloc(st, sizeof *e + len + 1);
+    e = arena_alloc(st, entry_size(len));
     e->hash = h;
     e->key_len = (uint32_t)len;
     e->meas_len = (uint32_t)meas_len;
@@ -359,13 +370,14 @@ void cache_put(struct cache *c, const char *key, const struct tsdb_value *v, int
 
 void cache__copy_entry(const struct cache *c, const struct cache__entry *e,
                        struct cache_entry *out) {
-  memset(out, 0, sizeof *out);
   out->key = (char *)e->key;
   out->value = e->value;
   out->str = e->value.type == TSDB_STRING ? e->str : NULL;
   out->ts = e->ts;
   out->received = e->received;
-  snprintf(out->source, sizeof out->source, "%s", cache__source_name(c, e->source));
+  /* the names are NUL-padded arrays of the same size: a fixed copy, no formatting */
+  _Static_assert(sizeof out->source == sizeof c->sources[0], "source names");
+  memcpy(out->source, c->sources[e->source], sizeof out->source);
   out->updates = e->updates;
 }
 
@@ -412,18 +424,14 @@ double cache_age(struct cache *c, const char *key) {
   return age < 0 ? 0 : age;
 }
 
-/* Copies of one stripe's matching entries, their bytes in one arena. */
-struct snap_item {
-  size_t key_off, str_off; /* into the arena */
-  struct cache_entry e;
-};
-
 static bool glob_match(const char *glob, size_t prefix_len, bool prefix_only, const char *key) {
   if (!glob) return true;
   if (prefix_only) return strncmp(key, glob, prefix_len) == 0;
   return fnmatch(glob, key, 0) == 0;
 }
 
+/* Entries are handed out in place, under their stripe's lock: a walk over 100,000 keys
+ * copies nothing (the monitor evaluates its checks in one such walk). */
 size_t cache_each(struct cache *c, const char *glob, cache_each_fn *fn, void *arg) {
   if (!c) return 0;
   if (glob && strcmp(glob, "*") == 0) glob = NULL;
@@ -440,41 +448,26 @@ size_t cache_each(struct cache *c, const char *glob, cache_each_fn *fn, void *ar
   bool prefix_only = glob && plen && glob[plen - 1] == '*' && !strpbrk(glob, "?[\\") &&
                      strchr(glob, '*') == glob + plen - 1;
   if (prefix_only) plen--;
-  struct vg_buf arena;
-  vg_buf_init(&arena);
-  struct snap_item *items = NULL;
-  size_t cap = 0, given = 0;
+  size_t given = 0;
   bool go = true;
   for (size_t s = 0; s < CACHE__STRIPES && go; s++) {
     struct cache__stripe *st = &c->stripes[s];
-    size_t n = 0;
-    vg_buf_reset(&arena);
     pthread_mutex_lock(&st->mu);
-    if (st->n > cap) {
-      cap = st->n;
-      items = vg_realloc(items, cap * sizeof *items);
-    }
-    for (size_t i = 0; i < st->cap; i++) {
-      const struct cache__entry *e = st->slots[i].e;
-      if (!e || !glob_match(glob, plen, prefix_only, e->key)) continue;
-      struct snap_item *it = &items[n++];
-      cache__copy_entry(c, e, &it->e);
-      it->key_off = arena.len;
-      vg_buf_append(&arena, e->key, e->key_len + 1);
-      it->str_off = arena.len;
-      if (e->value.type == TSDB_STRING) vg_buf_append(&arena, e->str, e->value.v.s.len + 1);
+    /* the arena in allocation order, not the table in hash order: the entries are read
+     * front to back, as the memory prefetcher likes */
+    for (size_t ch = 0; ch < st->n_chunks && go; ch++) {
+      const char *p = st->chunks[ch], *end = p + st->chunk_used[ch];
+      while (p < end && go) {
+        const struct cache__entry *e = (const struct cache__entry *)p;
+        p += entry_size(e->key_len);
+        if (!glob_match(glob, plen, prefix_only, e->key)) continue;
+        struct cache_entry out;
+        cache__copy_entry(c, e, &out);
+        given++;
+        go = fn(arg, &out);
+      }
     }
     pthread_mutex_unlock(&st->mu);
-    for (size_t i = 0; i < n && go; i++) {
-      struct snap_item *it = &items[i];
-      it->e.key = arena.data + it->key_off;
-      if (it->e.value.type == TSDB_STRING) {
-        it->e.str = arena.data + it->str_off;
-        it->e.value.v.s.p = it->e.str;
-      }
-      given++;
-      go = fn(arg, &it->e);
-    }
   }
   /* aliases are matched by name too: give their entries under the alias's key */
   for (size_t a = 0; a < c->n_aliases && go && glob; a++) {
@@ -486,8 +479,6 @@ size_t cache_each(struct cache *c, const char *glob, cache_each_fn *fn, void *ar
     go = fn(arg, &e);
     cache_entry_clear(&e);
   }
-  free(items);
-  vg_buf_free(&arena);
   return given;
 }
 
@@ -530,7 +521,10 @@ void cache__redirty(struct cache *c, const char *key, size_t len, uint64_t hash)
 int cache_open(const struct cfg_cache *cfg, struct mt_registry *reg, struct cache **out,
                char *err, size_t errlen) {
   struct cache *c = vg_calloc(1, sizeof *c);
-  for (size_t s = 0; s < CACHE__STRIPES; s++) pthread_mutex_init(&c->stripes[s].mu, NULL);
+  for (size_t s = 0; s < CACHE__STRIPES; s++) {
+    pthread_mutex_init(&c->stripes[s].mu, NULL);
+    c->stripes[s].cur = SIZE_MAX;
+  }
   pthread_mutex_init(&c->sources_mu, NULL);
   pthread_mutex_init(&c->sdoc_mu, NULL);
   c->sources = vg_calloc(CACHE__MAX_SOURCES, sizeof *c->sources);
@@ -559,6 +553,7 @@ void cache_close(struct cache **cp) {
       if (st->slots[i].e) free(st->slots[i].e->str);
     for (size_t i = 0; i < st->n_chunks; i++) free(st->chunks[i]);
     free(st->chunks);
+    free(st->chunk_used);
     free(st->slots);
     free(st->dirty);
     pthread_mutex_destroy(&st->mu);
