@@ -28,13 +28,15 @@
 #define DEFAULT_FRESH_MS 120000 /* document 001: STALENESS_ALERT_S */
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_BATCH 10000
+#define DEFAULT_INTERVAL_MS 10
 
 static const char *const cache_keys[] = {
     "enabled",      "max_keys",     "aliases",   "documents",    "redis",       "redis_prefix",
-    "redis_ttl",    "redis_timeout", "redis_batch", "redis_timestamps",
+    "redis_ttl",    "redis_timeout", "redis_batch", "redis_timestamps", "redis_interval",
 };
 enum {
-  K_ENABLED, K_MAX_KEYS, K_ALIASES, K_DOCUMENTS, K_REDIS, K_PREFIX, K_TTL, K_TIMEOUT, K_BATCH, K_TS, K_N
+  K_ENABLED, K_MAX_KEYS, K_ALIASES, K_DOCUMENTS, K_REDIS, K_PREFIX, K_TTL, K_TIMEOUT, K_BATCH, K_TS,
+  K_INTERVAL, K_N
 };
 
 static const char *const doc_keys[] = {"keys", "critical", "fresh", "ready_flag"};
@@ -49,6 +51,7 @@ void cfg__cache_defaults(struct cfg_cache *s) {
   s->redis_timeout_ms = DEFAULT_TIMEOUT_MS;
   s->redis_batch = DEFAULT_BATCH;
   s->redis_timestamps = true;
+  s->redis_interval_ms = DEFAULT_INTERVAL_MS;
 }
 
 void cfg__cache_free(struct cfg_cache *s) {
@@ -249,8 +252,11 @@ void cfg__cache_parse(struct cfg__ctx *c, struct cfg_cache *s, const struct cfg_
   if (f[K_BATCH] && cfg__int(c, f[K_BATCH]->value, "redis_batch", 1, 1000000, &v))
     s->redis_batch = v;
   if (f[K_TS]) (void)cfg__bool(c, f[K_TS]->value, &s->redis_timestamps);
+  if (f[K_INTERVAL] && cfg__duration(c, f[K_INTERVAL]->value, &s->redis_interval_ms) &&
+      s->redis_interval_ms > 10000)
+    cfg_diag_add(c->diags, f[K_INTERVAL]->value->pos, "redis_interval is at most 10s");
   if (!f[K_REDIS]) {
-    for (int k = K_PREFIX; k <= K_TS; k++)
+    for (int k = K_PREFIX; k <= K_INTERVAL; k++)
       if (f[k])
         cfg_diag_add(c->diags, f[k]->key->pos, "%s has no effect without cache.redis",
                      cache_keys[k]);

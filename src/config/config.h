@@ -245,6 +245,7 @@ struct cfg_cache {
   int64_t redis_ttl_ms;   /* EXPIRE on every hash written; 0 (default): none */
   int64_t redis_timeout_ms; /* connect and command timeout; default 2s */
   int64_t redis_batch;    /* keys per pipelined round; default 10000 */
+  int64_t redis_interval_ms; /* a round that is not full waits this long after the last; 10ms */
   bool redis_timestamps;  /* also write PREFIX MEAS:ts hashes; default true */
 };
 
