@@ -29,6 +29,7 @@ int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_compute(struct cli *cli, int argc, char **argv); /* plan|run|dead|report|history */
+int cmd_failover(struct cli *cli, int argc, char **argv); /* status|switchover */
 
 /* vigil up's compute (compute_sched.c): with a compute section, registers the
  * vigil_compute_* metrics in reg (read from the ledger by a thread; reg may be NULL);

@@ -25,6 +25,7 @@ static const struct verb {
     {"export", cmd_export, "write Grafana dashboards, Prometheus alert rules and scrape config"},
     {"query", cmd_query, "read the store: a range, bucketed aggregates, or last values"},
     {"store", cmd_store, "the store: import line protocol, stats, compact, retention"},
+    {"failover", cmd_failover, "active/standby: the lease, this node's role, switchover"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
 };
 

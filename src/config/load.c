@@ -19,8 +19,8 @@
 #define MAX_FILE_SIZE (16 << 20)
 
 static const char *const top_keys[] = {"state_dir", "http",  "services", "store",
-                                       "sinks",     "feeds", "compute"};
-enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_N };
+                                       "sinks",     "feeds", "compute",  "failover"};
+enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_FAILOVER, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -107,6 +107,8 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
     cfg->compute = vg_calloc(1, sizeof *cfg->compute);
     cfg__compute_parse(c, cfg->compute, f[K_COMPUTE]->value, dir ? dir : "/");
   }
+  if (f[K_FAILOVER]) cfg__failover_parse(c, cfg, f[K_FAILOVER]->value, dir ? dir : "/");
+  cfg__roles_check(c, cfg);
   for (size_t i = 0; i < cfg->n_services; i++)
     cfg->services[i].fingerprint = cfg__fingerprint(&cfg->services[i]);
 }
@@ -236,6 +238,8 @@ void cfg_free(struct vg_config *cfg) {
   cfg__http_free(&cfg->http);
   cfg__sinks_free(&cfg->sinks);
   if (cfg->compute) cfg__compute_free(cfg->compute);
+  if (cfg->failover) cfg__failover_free(cfg->failover);
+  free(cfg->failover);
   free(cfg->compute);
   free(cfg->path);
   free(cfg);

@@ -11,6 +11,7 @@
 
 #include "compute/compute.h"
 #include "export/export_int.h"
+#include "failover/failover.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
@@ -28,6 +29,7 @@ struct mt_registry *ex_metric_families(void) {
   ingest_metrics_describe(r);
   sink_metrics_describe(r);
   cp_metrics_describe(r);
+  fo_metrics_describe(r);
   return r;
 }
 

@@ -60,6 +60,11 @@ struct http_hooks {
   /* Optional: adds to the status document root (a json_t *), e.g. the feeds. */
   void (*status)(void *arg, void *root);
   void *status_arg;
+  /* Optional (failover): action "status" (GET /api/v1/failover) or "switchover" (POST
+   * /api/v1/failover/switchover, body: {"to": NODE} or empty); fills out with JSON and
+   * returns an HTTP status. NULL: the routes answer 404. */
+  int (*failover)(void *arg, const char *action, const char *body, struct vg_buf *out);
+  void *failover_arg;
 };
 
 /* ---- routes (api.c) ---- */

@@ -624,7 +624,7 @@ static const struct bad bad_configs[] = {
      "bad limit '-1': expected a number 0 or more, or unlimited"},
     {SVC("    limits: {as: 1GB2}\n"), 4, 18,
      "bad limit '1GB2': expected a size (like 512MiB) or unlimited"},
-    {SVC("    role: standby\n"), 4, 11, "bad role 'standby': only 'active' is supported"},
+    {SVC("    role: primary\n"), 4, 11, "bad role 'primary': expected active or standby"},
     {SVC("    cwd: \"\"\n"), 4, 10, "cwd is empty"},
     {SVC("    env:\n      A-B: x\n"), 5, 7,
      "bad environment variable name 'A-B': use letters, digits and '_', not starting with a "
