@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "core/core.h"
 
-enum { F_JSON = 1000, F_TO };
+enum { F_JSON = 2000, F_TO }; /* above the common options' values (1000...) */
 
 struct fopts {
   bool json;
