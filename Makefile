@@ -31,7 +31,7 @@ test-san: deps
 stress: build
 	@cmake -S . -B $(BUILD) -DVIGIL_STRESS=ON >/dev/null
 	@cd $(BUILD) && ctest --output-on-failure -L stress; rc=$$?; \
-	  cmake -S . -B . -DVIGIL_STRESS=OFF >/dev/null; exit $$rc
+	  cmake -S $(CURDIR) -B . -DVIGIL_STRESS=OFF >/dev/null; exit $$rc
 
 bench: build
 	@scripts/deps.sh --bench
