@@ -66,7 +66,10 @@ static void do_release(struct fo__thread *t, const char *handover) {
   push(t, &ev);
 }
 
-static void round_once(struct fo__thread *t, bool may_acquire) {
+/* Returns how long to wait before the next round: `renew`, or less when a standby saw
+ * the lease (or the cooldown) end sooner — it tries again right after, so a failover
+ * does not wait for the next tick on top of the expiry. */
+static int64_t round_once(struct fo__thread *t, bool may_acquire) {
   char err[256] = "";
   uint64_t sent = mono_ns();
   if (t->holding) {
@@ -86,9 +89,9 @@ static void round_once(struct fo__thread *t, bool may_acquire) {
       t->backend.disconnect(&t->backend);
       error_ev(t, err);
     }
-    return;
+    return t->renew_ms;
   }
-  if (!may_acquire) return;
+  if (!may_acquire) return t->renew_ms;
   struct fo__view v;
   uint64_t token = 0;
   int rc = t->backend.acquire(&t->backend, &t->params, t->seen_token, &token, &v, err, sizeof err);
@@ -103,10 +106,13 @@ static void round_once(struct fo__thread *t, bool may_acquire) {
     if (v.token > t->seen_token) t->seen_token = v.token;
     struct fo__ev ev = {.kind = FO__EV_VIEW, .view = v};
     push(t, &ev);
+    int64_t left = v.holder[0] ? v.expires_in_ms : v.cooldown_ms;
+    if (left >= 0 && left < t->renew_ms) return left + 2;
   } else {
     t->backend.disconnect(&t->backend);
     error_ev(t, err);
   }
+  return t->renew_ms;
 }
 
 static void *thread_main(void *arg) {
@@ -121,12 +127,14 @@ static void *thread_main(void *arg) {
     pthread_mutex_unlock(&t->mu);
 
     uint64_t started = mono_ns();
+    int64_t wait_ms = t->renew_ms;
     if (rel) do_release(t, handover);
-    else round_once(t, may);
+    else wait_ms = round_once(t, may);
 
     pthread_mutex_lock(&t->mu);
-    /* the next round at started + renew, or at once for a command */
-    uint64_t next = started + (uint64_t)t->renew_ms * VG_NS_PER_MS;
+    /* the next round at started + wait (renew, or the expiry a standby saw), or at once
+     * for a command */
+    uint64_t next = started + (uint64_t)wait_ms * VG_NS_PER_MS;
     struct timespec ts = {.tv_sec = (time_t)(next / VG_NS_PER_SEC),
                           .tv_nsec = (long)(next % VG_NS_PER_SEC)};
     while (!t->stop && !t->release_pending && !(t->may_acquire && !may && !t->holding)) {
