@@ -48,6 +48,8 @@ struct fo_failover {
   const struct cfg_fo_action *actions;
   size_t n_actions, next_action;
   bool actions_running, actions_done;
+  bool actions_cancel;     /* a demotion came while promote actions ran: stop after this one */
+  bool work_busy;          /* a Redis action is on libuv's thread pool */
   uv_work_t work;
   char work_err[256];
   int work_rc;
@@ -98,7 +100,7 @@ static bool gate(void *arg, const struct cfg_service *def, char *env, size_t env
   /* active: only in a term whose lease is still safely ours */
   if (fo->role != FO_ACTIVE || fo->token == 0) return false;
   uint64_t soft = fo->last_sent_ns + (uint64_t)(fo->cfg->ttl_ms - fo->cfg->margin_ms) * VG_NS_PER_MS;
-  if (vg_now_ns() >= soft) return false;
+  if (fo__now_ns() >= soft) return false;
   snprintf(env, envlen, "VIGIL_FENCING_TOKEN=%llu", (unsigned long long)fo->token);
   return true;
 }
@@ -174,7 +176,7 @@ static void sync_fencer(struct fo_failover *fo) {
 /* ---- transitions ---- */
 
 static void finish_transition(struct fo_failover *fo, enum fo_role to) {
-  int64_t ms = (int64_t)((vg_now_ns() - fo->decided_ns) / VG_NS_PER_MS);
+  int64_t ms = (int64_t)((fo__now_ns() - fo->decided_ns) / VG_NS_PER_MS);
   fo->last.set = true;
   fo->last.at = vg_wall_seconds();
   snprintf(fo->last.from, sizeof fo->last.from, "%s", public_role(fo->from));
@@ -211,6 +213,12 @@ static void action_done(struct fo_failover *fo, const struct cfg_fo_action *a, b
   if (ok) VG_INFO("failover: action done", VF_S("action", what), VF_S("node", fo->cfg->node));
   else VG_ERROR("failover: action failed", VF_S("action", what), VF_S("error", why));
   fo->next_action++;
+  if (fo->actions_cancel) {
+    fo->actions_cancel = false;
+    fo->actions_running = fo->actions_done = false;
+    progress(fo);
+    return;
+  }
   run_next_action(fo);
 }
 
@@ -234,6 +242,7 @@ static void redis_work(uv_work_t *w) {
 
 static void redis_after(uv_work_t *w, int status) {
   struct fo_failover *fo = w->data;
+  fo->work_busy = false;
   action_done(fo, &fo->actions[fo->next_action], fo->work_rc == 0, fo->work_err);
 }
 
@@ -251,6 +260,7 @@ static void run_next_action(struct fo_failover *fo) {
   }
   fo->work.data = fo;
   fo->work_err[0] = '\0';
+  fo->work_busy = true;
   uv_queue_work(fo->loop, &fo->work, redis_work, redis_after);
 }
 
@@ -279,17 +289,19 @@ static void demote(struct fo_failover *fo, const char *reason, const char *hando
   if (fo->role != FO_PROMOTING && fo->role != FO_ACTIVE) return;
   if (fo->transition_open) fo->transition_open = false;
   fo->from = FO_ACTIVE;
-  fo->decided_ns = vg_now_ns();
+  fo->decided_ns = fo__now_ns();
   snprintf(fo->reason, sizeof fo->reason, "%s", reason);
   snprintf(fo->handover, sizeof fo->handover, "%s", handover ? handover : "");
   VG_WARN("failover: demoting", VF_S("node", fo->cfg->node), VF_I("token", (long long)fo->token),
           VF_S("reason", reason));
-  fo->actions_running = fo->actions_done = false;
+  /* promote actions still running finish their current step, then the demotion goes on */
+  if (fo->actions_running) fo->actions_cancel = true;
+  fo->actions_done = false;
   set_role(fo, FO_DEMOTING);
   uv_timer_stop(&fo->fence_timer);
   /* the hard deadline: nothing of the term may run at ttl − margin/2 */
   uint64_t hard = fo->last_sent_ns + (uint64_t)(fo->cfg->ttl_ms - fo->cfg->margin_ms / 2) * VG_NS_PER_MS;
-  uint64_t now = vg_now_ns();
+  uint64_t now = fo__now_ns();
   uv_timer_start(&fo->kill_timer, kill_cb, hard > now ? (hard - now) / VG_NS_PER_MS : 0, 0);
   sv_roles_changed(fo->sv);
   if (hard <= now) kill_actives(fo);
@@ -303,7 +315,7 @@ static void fence_cb(uv_timer_t *t) {
 
 static void arm_fence(struct fo_failover *fo) {
   uint64_t soft = fo->last_sent_ns + (uint64_t)(fo->cfg->ttl_ms - fo->cfg->margin_ms) * VG_NS_PER_MS;
-  uint64_t now = vg_now_ns();
+  uint64_t now = fo__now_ns();
   uv_timer_start(&fo->fence_timer, fence_cb, soft > now ? (soft - now) / VG_NS_PER_MS + 1 : 0, 0);
 }
 
@@ -359,7 +371,7 @@ static void on_event(struct fo_failover *fo, const struct fo__ev *ev) {
     fo->from = fo->role;
     fo->token = ev->token;
     fo->last_sent_ns = ev->sent_ns;
-    fo->decided_ns = vg_now_ns();
+    fo->decided_ns = fo__now_ns();
     fo->view = ev->view;
     snprintf(fo->reason, sizeof fo->reason, "lease acquired");
     VG_INFO("failover: lease acquired; promoting", VF_S("node", fo->cfg->node),
@@ -395,13 +407,13 @@ static void on_event(struct fo_failover *fo, const struct fo__ev *ev) {
   case FO__EV_VIEW:
     fo->last_error[0] = '\0';
     fo->view = ev->view;
-    fo->view_ns = vg_now_ns();
+    fo->view_ns = fo__now_ns();
     if (fo->role == FO_NONE) {
       fo->from = FO_NONE;
       set_role(fo, FO_STANDBY);
       sv_roles_changed(fo->sv);
       snprintf(fo->reason, sizeof fo->reason, "another node holds the lease");
-      fo->decided_ns = vg_now_ns();
+      fo->decided_ns = fo__now_ns();
       finish_transition(fo, FO_STANDBY);
     }
     return;
@@ -502,6 +514,7 @@ void fo_stop(struct fo_failover *fo) {
 void fo_destroy(struct fo_failover *fo) {
   if (!fo) return;
   if (fo->th.started) fo_stop(fo);
+  while (fo->work_busy) uv_run(fo->loop, UV_RUN_ONCE); /* a Redis action, bounded by its timeout */
   if (fo->handles_open) {
     uv_close((uv_handle_t *)&fo->async, NULL);
     uv_close((uv_handle_t *)&fo->fence_timer, NULL);
@@ -543,7 +556,7 @@ static void json_str(struct vg_buf *b, const char *key, const char *v, bool comm
 
 void fo_status_json(struct fo_failover *fo, struct vg_buf *out) {
   bool mine = fo->role == FO_PROMOTING || fo->role == FO_ACTIVE || fo->role == FO_DEMOTING;
-  uint64_t now = vg_now_ns();
+  uint64_t now = fo__now_ns();
   const char *holder = NULL;
   uint64_t token = 0;
   int64_t expires = -1;

@@ -1,7 +1,7 @@
 /*
  * The fencer: a small process forked by vigil at start-up that outlives nothing. vigil
  * tells it, over a pipe, the process groups of its running active services and the hard
- * deadline of its lease (sent + ttl − margin/2, CLOCK_MONOTONIC). When the deadline
+ * deadline of its lease (sent + ttl − margin/2, CLOCK_BOOTTIME). When the deadline
  * passes without a newer one — vigil is stopped (SIGSTOP, a hung machine's scheduler,
  * a debugger) or cannot reach the store — it SIGKILLs every registered group; when the
  * pipe reaches EOF (vigil died, even by kill -9) it does the same and exits. So an active
@@ -24,11 +24,17 @@
 
 #define MAX_GROUPS 256
 
+/* Poll at least this often: a timeout does not count time the machine was suspended,
+ * the deadline's clock does. */
+#define MAX_WAIT_MS 50
+
 static uint64_t mono(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_BOOTTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+uint64_t fo__now_ns(void) { return mono(); }
 
 static void kill_all(const pid_t *groups, int n) {
   for (int i = 0; i < n; i++) {
@@ -47,6 +53,7 @@ static _Noreturn void fencer_main(int fd) {
     if (deadline && !fired && n > 0) {
       uint64_t now = mono();
       wait_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1;
+      if (wait_ms > MAX_WAIT_MS) wait_ms = MAX_WAIT_MS;
     }
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int r = poll(&p, 1, wait_ms);

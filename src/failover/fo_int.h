@@ -7,6 +7,11 @@
 
 #include "failover/failover.h"
 
+/* The clock of every lease deadline (fencer.c): CLOCK_BOOTTIME, which, unlike
+ * CLOCK_MONOTONIC, keeps counting while the machine is suspended, as the store's
+ * clock does. */
+uint64_t fo__now_ns(void);
+
 /* ---- lease backends (lease_redis.c, lease_pg.c): blocking, each call bounded ---- */
 
 /* What the store says about the lease. */
@@ -62,7 +67,7 @@ enum fo__ev_kind {
 struct fo__ev {
   enum fo__ev_kind kind;
   uint64_t token;
-  uint64_t sent_ns;        /* monotonic time the successful request was sent */
+  uint64_t sent_ns;        /* fo__now_ns when the successful request was sent */
   struct fo__view view;
   char msg[200];
 };
@@ -108,7 +113,7 @@ enum { FO__FENCE_DEADLINE = 1, FO__FENCE_ADD, FO__FENCE_DEL, FO__FENCE_CLEAR };
 struct fo__fence_msg {
   int32_t op;
   int32_t pid;             /* ADD/DEL: a process group (an active service's pid) */
-  uint64_t deadline_ns;    /* DEADLINE: CLOCK_MONOTONIC; 0: no deadline */
+  uint64_t deadline_ns;    /* DEADLINE: fo__now_ns (CLOCK_BOOTTIME); 0: no deadline */
 };
 
 /* Forks the fencer; returns the write end of its pipe (close-on-exec) or -errno. The

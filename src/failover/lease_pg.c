@@ -78,7 +78,7 @@ static void pdisconnect(struct fo__backend *b) {
 
 /* Waits until the socket is ready for ev or the deadline; 0, or -1 on timeout. */
 static int wait_sock(PGconn *c, short ev, uint64_t deadline) {
-  uint64_t now = vg_now_ns();
+  uint64_t now = fo__now_ns();
   if (now >= deadline) return -1;
   struct pollfd p = {.fd = PQsocket(c), .events = ev};
   int r;
@@ -91,7 +91,7 @@ static PGconn *pconn(struct fo__backend *b, int64_t timeout_ms, char *err, size_
   struct pg *p = b->conn;
   if (p && p->c && PQstatus(p->c) == CONNECTION_OK) return p->c;
   pdisconnect(b);
-  uint64_t deadline = vg_now_ns() + (uint64_t)timeout_ms * VG_NS_PER_MS;
+  uint64_t deadline = fo__now_ns() + (uint64_t)timeout_ms * VG_NS_PER_MS;
   PGconn *c = PQconnectStart(b->cfg->conninfo);
   if (!c) {
     snprintf(err, errlen, "postgres: out of memory");
@@ -125,7 +125,7 @@ static PGconn *pconn(struct fo__backend *b, int64_t timeout_ms, char *err, size_
  * with err (the connection is then dropped by the caller). */
 static PGresult *run(struct fo__backend *b, int64_t timeout_ms, const char *sql, int n,
                      const char *const *args, char *err, size_t errlen) {
-  uint64_t deadline = vg_now_ns() + (uint64_t)timeout_ms * VG_NS_PER_MS;
+  uint64_t deadline = fo__now_ns() + (uint64_t)timeout_ms * VG_NS_PER_MS;
   PGconn *c = pconn(b, timeout_ms, err, errlen);
   if (!c) return NULL;
   if (!PQsendQueryParams(c, sql, n, NULL, args, NULL, NULL, 0)) goto fail;

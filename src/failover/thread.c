@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t mono_ns(void) { return vg_now_ns(); }
+static uint64_t mono_ns(void) { return fo__now_ns(); }
 
 static void push(struct fo__thread *t, const struct fo__ev *ev) {
   pthread_mutex_lock(&t->mu);
@@ -126,7 +126,7 @@ static void *thread_main(void *arg) {
     t->release_pending = false;
     pthread_mutex_unlock(&t->mu);
 
-    uint64_t started = mono_ns();
+    uint64_t started = vg_now_ns(); /* CLOCK_MONOTONIC, the condition variable's clock */
     int64_t wait_ms = t->renew_ms;
     if (rel) do_release(t, handover);
     else wait_ms = round_once(t, may);
