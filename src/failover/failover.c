@@ -285,6 +285,15 @@ static void kill_cb(uv_timer_t *t) {
   if (fo->role == FO_DEMOTING) kill_actives(fo);
 }
 
+/* The hard deadline of a demotion: nothing of the term may run at ttl − margin/2 after
+ * the last successful renewal. true when it has already passed. */
+static bool arm_kill(struct fo_failover *fo) {
+  uint64_t hard = fo->last_sent_ns + (uint64_t)(fo->cfg->ttl_ms - fo->cfg->margin_ms / 2) * VG_NS_PER_MS;
+  uint64_t now = fo__now_ns();
+  uv_timer_start(&fo->kill_timer, kill_cb, hard > now ? (hard - now) / VG_NS_PER_MS : 0, 0);
+  return hard <= now;
+}
+
 static void demote(struct fo_failover *fo, const char *reason, const char *handover) {
   if (fo->role != FO_PROMOTING && fo->role != FO_ACTIVE) return;
   if (fo->transition_open) fo->transition_open = false;
@@ -299,12 +308,9 @@ static void demote(struct fo_failover *fo, const char *reason, const char *hando
   fo->actions_done = false;
   set_role(fo, FO_DEMOTING);
   uv_timer_stop(&fo->fence_timer);
-  /* the hard deadline: nothing of the term may run at ttl − margin/2 */
-  uint64_t hard = fo->last_sent_ns + (uint64_t)(fo->cfg->ttl_ms - fo->cfg->margin_ms / 2) * VG_NS_PER_MS;
-  uint64_t now = fo__now_ns();
-  uv_timer_start(&fo->kill_timer, kill_cb, hard > now ? (hard - now) / VG_NS_PER_MS : 0, 0);
+  bool late = arm_kill(fo);
   sv_roles_changed(fo->sv);
-  if (hard <= now) kill_actives(fo);
+  if (late) kill_actives(fo);
   progress(fo);
 }
 
@@ -384,6 +390,13 @@ static void on_event(struct fo_failover *fo, const struct fo__ev *ev) {
     return;
   case FO__EV_RENEWED:
     fo->last_error[0] = '\0';
+    if (fo->role == FO_DEMOTING) {
+      /* still ours while the services stop (a switchover, say): their stop timeouts
+       * may run as long as the lease is renewed */
+      if (ev->sent_ns > fo->last_sent_ns) fo->last_sent_ns = ev->sent_ns;
+      if (uv_is_active((uv_handle_t *)&fo->kill_timer)) arm_kill(fo);
+      return;
+    }
     if (fo->role != FO_PROMOTING && fo->role != FO_ACTIVE) return;
     if (ev->sent_ns > fo->last_sent_ns) fo->last_sent_ns = ev->sent_ns;
     arm_fence(fo);

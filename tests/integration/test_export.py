@@ -83,9 +83,11 @@ def full_stack(test, influx_url):
     with a watchdog, one that exits and is given up on), a feed fed by vigil-feed with
     sequence gaps and malformed messages and an expect.rate it cannot meet, the store, the
     InfluxDB sink at influx_url, and compute on a schedule with a calculation that always
-    fails (its cells die and its circuit breaker trips)."""
+    fails (its cells die and its circuit breaker trips), and failover on a lease store
+    that does not answer (the node stays a standby; its families are registered)."""
     fport = free_port()
     return test.stack(f"""
+        failover: {{node: n1, lease: {{redis: "127.0.0.1:{free_port()}"}}, ttl: 2s}}
         services:
           sim:
             cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]
