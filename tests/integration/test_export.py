@@ -53,7 +53,8 @@ ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceR
           "VigilFeedRefusing", "VigilStoreFlushLagging", "VigilStoreRefusingValues",
           "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
           "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
-          "VigilComputeDeadCells", "VigilComputeRunOverdue")
+          "VigilComputeDeadCells", "VigilComputeRunOverdue", "VigilFailoverNoActive",
+          "VigilFailoverSeveralActive", "VigilFailoverHappened", "VigilFailoverLeaseErrors")
 
 
 def families():

@@ -186,7 +186,8 @@ static void rules_hold_every_alert(void **state) {
       "VigilStoreFlushLagging",      "VigilStoreRefusingValues", "VigilStoreCorruptBlocks",
       "VigilSinkDown",        "VigilSinkDroppingPoints",   "VigilSinkRejectedBatches",
       "VigilSinkSpoolNotDraining",   "VigilComputeBreakerTripped", "VigilComputeDeadCells",
-      "VigilComputeRunOverdue"};
+      "VigilComputeRunOverdue", "VigilFailoverNoActive", "VigilFailoverSeveralActive",
+      "VigilFailoverHappened", "VigilFailoverLeaseErrors"};
   for (size_t i = 0; i < VG_ARRAY_LEN(alerts); i++) {
     char *want = vg_asprintf("      - alert: %s\n        expr: '", alerts[i]);
     if (!strstr(y, want)) fail_msg("no alert %s in:\n%s", alerts[i], y);
