@@ -151,8 +151,19 @@ class FailoverTest(unittest.TestCase):
         check_no_overlap(self.log)
 
     def test_switchover(self):
-        a, b = self.group(["a", "b"])
+        watcher = """  watcher:
+    cmd: [sleep, "3600"]
+    role: standby
+"""
+        a, b = self.group(["a", "b"], extra_services=watcher)
         time.sleep(0.5)
+
+        def pid(n, svc):
+            s = n.service(svc)
+            return s and s["pid"]
+        # role standby runs only on the standby
+        self.assertIsNone(pid(a, "watcher"))
+        self.assertIsNotNone(pid(b, "watcher"))
         r = b.cli("failover", "switchover", check=1)
         self.assertIn("not active", r.stderr)
         r = a.cli("failover", "switchover", "--to", "b", check=0)
@@ -162,6 +173,8 @@ class FailoverTest(unittest.TestCase):
         terms = check_no_overlap(self.log)
         gap = (terms[1][2] - terms[0][3]) / 1e9
         print(f"\nswitchover gap (last tick of a -> first line of b): {gap:.3f}s")
+        wait_for(lambda: pid(a, "watcher"), timeout=LONG, what="a's standby service")
+        self.assertIsNone(pid(b, "watcher"))
         st = a.cli("failover", "status", check=0).stdout
         self.assertIn("role     standby", st)
         self.assertIn("switchover to b", st)
@@ -234,6 +247,7 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn(":4:8: failover timing: renew + 2 x timeout + margin must not exceed ttl",
                       r.stdout + r.stderr)
+        check_no_overlap(self.log)
 
 
 if __name__ == "__main__":
