@@ -132,8 +132,16 @@ int cmd_failover(struct cli *cli, int argc, char **argv) {
     fprintf(stderr, "vigil failover: expected status or switchover\nusage: %s\n", usage);
     return EXIT_USAGE;
   }
-  if (strcmp(argv[ix], "status") == 0) return status(cli, argc - ix, argv + ix);
-  if (strcmp(argv[ix], "switchover") == 0) return switchover(cli, argc - ix, argv + ix);
+  /* the sub-verb's messages say "vigil failover SUB: ..." */
+  static char st_name[] = "failover status", sw_name[] = "failover switchover";
+  if (strcmp(argv[ix], "status") == 0) {
+    argv[ix] = st_name;
+    return status(cli, argc - ix, argv + ix);
+  }
+  if (strcmp(argv[ix], "switchover") == 0) {
+    argv[ix] = sw_name;
+    return switchover(cli, argc - ix, argv + ix);
+  }
   fprintf(stderr, "vigil failover: unknown sub-command '%s'\nusage: %s\n", argv[ix], usage);
   return EXIT_USAGE;
 }

@@ -669,6 +669,9 @@ static void collect(struct mt_registry *r, void *arg) {
 
 void fo_metrics_register(struct fo_failover *fo, struct mt_registry *r) {
   families(r, fo);
+  /* both transitions exist from the start, at 0, so increase() sees the first one */
+  static const char *const to[][1] = {{"active"}, {"standby"}};
+  for (size_t i = 0; i < VG_ARRAY_LEN(to); i++) (void)mt_get(fo->m_transitions, to[i]);
   mt_add_collector(r, collect, fo);
 }
 
