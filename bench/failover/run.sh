@@ -5,7 +5,7 @@
 # (down-after-milliseconds 2000) failing over a Redis primary to its replica; trials
 # alternate between the two. Prints median, p99 and max of each, the ratios, and the
 # overlap check of vigil's trials (none may overlap). Method and figures:
-# docs/BENCHMARKS.md ("Failover"). Takes about 6 minutes.
+# docs/BENCHMARKS.md ("Failover"). Takes about 15 minutes (most of it Sentinel settling).
 set -uo pipefail
 if [ $# -ne 1 ]; then
   echo "usage: $0 BUILD_DIR" >&2
