@@ -12,6 +12,7 @@ time until the replica answers ROLE as master, then restart the killed one (the
 sentinels make it a replica of the new primary) and wait until it replicates.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,8 +136,10 @@ def main():
     finally:
         for n in nodes:
             n.cleanup()
+            shutil.rmtree(n.dir, ignore_errors=True)
         sent.stop()
         lease.stop()
+        shutil.rmtree(d, ignore_errors=True)
     vm, vp, sm, sp = pct(v_times, 50), pct(v_times, 99), pct(s_times, 50), pct(s_times, 99)
     print(f"trials {TRIALS}; vigil ttl 2s renew 500ms; sentinel down-after-milliseconds 2000, quorum 2 of 3")
     print(f"{'':10s} {'median':>8s} {'p99':>8s} {'max':>8s} {'min':>8s}")

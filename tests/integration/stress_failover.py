@@ -4,6 +4,7 @@
 round exactly one node is active, and at the end the shared log proves that no two
 terms overlapped and that tokens only increased (fo_harness.check_no_overlap)."""
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -29,7 +30,9 @@ class FailoverStress(unittest.TestCase):
     def tearDown(self):
         for n in self.nodes:
             n.cleanup()
+            shutil.rmtree(n.dir, ignore_errors=True)
         self.redis.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_kill_and_pause(self):
         wait_active(self.nodes)

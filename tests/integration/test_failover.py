@@ -6,6 +6,7 @@ proves that no two terms ever acted at the same time and that tokens only increa
 Timings are printed for the record; the bounds asserted are the lease's (ttl + renew)
 plus slack for process start-up on a loaded machine, not speed targets."""
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -39,6 +40,9 @@ class FailoverTest(unittest.TestCase):
                     pid = e["pid"]
             if pid:
                 wait_for(lambda: not pid_alive(pid), timeout=10, what=f"bot {pid} gone")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for n in self.nodes:
+            shutil.rmtree(n.dir, ignore_errors=True)
 
     def node(self, name, start=True, **kw):
         n = Node(name, self.redis, self.log, **kw)

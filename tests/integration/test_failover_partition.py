@@ -4,6 +4,7 @@ test's own addresses (10.231.N.0/24). Cutting the active's link to the store mus
 it fence itself (its active service stopped) before the standby acquires the lease.
 Needs root (or CAP_NET_ADMIN) and `ip netns`; skipped with the reason otherwise."""
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -101,6 +102,9 @@ class PartitionTest(unittest.TestCase):
                 p.wait(10)
         for ns in self.ns.values():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for n in self.nodes:
+            shutil.rmtree(n.dir, ignore_errors=True)
 
     def node(self, k):
         addr = f"{self.links[k][1]}:{self.port}"

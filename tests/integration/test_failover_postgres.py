@@ -3,6 +3,7 @@ into a temp dir, a free port, its unix socket in the temp dir) holds the lease r
 expiry the database's clock judges. kill -9 and SIGSTOP of the active, the database
 down and back; every test proves no two terms overlapped (fo_harness)."""
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -26,6 +27,7 @@ class PostgresFailoverTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.pg.stop("immediate")
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def setUp(self):
         self.log = os.path.join(self.dir, f"bot-{self.id().rsplit('.', 1)[1]}.log")
@@ -35,6 +37,7 @@ class PostgresFailoverTest(unittest.TestCase):
     def tearDown(self):
         for n in self.nodes:
             n.cleanup()
+            shutil.rmtree(n.dir, ignore_errors=True)
         if not self.pg.started:
             self.pg.start()
 
