@@ -143,6 +143,10 @@ static int do_reload(void *arg, struct vg_buf *out) {
     cfg_diag_add(&diags, cfg->http.pos,
                  "http.token_file cannot change on reload; rewrite the file's content instead "
                  "(it is read at every request)");
+  } else if (cfg && !cfg_failover_equal(cfg->failover, cur->failover)) {
+    /* the lease thread and the fencer run from start-up: changing them means a restart */
+    cfg_diag_add(&diags, cfg->failover ? cfg->failover->pos : (struct cfg_pos){0, 0},
+                 "failover cannot change on reload; restart vigil to change it");
   } else if (cfg && !cfg_feeds_equal(cfg, cur)) {
     /* feed threads own their sockets from start-up: changing them means a restart */
     const struct cfg_feed *f = cfg->n_feeds ? &cfg->feeds[0] : NULL;

@@ -289,6 +289,13 @@ struct vg_config {
   struct cfg_failover *failover; /* NULL without a failover section */
 };
 
+/* A deep copy of a failover section (the daemon keeps its own: a reload frees the config
+ * it came from); free it with cfg_failover_free. */
+struct cfg_failover *cfg_failover_dup(const struct cfg_failover *fo);
+void cfg_failover_free(struct cfg_failover *fo);
+/* Whether a and b (either may be NULL) describe the same failover, key for key. */
+bool cfg_failover_equal(const struct cfg_failover *a, const struct cfg_failover *b);
+
 /* "host:port" into its parts (port 1..65535); 0 or -1. *host is the caller's. */
 int cfg_split_hostport(const char *s, char **host, int *port);
 

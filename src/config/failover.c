@@ -237,3 +237,76 @@ void cfg__failover_free(struct cfg_failover *fo) {
   free_actions(fo->demote, fo->n_demote);
   memset(fo, 0, sizeof *fo);
 }
+
+static char *dup_or_null(const char *s) { return s ? vg_strdup(s) : NULL; }
+
+static char **strv_dup(char **v) {
+  if (!v) return NULL;
+  size_t n = vg_strv_len(v);
+  char **out = vg_calloc(n + 1, sizeof *out);
+  for (size_t i = 0; i < n; i++) out[i] = vg_strdup(v[i]);
+  return out;
+}
+
+static struct cfg_fo_action *actions_dup(const struct cfg_fo_action *a, size_t n) {
+  struct cfg_fo_action *out = vg_calloc(n ? n : 1, sizeof *out);
+  for (size_t i = 0; i < n; i++) {
+    out[i] = a[i];
+    out[i].target = dup_or_null(a[i].target);
+    out[i].primary = dup_or_null(a[i].primary);
+    out[i].argv = strv_dup(a[i].argv);
+  }
+  return out;
+}
+
+struct cfg_failover *cfg_failover_dup(const struct cfg_failover *fo) {
+  struct cfg_failover *c = vg_calloc(1, sizeof *c);
+  *c = *fo;
+  c->node = dup_or_null(fo->node);
+  c->address = dup_or_null(fo->address);
+  c->redis_host = dup_or_null(fo->redis_host);
+  c->conninfo = dup_or_null(fo->conninfo);
+  c->key = dup_or_null(fo->key);
+  c->promote = actions_dup(fo->promote, fo->n_promote);
+  c->demote = actions_dup(fo->demote, fo->n_demote);
+  return c;
+}
+
+void cfg_failover_free(struct cfg_failover *fo) {
+  if (!fo) return;
+  cfg__failover_free(fo);
+  free(fo);
+}
+
+static bool str_eq(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strv_eq(char **a, char **b) {
+  if (!a || !b) return a == b;
+  size_t i = 0;
+  for (; a[i] && b[i]; i++)
+    if (strcmp(a[i], b[i]) != 0) return false;
+  return !a[i] && !b[i];
+}
+
+static bool actions_eq(const struct cfg_fo_action *a, size_t na, const struct cfg_fo_action *b,
+                       size_t nb) {
+  if (na != nb) return false;
+  for (size_t i = 0; i < na; i++)
+    if (a[i].kind != b[i].kind || a[i].timeout_ms != b[i].timeout_ms ||
+        !str_eq(a[i].target, b[i].target) || !str_eq(a[i].primary, b[i].primary) ||
+        !strv_eq(a[i].argv, b[i].argv))
+      return false;
+  return true;
+}
+
+bool cfg_failover_equal(const struct cfg_failover *a, const struct cfg_failover *b) {
+  if (!a || !b) return a == b;
+  return str_eq(a->node, b->node) && a->backend == b->backend && str_eq(a->address, b->address) &&
+         str_eq(a->conninfo, b->conninfo) && str_eq(a->key, b->key) && a->ttl_ms == b->ttl_ms &&
+         a->renew_ms == b->renew_ms && a->timeout_ms == b->timeout_ms &&
+         a->margin_ms == b->margin_ms && a->cooldown_ms == b->cooldown_ms &&
+         actions_eq(a->promote, a->n_promote, b->promote, b->n_promote) &&
+         actions_eq(a->demote, a->n_demote, b->demote, b->n_demote);
+}

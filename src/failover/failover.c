@@ -450,7 +450,8 @@ void fo_service_changed(struct fo_failover *fo, const struct sv_service *svc) {
 
 int fo_create(uv_loop_t *loop, const struct vg_config *cfg, struct sv_supervisor *sv,
               struct fo_failover **out, char *err, size_t errlen) {
-  const struct cfg_failover *fc = cfg->failover;
+  /* a copy: a reload frees the config the daemon started with */
+  const struct cfg_failover *fc = cfg_failover_dup(cfg->failover);
   struct fo_failover *fo = vg_calloc(1, sizeof *fo);
   fo->loop = loop;
   fo->cfg = fc;
@@ -534,6 +535,7 @@ void fo_destroy(struct fo_failover *fo) {
     uv_close((uv_handle_t *)&fo->kill_timer, NULL);
     uv_run(fo->loop, UV_RUN_NOWAIT);
   }
+  cfg_failover_free((struct cfg_failover *)fo->cfg);
   free(fo);
 }
 

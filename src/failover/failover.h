@@ -42,8 +42,8 @@ struct fo_transition {
 };
 typedef void (*fo_transition_fn)(void *arg, const struct fo_transition *t);
 
-/* Creates the failover of cfg (cfg->failover must be set; borrowed, must outlive it) and
- * installs the role gate on sv. Starts nothing. 0, or -errno with a message in err. */
+/* Creates the failover of cfg (cfg->failover must be set; copied) and installs the role
+ * gate on sv. Starts nothing. 0, or -errno with a message in err. */
 int fo_create(uv_loop_t *loop, const struct vg_config *cfg, struct sv_supervisor *sv,
               struct fo_failover **out, char *err, size_t errlen);
 /* Starts the fencer process and the lease thread. Call before sv_start_all. 0 or -errno. */

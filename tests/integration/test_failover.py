@@ -237,6 +237,21 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(read_log(self.log)[0][2], st["token"])
         r = a.cli("failover", "status", "--json", check=0)
         self.assertIn('"role": "active"', r.stdout)
+        # a reload keeps the failover running (it holds its own copy of the section), and
+        # refuses to change it
+        a.cli("reload", check=0)
+        time.sleep(1.0)
+        self.assertEqual(a.fo()["node"], "a")
+        self.assertGreater(a.fo()["lease"]["renewals"], st["lease"]["renewals"])
+        with open(a.config_path) as f:
+            text = f.read()
+        with open(a.config_path, "w") as f:
+            f.write(text.replace("ttl: 2s", "ttl: 3s"))
+        r = a.cli("reload", check=2)
+        self.assertIn("failover cannot change on reload; restart vigil to change it", r.stderr)
+        with open(a.config_path, "w") as f:
+            f.write(text)
+        self.assertEqual(a.role(), "active")
         # an active service cannot be started by hand on a standby
         b = self.node("b")
         wait_for(lambda: b.role() == "standby", timeout=LONG, what="b standby")

@@ -992,7 +992,17 @@ static void test_failover(void **state) {
   assert_int_equal(fo->n_demote, 1);
   assert_string_equal(fo->demote[0].primary, "10.0.0.2:6380");
   assert_string_equal(cfg->services[1].role, "standby");
+  /* the daemon's copy outlives the config; equal key for key until one changes */
+  struct cfg_failover *copy = cfg_failover_dup(fo);
+  assert_true(cfg_failover_equal(copy, fo));
+  assert_true(copy->promote[1].argv != fo->promote[1].argv);
+  copy->promote[1].timeout_ms++;
+  assert_false(cfg_failover_equal(copy, fo));
+  assert_false(cfg_failover_equal(NULL, fo));
+  assert_true(cfg_failover_equal(NULL, NULL));
   cfg_free(cfg);
+  assert_string_equal(copy->demote[0].primary, "10.0.0.2:6380");
+  cfg_failover_free(copy);
 
   cfg = load_ok("failover: {node: b, lease: {postgres: \"host=/tmp dbname=x\"}}\n");
   assert_int_equal(cfg->failover->backend, CFG_LEASE_POSTGRES);
