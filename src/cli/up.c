@@ -400,6 +400,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   if (failed) {
     fprintf(stderr, "vigil: %s\n", err);
     if (failed == 2 && d.server) http_server_close(d.server);
+    fo_destroy(d.fo); /* releases the lease if it was taken meanwhile */
     cli_feeds_stop(d.feeds);
     cli_forward_close(fwd);
     sv_destroy(d.sv);

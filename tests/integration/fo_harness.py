@@ -161,7 +161,7 @@ class Node(Stack):
 
     def __init__(self, name, store, shared_log, ttl="2s", renew="500ms", timeout=None,
                  margin=None, cooldown="0", promote="", demote="", extra_services="",
-                 lease=None, stop_timeout="1s"):
+                 lease=None, stop_timeout="1s", token=None):
         self.name = name
         self.shared_log = shared_log
         opt = ""
@@ -184,7 +184,7 @@ failover:
     restart: {{delay: 100ms}}
     log: {{echo: false}}
 {extra_services}"""
-        super().__init__(config)
+        super().__init__(config, token=token)
 
     def fo(self):
         code, data = self.request("GET", "/api/v1/failover")

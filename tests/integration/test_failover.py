@@ -5,6 +5,7 @@ proves that no two terms ever acted at the same time and that tokens only increa
 
 Timings are printed for the record; the bounds asserted are the lease's (ttl + renew)
 plus slack for process start-up on a loaded machine, not speed targets."""
+import json
 import os
 import shutil
 import signal
@@ -159,7 +160,7 @@ class FailoverTest(unittest.TestCase):
     cmd: [sleep, "3600"]
     role: standby
 """
-        a, b = self.group(["a", "b"], extra_services=watcher)
+        a, b = self.group(["a", "b"], extra_services=watcher, token="fo-token-0123456789abcdef")
         time.sleep(0.5)
 
         def pid(n, svc):
@@ -182,9 +183,19 @@ class FailoverTest(unittest.TestCase):
         st = a.cli("failover", "status", check=0).stdout
         self.assertIn("role     standby", st)
         self.assertIn("switchover to b", st)
-        # the TCP route needs the token like every other
-        code, _, _ = a.http("POST", "/api/v1/failover/switchover")
+        # over TCP: the token is needed; with it, back to a
+        code, _, _ = b.http("POST", "/api/v1/failover/switchover", headers={"Authorization": "Bearer x"})
         self.assertIn(code, (401, 403))
+        code, _, body = b.http("POST", "/api/v1/failover/switchover", body=b'{"to": "a"}')
+        self.assertEqual(code, 202, body)
+        wait_for(lambda: a.role() == "active" and b.role() == "standby", timeout=LONG,
+                 what="switched back to a")
+        code, _, body = b.http("POST", "/api/v1/failover/switchover", body=b'{"to": 5}')
+        self.assertEqual(code, 400, body)
+        code, _, body = b.http("GET", "/api/v1/failover")
+        self.assertEqual(json.loads(body)["holder"], "a")
+        wait_active([a, b])
+        self.assertEqual([t[1] for t in check_no_overlap(self.log)], ["a", "b", "a"])
 
     def test_redis_replica_promoted_and_actions(self):
         p = Redis(self.dir, "data-a").start()
