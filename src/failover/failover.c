@@ -356,6 +356,9 @@ static void progress(struct fo_failover *fo) {
     }
     uv_timer_stop(&fo->kill_timer);
     fo__thread_release(&fo->th, fo->handover);
+    /* who holds it now is for the next round to tell */
+    memset(&fo->view, 0, sizeof fo->view);
+    fo->view.token = fo->token;
     set_role(fo, FO_STANDBY);
     sv_roles_changed(fo->sv);
     finish_transition(fo, FO_STANDBY);

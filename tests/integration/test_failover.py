@@ -192,8 +192,8 @@ class FailoverTest(unittest.TestCase):
                  what="switched back to a")
         code, _, body = b.http("POST", "/api/v1/failover/switchover", body=b'{"to": 5}')
         self.assertEqual(code, 400, body)
-        code, _, body = b.http("GET", "/api/v1/failover")
-        self.assertEqual(json.loads(body)["holder"], "a")
+        wait_for(lambda: json.loads(b.http("GET", "/api/v1/failover")[2])["holder"] == "a",
+                 timeout=LONG, what="b to see a as the holder")
         wait_active([a, b])
         self.assertEqual([t[1] for t in check_no_overlap(self.log)], ["a", "b", "a"])
 
