@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc)
 DEMO       ?= examples/demo/vigil.yaml
 
-.PHONY: all deps build run run-exf test test-plain test-san bench fuzz clean
+.PHONY: all deps build run run-exf test test-plain test-san stress bench fuzz clean
 
 all: build
 
@@ -30,6 +30,12 @@ test-plain: build
 test-san: deps
 	@JOBS=$(JOBS) scripts/build.sh $(BUILD_SAN) Debug -DVIGIL_SANITIZE=ON
 	@cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS)
+
+# Slow stress tests (label stress; the failover's 50 kills and 50 pauses): minutes.
+stress: build
+	@cmake -S . -B $(BUILD) -DVIGIL_STRESS=ON >/dev/null
+	@cd $(BUILD) && ctest --output-on-failure -L stress; rc=$$?; \
+	  cmake -S $(CURDIR) -B . -DVIGIL_STRESS=OFF >/dev/null; exit $$rc
 
 bench: build
 	@scripts/deps.sh --bench

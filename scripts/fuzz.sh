@@ -29,6 +29,20 @@ while IFS= read -r -d '' f; do
   n=$((n + 1))
 done < <(find examples tests -type f \( -name '*.yaml' -o -name '*.yml' \) -print0 2>/dev/null)
 inline() { printf '%s' "$2" >"$seeds/inline-$1.yaml"; }
+inline failover 'failover:
+  node: host-a
+  lease: {postgres: "host=/tmp port=5432 dbname=x", key: "k"}
+  ttl: 2s
+  renew: 500ms
+  timeout: 200ms
+  margin: 400ms
+  cooldown: 5m
+  promote: [{redis_promote: "127.0.0.1:6380"}, {exec: [n, up], timeout: 3s}]
+  demote: [{redis_replicate: {replica: "127.0.0.1:6380", primary: "[::1]:6380"}}]
+services:
+  bot: {cmd: [bot], role: active, depends_on: [x]}
+  x: {cmd: [x], role: standby}
+'
 inline minimal 'services:
   web:
     cmd: [./web, --port, "8080"]

@@ -1,5 +1,6 @@
 /* vigil check: validates a config and prints every problem as file:line:col: message. */
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "cli/cli.h"
@@ -28,6 +29,18 @@ int cmd_check(struct cli *cli, int argc, char **argv) {
     if (cfg_service_find_cmd(s, msg, sizeof msg) < 0)
       fprintf(stderr, "%s:%d:%d: warning: service '%s': %s\n", cli->config, s->cmd_pos.line,
               s->cmd_pos.col, s->name, msg);
+  }
+  /* an active service that takes longer to stop than the fencing leaves is SIGKILLed */
+  for (size_t i = 0; cfg->failover && i < cfg->n_services; i++) {
+    const struct cfg_service *s = &cfg->services[i];
+    int64_t room = cfg->failover->margin_ms / 2;
+    if (s->role && strcmp(s->role, "active") == 0 && s->stop.timeout_ms > room)
+      fprintf(stderr,
+              "%s:%d:%d: warning: service '%s': when this node fences itself it has %lldms "
+              "(margin/2) to stop, less than its stop timeout of %lldms: past that it gets "
+              "SIGKILL\n",
+              cli->config, s->pos.line, s->pos.col, s->name, (long long)room,
+              (long long)s->stop.timeout_ms);
   }
   struct rlimit rl;
   size_t need = sv_fd_budget(cfg);

@@ -33,6 +33,7 @@ int cmd_cache(struct cli *cli, int argc, char **argv);   /* get|doc|docs|stats *
 int cmd_health(struct cli *cli, int argc, char **argv);  /* monitor.c */
 int cmd_alerts(struct cli *cli, int argc, char **argv);  /* monitor.c */
 int cmd_arrow(struct cli *cli, int argc, char **argv);   /* cat */
+int cmd_failover(struct cli *cli, int argc, char **argv); /* status|switchover */
 
 /* vigil up's compute (compute_sched.c): with a compute section, registers the
  * vigil_compute_* metrics in reg (read from the ledger by a thread; reg may be NULL);

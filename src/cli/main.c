@@ -28,6 +28,7 @@ static const struct verb {
     {"cache", cmd_cache, "the latest value of every key, documents, the Redis mirror"},
     {"health", cmd_health, "whether the latest values can be trusted, with every reason"},
     {"alerts", cmd_alerts, "the monitor's alerts, firing and (--all) resolved"},
+    {"failover", cmd_failover, "active/standby: the lease, this node's role, switchover"},
     {"validate", cmd_validate, "check every feed's rate, gaps, errors and store writes"},
     {"arrow", cmd_arrow, "print an Arrow IPC file or stream: schema, rows as text, JSON or CSV"},
 };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "tsdb/tsdb.h"
 #include "core/core.h"
 #include "core/file.h"
+#include "failover/failover.h"
 #include "http/http.h"
 #include "cache/cache.h"
 #include "monitor/monitor.h"
@@ -36,6 +38,7 @@ struct daemon {
   struct mt_registry *metrics;
   struct http_api api;
   struct cli_feeds *feeds;
+  struct fo_failover *fo; /* NULL without a failover section */
   uv_signal_t sigterm, sigint, sighup;
   uv_timer_t watchdog;
   bool shutting_down;
@@ -53,8 +56,21 @@ static void update_status(struct daemon *d) {
   sd_notifyf(0, "STATUS=%zu/%zu services ready%s", ready, n, d->shutting_down ? ", stopping" : "");
 }
 
+/* At shutdown, once no service has a process left, the lease goes (to the others) and
+ * the fencer exits, before the supervisor kills whatever child of vigil remains. */
+static void failover_stop_when_idle(struct daemon *d) {
+  for (size_t i = 0; i < sv_count(d->sv); i++) {
+    struct sv_info in;
+    sv_info_get(sv_at(d->sv, i), &in);
+    if (in.pid > 0) return;
+  }
+  fo_stop(d->fo);
+}
+
 static void on_state(void *arg, const struct sv_service *svc, enum sv_state from, enum sv_state to) {
   struct daemon *d = arg;
+  if (d->fo && svc) fo_service_changed(d->fo, svc);
+  if (d->fo && d->shutting_down) failover_stop_when_idle(d);
   if (!d->announced_ready && !d->shutting_down && sv_stack_ready(d->sv)) {
     d->announced_ready = true;
     VG_INFO("stack ready", VF_I("services", sv_count(d->sv)));
@@ -69,6 +85,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
 
 static void shutdown_done(struct sv_supervisor *sv, void *arg) {
   struct daemon *d = arg;
+  if (d->fo) fo_stop(d->fo); /* every service is down: the lease goes to the others */
   VG_INFO("all services stopped; vigil exits");
   uv_stop(d->loop);
 }
@@ -78,6 +95,7 @@ static void begin_shutdown(struct daemon *d, const char *why) {
   d->shutting_down = true;
   VG_INFO("shutting down", VF_S("reason", why));
   sd_notify(0, "STOPPING=1");
+  if (d->fo) failover_stop_when_idle(d);
   sv_shutdown(d->sv, shutdown_done, d);
 }
 
@@ -127,6 +145,10 @@ static int do_reload(void *arg, struct vg_buf *out) {
     cfg_diag_add(&diags, cfg->http.pos,
                  "http.token_file cannot change on reload; rewrite the file's content instead "
                  "(it is read at every request)");
+  } else if (cfg && !cfg_failover_equal(cfg->failover, cur->failover)) {
+    /* the lease thread and the fencer run from start-up: changing them means a restart */
+    cfg_diag_add(&diags, cfg->failover ? cfg->failover->pos : (struct cfg_pos){0, 0},
+                 "failover cannot change on reload; restart vigil to change it");
   } else if (cfg && !cfg_feeds_equal(cfg, cur)) {
     /* feed threads own their sockets from start-up: changing them means a restart */
     const struct cfg_feed *f = cfg->n_feeds ? &cfg->feeds[0] : NULL;
@@ -179,6 +201,41 @@ static void on_hup(uv_signal_t *h, int signum) {
 }
 
 static void do_down(void *arg) { begin_shutdown(arg, "vigil down"); }
+
+/* GET /api/v1/failover and POST /api/v1/failover/switchover. */
+static int do_failover(void *arg, const char *action, const char *body, struct vg_buf *out) {
+  struct daemon *d = arg;
+  if (strcmp(action, "status") == 0) {
+    fo_status_json(d->fo, out);
+    return 200;
+  }
+  char to[130] = "", err[300];
+  if (body && body[strspn(body, " \t\r\n")]) {
+    json_error_t je;
+    json_t *j = json_loads(body, 0, &je);
+    json_t *t = j ? json_object_get(j, "to") : NULL;
+    bool ok = json_is_object(j) && (!t || json_is_null(t) ||
+                                    (json_is_string(t) && json_string_length(t) > 0 &&
+                                     json_string_length(t) < sizeof to));
+    if (ok && json_is_string(t)) snprintf(to, sizeof to, "%s", json_string_value(t));
+    json_decref(j);
+    if (!ok) {
+      vg_buf_puts(out, "{\"error\": \"bad body: expected {\\\"to\\\": \\\"NODE\\\"} or nothing\"}\n");
+      return 400;
+    }
+  }
+  if (fo_switchover(d->fo, to[0] ? to : NULL, err, sizeof err) < 0) {
+    vg_buf_puts(out, "{\"error\": ");
+    vg_buf_json_str(out, err);
+    vg_buf_puts(out, "}\n");
+    return 409;
+  }
+  vg_buf_puts(out, "{\"ok\": true, \"action\": \"switchover\", \"to\": ");
+  if (to[0]) vg_buf_json_str(out, to);
+  else vg_buf_puts(out, "null");
+  vg_buf_puts(out, "}\n");
+  return 202;
+}
 
 static void watchdog_cb(uv_timer_t *t) { sd_notify(0, "WATCHDOG=1"); }
 
@@ -333,6 +390,26 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   d.api.hooks.status_arg = d.feeds;
   d.api.hooks.compute_grid = cli_compute_grid; /* 404 without a compute section */
   d.api.hooks.compute_arg = d.sv;
+  if (cfg->failover) {
+    if (fo_create(d.loop, cfg, d.sv, &d.fo, err, sizeof err) < 0 || fo_start(d.fo, err, sizeof err) < 0) {
+      fprintf(stderr, "vigil: %s\n", err);
+      fo_destroy(d.fo);
+      mon_close(&mon);
+      cli_feeds_stop(d.feeds);
+      cli_forward_close(fwd);
+      cache_close(&cache);
+      sv_destroy(d.sv);
+      tsdb_close(store);
+      mt_registry_free(d.metrics);
+      free(token_file);
+      free(sock);
+      close(lock_fd);
+      return EXIT_FAIL;
+    }
+    fo_metrics_register(d.fo, d.metrics);
+    d.api.hooks.failover = do_failover;
+    d.api.hooks.failover_arg = &d;
+  }
   /* TCP first: once the control socket exists (what scripts wait for), both listen */
   int failed = 0;
   if (cfg->http.token_file && api_check_token_file(cfg->http.token_file, err, sizeof err) < 0)
@@ -347,6 +424,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
     fprintf(stderr, "vigil: %s\n", err);
     if (failed == 2 && d.server) http_server_close(d.server);
     mon_close(&mon);
+    fo_destroy(d.fo); /* releases the lease if it was taken meanwhile */
     cli_feeds_stop(d.feeds);
     cli_forward_close(fwd);
     cache_close(&cache);
@@ -398,6 +476,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
   mon_close(&mon);         /* its last evaluation done, its notifiers flushed, its history saved */
   cli_feeds_stop(d.feeds); /* each writes what it has batched */
   cli_bridges_stop(bridges);
+  fo_destroy(d.fo);
   sv_destroy(d.sv);
   uv_walk(d.loop, close_walk, NULL);
   uv_run(d.loop, UV_RUN_DEFAULT); /* also until every store job (/write, import) is done */

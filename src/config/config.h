@@ -110,7 +110,8 @@ struct cfg_service {
   int64_t stale_warn_ms, stale_restart_ms;
   struct cfg_log log;
   struct cfg_limits limits;
-  char *role;           /* "active" or NULL (failover; kept for later modules) */
+  char *role;           /* "active", "standby" or NULL: runs on the lease holder only, on
+                           the others only, or everywhere (failover) */
   uint64_t fingerprint; /* hash of the whole definition; reload restarts on change */
 };
 
@@ -368,6 +369,38 @@ struct cfg_bridge {
   int64_t rescan_ms;  /* default 5s */
   int64_t settle_ms;  /* default 2s */
   char *quarantine;   /* absolute; default DIR/quarantine */
+/* One action of failover.promote / failover.demote (docs/failover.md). */
+enum cfg_fo_action_kind { CFG_FO_REDIS_PROMOTE, CFG_FO_REDIS_REPLICATE, CFG_FO_EXEC };
+
+struct cfg_fo_action {
+  enum cfg_fo_action_kind kind;
+  char *target;          /* redis_*: the replica "host:port" acted on */
+  char *primary;         /* redis_replicate: the primary "host:port" to follow */
+  char **argv;           /* exec: NULL-terminated */
+  int64_t timeout_ms;    /* default 10s */
+  struct cfg_pos pos;
+};
+
+enum cfg_lease_backend { CFG_LEASE_REDIS, CFG_LEASE_POSTGRES };
+
+/* The `failover` section: a lease on Redis or PostgreSQL decides which node is active. */
+struct cfg_failover {
+  struct cfg_pos pos;    /* of the section */
+  char *node;            /* this node's name */
+  enum cfg_lease_backend backend;
+  char *address;         /* redis: "host:port" */
+  char *redis_host;
+  int redis_port;
+  char *conninfo;        /* postgres: a libpq connection string */
+  char *key;             /* the lease's name (Redis key, row of the lease table); default
+                            "vigil:lease" */
+  int64_t ttl_ms;        /* default 10s */
+  int64_t renew_ms;      /* default ttl/4 */
+  int64_t timeout_ms;    /* per lease operation; default renew/2 */
+  int64_t margin_ms;     /* safety margin before expiry; default ttl/4 */
+  int64_t cooldown_ms;   /* between automatic failovers; default 0 */
+  struct cfg_fo_action *promote, *demote;
+  size_t n_promote, n_demote;
 };
 
 struct vg_config {
@@ -385,7 +418,18 @@ struct vg_config {
   struct cfg_cache cache;       /* always there: defaults without a cache section */
   struct cfg_bridge *bridges;
   size_t n_bridges;
+  struct cfg_failover *failover; /* NULL without a failover section */
 };
+
+/* A deep copy of a failover section (the daemon keeps its own: a reload frees the config
+ * it came from); free it with cfg_failover_free. */
+struct cfg_failover *cfg_failover_dup(const struct cfg_failover *fo);
+void cfg_failover_free(struct cfg_failover *fo);
+/* Whether a and b (either may be NULL) describe the same failover, key for key. */
+bool cfg_failover_equal(const struct cfg_failover *a, const struct cfg_failover *b);
+
+/* "host:port" into its parts (port 1..65535); 0 or -1. *host is the caller's. */
+int cfg_split_hostport(const char *s, char **host, int *port);
 
 /* Loads and validates path. Returns the config, or NULL when the file cannot be read
  * or holds any problem; every problem is appended to diags (which the caller inits

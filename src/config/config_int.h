@@ -173,6 +173,11 @@ void cfg__compute_free(struct cfg_compute *cp);
 void cfg__monitor_parse(struct cfg__ctx *c, const struct vg_config *cfg, struct cfg_monitor *m,
                         const struct cfg__node *n);
 void cfg__monitor_free(struct cfg_monitor *m);
+/* The failover section (failover.c); checks the services' roles against it. */
+void cfg__failover_parse(struct cfg__ctx *c, struct vg_config *cfg, const struct cfg__node *n,
+                         const char *dir);
+void cfg__failover_free(struct cfg_failover *fo);
+void cfg__roles_check(struct cfg__ctx *c, const struct vg_config *cfg);
 
 /* Sorts diags[from..] by position, keeping the order of equal positions. */
 void cfg__diags_sort(struct cfg_diags *d, size_t from);

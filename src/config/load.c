@@ -20,9 +20,9 @@
 
 static const char *const top_keys[] = {"state_dir", "http",  "services", "store",
                                        "sinks",     "feeds", "compute",
-                                       "cache",     "monitor",  "bridges"};
+                                       "cache",     "monitor",  "bridges", "failover"};
 enum { K_STATE_DIR, K_HTTP, K_SERVICES, K_STORE, K_SINKS, K_FEEDS, K_COMPUTE, K_CACHE, K_MONITOR,
-       K_BRIDGES, K_N };
+       K_BRIDGES, K_FAILOVER, K_N };
 
 char *cfg__join_path(const char *dir, const char *rel) {
   char *path = rel[0] == '/' ? vg_strdup(rel) : vg_asprintf("%s/%s", dir, rel);
@@ -116,6 +116,8 @@ static void parse_top(struct cfg__ctx *c, struct vg_config *cfg, const struct cf
     cfg->monitor = vg_calloc(1, sizeof *cfg->monitor);
     cfg__monitor_parse(c, cfg, cfg->monitor, f[K_MONITOR]->value);
   }
+  if (f[K_FAILOVER]) cfg__failover_parse(c, cfg, f[K_FAILOVER]->value, dir ? dir : "/");
+  cfg__roles_check(c, cfg);
   for (size_t i = 0; i < cfg->n_services; i++)
     cfg->services[i].fingerprint = cfg__fingerprint(&cfg->services[i]);
 }
@@ -248,6 +250,8 @@ void cfg_free(struct vg_config *cfg) {
   cfg__sinks_free(&cfg->sinks);
   cfg__cache_free(&cfg->cache);
   if (cfg->compute) cfg__compute_free(cfg->compute);
+  if (cfg->failover) cfg__failover_free(cfg->failover);
+  free(cfg->failover);
   free(cfg->compute);
   if (cfg->monitor) cfg__monitor_free(cfg->monitor);
   free(cfg->monitor);

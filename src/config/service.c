@@ -171,9 +171,9 @@ void cfg__service_parse(struct cfg__ctx *c, struct cfg_service *s, const struct 
   if (f[K_GROUP]) s->group = nonempty(c, f[K_GROUP]->value, "group");
   if (f[K_ROLE]) {
     char *role = cfg__string(c, f[K_ROLE]->value);
-    if (role && strcmp(role, "active") != 0) {
-      cfg_diag_add(c->diags, f[K_ROLE]->value->pos, "bad role '%s': only 'active' is supported",
-                   role);
+    if (role && strcmp(role, "active") != 0 && strcmp(role, "standby") != 0) {
+      cfg_diag_add(c->diags, f[K_ROLE]->value->pos,
+                   "bad role '%s': expected active or standby", role);
       vg_freep(&role);
     }
     s->role = role;

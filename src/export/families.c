@@ -14,6 +14,7 @@
 #include "compute/compute.h"
 #include "monitor/monitor.h"
 #include "export/export_int.h"
+#include "failover/failover.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
@@ -34,6 +35,7 @@ struct mt_registry *ex_metric_families(void) {
   mon_metrics_describe(r);
   bridge_metrics_describe(r);
   cp_metrics_describe(r);
+  fo_metrics_describe(r);
   return r;
 }
 

@@ -1,7 +1,7 @@
 /*
  * Prometheus alerting rules for vigil, one table entry per alert, rendered as the
  * rules file `promtool check rules` accepts: the supervisor's, then those of the
- * feeds, the store, the InfluxDB sink and compute. Annotations are Go templates evaluated
+ * feeds, the store, the InfluxDB sink, compute and failover. Annotations are Go templates evaluated
  * by Prometheus ({{ $labels.service }}, {{ $value }}).
  */
 #include <string.h>
@@ -144,6 +144,25 @@ static const struct rule rules[] = {
      "warning", "No compute run finished for over 26 hours",
      "The last compute run on {{ $labels.instance }} finished over 26 hours ago: a daily "
      "schedule missed its run, or runs do not finish."},
+
+    /* failover (docs/failover.md): across the nodes of one job */
+    {"VigilFailoverNoActive", "sum by (job) (vigil_failover_role{role=\"active\"}) == 0", "1m",
+     "critical", "No vigil node is active",
+     "No node of {{ $labels.job }} has held the failover lease for a minute: the lease store "
+     "is unreachable, or the cooldown holds the standbys back; see `vigil failover status`."},
+    {"VigilFailoverSeveralActive", "sum by (job) (vigil_failover_role{role=\"active\"}) > 1",
+     "1m", "critical", "More than one vigil node says it is active",
+     "{{ $value | printf \"%.0f\" }} nodes of {{ $labels.job }} report the active role: "
+     "they cannot all hold the lease (two lease stores? the same node name twice?)."},
+    {"VigilFailoverHappened", "increase(vigil_failover_transitions_total{to=\"active\"}[10m]) > 0",
+     "0m", "critical", "vigil failed over to {{ $labels.instance }}",
+     "{{ $labels.instance }} became the active node in the last 10 minutes; its log line "
+     "`failover: transition` gives the reason and duration."},
+    {"VigilFailoverLeaseErrors", "increase(vigil_failover_lease_failures_total[5m]) > 0", "0m",
+     "warning", "vigil cannot always reach its failover lease",
+     "{{ $labels.instance }} failed {{ $value | printf \"%.0f\" }} lease operations in 5 "
+     "minutes (store unreachable or slow past `timeout`); an active node fences itself "
+     "when it cannot renew."},
 };
 
 char *ex_rules_yaml(void) {

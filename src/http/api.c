@@ -395,7 +395,9 @@ static int r_service(const struct call *k, struct http_response *resp) {
 static int service_action(const struct call *k, struct http_response *resp, const char *action,
                           int (*fn)(struct sv_supervisor *, const char *)) {
   if (!find_service(k, resp)) return 0;
-  if (fn(k->api->sv, k->name) == -ESHUTDOWN) error_json(resp, 409, "vigil is shutting down");
+  int rc = fn(k->api->sv, k->name);
+  if (rc == -ESHUTDOWN) error_json(resp, 409, "vigil is shutting down");
+  else if (rc == -EPERM) error_json(resp, 409, "the service's failover role is not this node's now");
   else ok_json(resp, action, k->name);
   return 0;
 }
@@ -435,6 +437,20 @@ static int r_logs(const struct call *k, struct http_response *resp) {
   return API_FOLLOW_LOGS;
 }
 
+/* Failover's routes: the daemon's hook answers (404 without a failover section). */
+static int r_failover(const struct call *k, struct http_response *resp) {
+  const struct http_hooks *h = &k->api->hooks;
+  if (!h->failover) {
+    error_json(resp, 404, "failover is not configured");
+    return 0;
+  }
+  bool post = strcmp(k->req->method, "POST") == 0;
+  char *body = vg_strndup(k->body ? k->body : "", k->body ? k->req->content_length : 0);
+  resp->status = h->failover(h->failover_arg, post ? "switchover" : "status", body, &resp->body);
+  free(body);
+  return 0;
+}
+
 /* The store's routes are served by store_api.c; the table only places them. */
 static int r_store(const struct call *k, struct http_response *resp) {
   store_api_handle(k->api->store, k->api->ingest, k->req, k->body, resp);
@@ -468,6 +484,8 @@ static const struct route routes[] = {
     {M_POST, "/api/v1/services/{name}/stop", false, r_stop},
     {M_POST, "/api/v1/services/{name}/restart", false, r_restart},
     {M_GET, "/api/v1/services/{name}/logs", false, r_logs},
+    {M_GET, "/api/v1/failover", false, r_failover},
+    {M_POST, "/api/v1/failover/switchover", false, r_failover},
     {M_GET, "/api/v1/query", false, r_store},
     {M_GET, "/api/v1/query/last", false, r_store},
     {M_GET, "/api/v1/store/stats", false, r_store},

@@ -68,6 +68,11 @@ struct http_hooks {
    * for the query string; returns an HTTP status. Without it the route answers 404. */
   int (*compute_grid)(void *arg, const char *query, struct vg_buf *out);
   void *compute_arg;
+  /* Optional (failover): action "status" (GET /api/v1/failover) or "switchover" (POST
+   * /api/v1/failover/switchover, body: {"to": NODE} or empty); fills out with JSON and
+   * returns an HTTP status. NULL: the routes answer 404. */
+  int (*failover)(void *arg, const char *action, const char *body, struct vg_buf *out);
+  void *failover_arg;
 };
 
 /* ---- routes (api.c) ---- */

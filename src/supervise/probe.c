@@ -240,7 +240,7 @@ static void attempt_exec(struct sv_service *svc) {
     schedule_next(svc);
     return;
   }
-  req.envp = sv__build_env(svc);
+  req.envp = sv__build_env(svc, NULL);
   VG_ASSERT(pthread_equal(pthread_self(), svc->sv->loop_thread));
   pid_t pid = sv__spawn(&req, err, sizeof err);
   vg_strv_free(req.envp);

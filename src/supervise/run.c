@@ -50,6 +50,17 @@ void sv__run_spawn(struct sv_service *svc) {
       .argv = def->argv, .cwd = def->cwd, .limits = &def->limits,
       .stdout_fd = -1, .stderr_fd = -1, .new_session = true};
 
+  /* The role gate is asked at the last moment: a node that lost its lease since the
+   * service was wanted (a restart after a crash, say) must not start it again. */
+  char role_env[128] = "";
+  if (!sv__gate_allows(svc->sv, def, role_env, sizeof role_env)) {
+    svc->want_up = false;
+    sv__set_reason(svc, "role %s: not for this node now", def->role);
+    VG_INFO("service not started: its role is not this node's", VF_S("service", svc->name),
+            VF_S("role", def->role));
+    sv__set_state(svc, SV_F_STOPPED);
+    return;
+  }
   /* a new run: what explained the last one no longer applies */
   sv__set_reason(svc, NULL);
   vg_freep(&svc->spawn_error);
@@ -80,7 +91,7 @@ void sv__run_spawn(struct sv_service *svc) {
       return;
     }
   }
-  req.envp = sv__build_env(svc);
+  req.envp = sv__build_env(svc, role_env);
 
   svc->killed = false;
   svc->n_tree = 0;

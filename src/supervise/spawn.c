@@ -200,20 +200,21 @@ static bool env_name_in(const char *entry, char *const *list) {
   return false;
 }
 
-char **sv__build_env(const struct sv_service *svc) {
+char **sv__build_env(const struct sv_service *svc, const char *extra) {
   const struct cfg_service *def = svc->def;
   /* Variables systemd gives vigil itself; a child must never see vigil's own. */
   static const char *const vigil_only[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
                                            "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"};
   size_t n_env = vg_strv_len(environ), n_def = vg_strv_len(def->env);
-  char **out = vg_calloc(n_env + n_def + 5, sizeof *out);
+  char **out = vg_calloc(n_env + n_def + 6, sizeof *out);
   size_t k = 0;
   for (size_t i = 0; i < n_env; i++) {
     const char *e = environ[i];
     bool skip = false;
     for (size_t j = 0; j < VG_ARRAY_LEN(vigil_only) && !skip; j++) skip = env_is(e, vigil_only[j]);
     if (def->clear_env && !env_is(e, "PATH")) skip = true;
-    if (env_name_in(e, def->env) || env_is(e, "VIGIL_SERVICE")) skip = true;
+    if (env_name_in(e, def->env) || env_is(e, "VIGIL_SERVICE") || env_is(e, "VIGIL_FENCING_TOKEN"))
+      skip = true;
     if (!skip) out[k++] = vg_strdup(e);
   }
   for (size_t i = 0; i < n_def; i++) out[k++] = vg_strdup(def->env[i]);
@@ -221,6 +222,7 @@ char **sv__build_env(const struct sv_service *svc) {
   if (svc->notify_path && sv__needs_notify(def)) out[k++] = vg_asprintf("NOTIFY_SOCKET=%s", svc->notify_path);
   if (def->watchdog_ms > 0)
     out[k++] = vg_asprintf("WATCHDOG_USEC=%lld", (long long)def->watchdog_ms * 1000);
+  if (extra && extra[0]) out[k++] = vg_strdup(extra);
   out[k] = NULL;
   return out;
 }

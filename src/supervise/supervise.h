@@ -128,6 +128,27 @@ void sv_log_unsubscribe(struct sv_supervisor *sv, long id);
  * for the control socket, and per service its pipes, log file and notify socket. */
 size_t sv_fd_budget(const struct vg_config *cfg);
 
+/* ---- roles (failover) ---- */
+/* A service with a role (cfg_service.role, "active" or "standby") runs only while the
+ * gate allows it; services without a role are not asked. The gate is asked when the
+ * service would be wanted (start, reload, sv_roles_changed) and again right before every
+ * spawn; a refused spawn leaves the service stopped. It may write one "KEY=VALUE" entry
+ * into env (envlen bytes; empty: none), added to the service's environment. Set by the
+ * daemon; supervise knows nothing of what decides. */
+typedef bool (*sv_gate_fn)(void *arg, const struct cfg_service *def, char *env, size_t envlen);
+void sv_set_role_gate(struct sv_supervisor *sv, sv_gate_fn fn, void *arg);
+/* Asks the gate again about every service with a role: starts those now allowed, stops
+ * (stop signal, SIGKILL past their stop timeout) those no longer allowed. */
+void sv_roles_changed(struct sv_supervisor *sv);
+
+/* ---- commands (command.c): a program run once, not a service ---- */
+/* Runs argv in its own session (stdout and stderr: vigil's), SIGKILLs its process group
+ * after timeout_ms, and calls done(arg, status) on the loop thread with its wait status
+ * (-1 when it could not be started, with the reason logged). 0, or -errno. */
+typedef void (*sv_command_fn)(void *arg, int status, bool timed_out);
+int sv_command(struct sv_supervisor *sv, char *const *argv, int64_t timeout_ms,
+               sv_command_fn done, void *arg);
+
 /* ---- metrics (metrics.c) ---- */
 struct mt_registry;
 /* Registers the supervisor's metrics (vigil_service_*, vigil_stack_ready; see

@@ -233,14 +233,48 @@ void sv__pump(struct sv_supervisor *sv) {
   }
 }
 
+bool sv__gate_allows(struct sv_supervisor *sv, const struct cfg_service *def, char *env,
+                     size_t envlen) {
+  if (envlen) env[0] = '\0';
+  if (!def->role || !sv->gate) return true;
+  return sv->gate(sv->gate_arg, def, env, envlen);
+}
+
+static bool gate_ok(struct sv_supervisor *sv, const struct cfg_service *def) {
+  char env[128];
+  return sv__gate_allows(sv, def, env, sizeof env);
+}
+
+void sv_set_role_gate(struct sv_supervisor *sv, sv_gate_fn fn, void *arg) {
+  sv->gate = fn;
+  sv->gate_arg = arg;
+}
+
+void sv_roles_changed(struct sv_supervisor *sv) {
+  if (sv->shutting_down) return;
+  for (size_t i = 0; i < sv->n_svcs; i++) {
+    struct sv_service *svc = sv->svcs[i];
+    if (svc->removed || !svc->def->role) continue;
+    bool allowed = gate_ok(sv, svc->def);
+    if (allowed && !svc->want_up) {
+      svc->want_up = true;
+      sv__dispatch(svc, SV_EV_START);
+    } else if (!allowed && (svc->want_up || svc->pid > 0)) {
+      svc->want_up = false;
+      sv__dispatch(svc, SV_EV_STOP);
+    }
+  }
+  sv__pump(sv);
+}
+
 void sv_start_all(struct sv_supervisor *sv) {
   /* Every service is wanted before the first is started: a service that is ready the
    * moment it is spawned must not make the stack look ready while the others are not
    * even wanted yet (that announced READY=1 with the first service, not the last). */
-  for (size_t i = 0; i < sv->n_svcs; i++) sv->svcs[i]->want_up = true;
+  for (size_t i = 0; i < sv->n_svcs; i++) sv->svcs[i]->want_up = gate_ok(sv, sv->svcs[i]->def);
   for (size_t i = 0; i < sv->n_svcs; i++) {
     struct sv_service *svc = sv->svcs[i];
-    sv__dispatch(svc, SV_EV_START);
+    if (svc->want_up) sv__dispatch(svc, SV_EV_START);
   }
   sv__tree_start(sv);
   sv__pump(sv);
@@ -261,6 +295,7 @@ static int admin(struct sv_supervisor *sv, const char *name, enum sv_event ev) {
   struct sv_service *svc = sv__find(sv, name);
   if (!svc) return -ENOENT;
   if (ev != SV_EV_STOP && sv->shutting_down) return -ESHUTDOWN;
+  if (ev != SV_EV_STOP && !gate_ok(sv, svc->def)) return -EPERM;
   svc->want_up = ev != SV_EV_STOP;
   sv__dispatch(svc, ev);
   sv__pump(sv);
@@ -310,6 +345,17 @@ void sv_reload(struct sv_supervisor *sv, struct vg_config *cfg, struct sv_reload
     svc->n_fail = svc->fail_head = 0;
     svc->backoff_step = 0;
     if (svc->fsm == SV_F_FATAL) svc->want_up = true; /* a new definition gets a new chance */
+    if (!gate_ok(sv, def)) {
+      /* a role this node does not play (now): stopped, not restarted */
+      svc->want_up = false;
+      sv__dispatch(svc, SV_EV_STOP);
+      continue;
+    }
+    if (def->role && !svc->want_up && svc->fsm == SV_F_STOPPED) {
+      svc->want_up = true;
+      sv__dispatch(svc, SV_EV_START);
+      continue;
+    }
     sv__dispatch(svc, SV_EV_RELOAD);
   }
   for (size_t i = 0; i < cfg->n_services; i++) {
@@ -317,7 +363,7 @@ void sv_reload(struct sv_supervisor *sv, struct vg_config *cfg, struct sv_reload
     if (sv__find(sv, def->name)) continue;
     push_name(&rep->added, &na, def->name);
     struct sv_service *svc = service_new(sv, def);
-    if (!sv->shutting_down) {
+    if (!sv->shutting_down && gate_ok(sv, def)) {
       svc->want_up = true;
       sv__dispatch(svc, SV_EV_START);
     }

@@ -177,6 +177,8 @@ struct sv_supervisor {
   sv_fresh_fn fresh_fn;
   void *fresh_arg;
   uv_timer_t stale_timer; /* stale.c: each service's `stale` key, 4 times a second */
+  sv_gate_fn gate;       /* roles (failover), NULL: every service runs */
+  void *gate_arg;
   struct mt_family *m_ready; /* vigil_service_ready_seconds, NULL until registered */
   struct sv_metrics *metrics; /* the sampled families (metrics.c) */
 
@@ -198,6 +200,10 @@ void sv__set_reason(struct sv_service *svc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* supervisor.c */
+/* Whether the role gate lets def run now (true without a role or a gate); env as for
+ * sv_gate_fn. */
+bool sv__gate_allows(struct sv_supervisor *sv, const struct cfg_service *def, char *env,
+                     size_t envlen);
 void sv__pump(struct sv_supervisor *sv);
 bool sv__deps_ready(const struct sv_service *svc);
 struct sv_service *sv__find(struct sv_supervisor *sv, const char *name);
@@ -277,8 +283,8 @@ struct sv__spawn_req {
   pid_t parent;     /* set by sv__spawn: the child checks it is still vigil's */
 };
 /* Builds the environment for svc: vigil's (unless clear_env), then the service's env,
- * NOTIFY_SOCKET and WATCHDOG_USEC. */
-char **sv__build_env(const struct sv_service *svc);
+ * NOTIFY_SOCKET, WATCHDOG_USEC and extra (a "KEY=VALUE" from the role gate, or ""). */
+char **sv__build_env(const struct sv_service *svc, const char *extra);
 /* Forks and execs. Returns the pid (> 0) once the child has exec'd, or -errno with a
  * message in err when it could not (the child, if any, exits 127 and is reaped by the
  * caller's watch). */

@@ -55,7 +55,8 @@ ALERTS = ("VigilAbsent", "VigilServiceDown", "VigilServiceFatal", "VigilServiceR
           "VigilStoreCorruptBlocks", "VigilSinkDown", "VigilSinkDroppingPoints",
           "VigilSinkRejectedBatches", "VigilSinkSpoolNotDraining", "VigilComputeBreakerTripped",
           "VigilComputeDeadCells", "VigilComputeRunOverdue", "VigilDataHealthCritical",
-          "VigilMonitorStalled", "VigilNotifierFailing")
+          "VigilMonitorStalled", "VigilNotifierFailing", "VigilFailoverNoActive",
+          "VigilFailoverSeveralActive", "VigilFailoverHappened", "VigilFailoverLeaseErrors")
 
 
 def families():
@@ -85,10 +86,12 @@ def full_stack(test, influx_url):
     with a watchdog, one that exits and is given up on), a feed fed by vigil-feed with
     sequence gaps and malformed messages and an expect.rate it cannot meet, the store, the
     InfluxDB sink at influx_url, compute on a schedule with a calculation that always
-    fails (its cells die and its circuit breaker trips), the monitor with a notifier, and
-    a scan bridge."""
+    fails (its cells die and its circuit breaker trips), the monitor with a notifier, a
+    scan bridge, and failover on a lease store that does not answer (the node stays a
+    standby; its families are registered)."""
     fport = free_port()
     return test.stack(f"""
+        failover: {{node: n1, lease: {{redis: "127.0.0.1:{free_port()}"}}, ttl: 2s}}
         services:
           sim:
             cmd: ["@SIM@", --notify, --ready-after, 100ms, --watchdog, 200ms]

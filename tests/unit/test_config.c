@@ -133,7 +133,8 @@ static const char full_yaml[] =
     "    limits: {core: 0, as: 1000}\n"
     "  notifier:\n"
     "    cmd: [n]\n"
-    "    ready: {notify: true}\n";
+    "    ready: {notify: true}\n"
+    "failover: {node: n1, lease: {redis: \"127.0.0.1:6379\"}}\n";
 
 static void test_full_config(void **state) {
   struct vg_config *cfg = load_ok(full_yaml);
@@ -624,7 +625,7 @@ static const struct bad bad_configs[] = {
      "bad limit '-1': expected a number 0 or more, or unlimited"},
     {SVC("    limits: {as: 1GB2}\n"), 4, 18,
      "bad limit '1GB2': expected a size (like 512MiB) or unlimited"},
-    {SVC("    role: standby\n"), 4, 11, "bad role 'standby': only 'active' is supported"},
+    {SVC("    role: primary\n"), 4, 11, "bad role 'primary': expected active or standby"},
     {SVC("    cwd: \"\"\n"), 4, 10, "cwd is empty"},
     {SVC("    env:\n      A-B: x\n"), 5, 7,
      "bad environment variable name 'A-B': use letters, digits and '_', not starting with a "
@@ -945,12 +946,102 @@ static void test_log_regex(void **state) {
 /* ---- fingerprints ---- */
 
 static uint64_t fingerprint_of(const char *service_lines) {
-  char *yaml = vg_asprintf("services:\n  s:\n%s", service_lines);
+  char *yaml = vg_asprintf("failover: {node: n, lease: {redis: \"h:1\"}}\nservices:\n  s:\n%s",
+                           service_lines);
   struct vg_config *cfg = load_ok(yaml);
   uint64_t h = cfg->services[0].fingerprint;
   cfg_free(cfg);
   free(yaml);
   return h;
+}
+
+static void test_failover(void **state) {
+  struct vg_config *cfg = load_ok(
+      "failover:\n"
+      "  node: host-a\n"
+      "  lease: {redis: \"10.0.0.9:6379\", key: \"trading:lease\"}\n"
+      "  ttl: 2s\n"
+      "  cooldown: 5m\n"
+      "  promote:\n"
+      "    - redis_promote: \"127.0.0.1:6380\"\n"
+      "    - {exec: [notify, up], timeout: 3s}\n"
+      "  demote:\n"
+      "    - redis_replicate: {replica: \"127.0.0.1:6380\", primary: \"10.0.0.2:6380\"}\n"
+      "services:\n"
+      "  bot: {cmd: [bot], role: active}\n"
+      "  replica: {cmd: [r], role: standby}\n"
+      "  any: {cmd: [x]}\n");
+  const struct cfg_failover *fo = cfg->failover;
+  assert_non_null(fo);
+  assert_string_equal(fo->node, "host-a");
+  assert_int_equal(fo->backend, CFG_LEASE_REDIS);
+  assert_string_equal(fo->redis_host, "10.0.0.9");
+  assert_int_equal(fo->redis_port, 6379);
+  assert_string_equal(fo->key, "trading:lease");
+  assert_int_equal(fo->ttl_ms, 2000);
+  assert_int_equal(fo->renew_ms, 500);   /* ttl/4 */
+  assert_int_equal(fo->timeout_ms, 250); /* renew/2 */
+  assert_int_equal(fo->margin_ms, 500);  /* ttl/4 */
+  assert_int_equal(fo->cooldown_ms, 300000);
+  assert_int_equal(fo->n_promote, 2);
+  assert_int_equal(fo->promote[0].kind, CFG_FO_REDIS_PROMOTE);
+  assert_string_equal(fo->promote[0].target, "127.0.0.1:6380");
+  assert_int_equal(fo->promote[1].kind, CFG_FO_EXEC);
+  assert_string_equal(fo->promote[1].argv[1], "up");
+  assert_int_equal(fo->promote[1].timeout_ms, 3000);
+  assert_int_equal(fo->n_demote, 1);
+  assert_string_equal(fo->demote[0].primary, "10.0.0.2:6380");
+  assert_string_equal(cfg->services[1].role, "standby");
+  /* the daemon's copy outlives the config; equal key for key until one changes */
+  struct cfg_failover *copy = cfg_failover_dup(fo);
+  assert_true(cfg_failover_equal(copy, fo));
+  assert_true(copy->promote[1].argv != fo->promote[1].argv);
+  copy->promote[1].timeout_ms++;
+  assert_false(cfg_failover_equal(copy, fo));
+  assert_false(cfg_failover_equal(NULL, fo));
+  assert_true(cfg_failover_equal(NULL, NULL));
+  cfg_free(cfg);
+  assert_string_equal(copy->demote[0].primary, "10.0.0.2:6380");
+  cfg_failover_free(copy);
+
+  cfg = load_ok("failover: {node: b, lease: {postgres: \"host=/tmp dbname=x\"}}\n");
+  assert_int_equal(cfg->failover->backend, CFG_LEASE_POSTGRES);
+  assert_string_equal(cfg->failover->conninfo, "host=/tmp dbname=x");
+  assert_string_equal(cfg->failover->key, "vigil:lease");
+  assert_int_equal(cfg->failover->ttl_ms, 10000);
+  cfg_free(cfg);
+}
+
+static void test_failover_errors(void **state) {
+  static const struct want timing[] = {
+      {2, 49, "failover timing: renew + 2 x timeout + margin must not exceed ttl (1s + 2 x 500ms "
+              "+ 500ms > 2s): a holder must be able to renew and retry once before it fences "
+              "itself"}};
+  expect_diags("services: {}\nfailover: {node: a, lease: {redis: \"h:1\"}, ttl: 2s, renew: 1s, "
+               "timeout: 500ms, margin: 500ms}\n", timing, 1);
+  static const struct want missing[] = {{1, 11, "failover needs node: (this host's name)"},
+                                        {1, 11, "failover needs a lease: {redis: HOST:PORT} or "
+                                                "{postgres: CONNINFO}"}};
+  expect_diags("failover: {ttl: 1s}\n", missing, 2);
+  static const struct want both[] = {{1, 43, "a lease is on redis or on postgres, not both"}};
+  expect_diags("failover: {node: a, lease: {redis: \"h:1\", postgres: x}}\n", both, 1);
+  static const struct want addr[] = {
+      {1, 36, "bad redis address 'nohost': expected host:port (port 1..65535)"}};
+  expect_diags("failover: {node: a, lease: {redis: nohost}}\n", addr, 1);
+  static const struct want action[] = {
+      {1, 54, "an action is exactly one of redis_promote, redis_replicate or exec"},
+      {1, 87, "redis_replicate needs replica: and primary:"}};
+  expect_diags("failover: {node: a, lease: {redis: \"h:1\"}, promote: [{timeout: 1s}, "
+               "{redis_replicate: {replica: \"h:2\"}}]}\n", action, 2);
+  static const struct want norole[] = {
+      {2, 3, "service 'a' has role: active but there is no failover section"}};
+  expect_diags("services:\n  a: {cmd: [x], role: active}\n", norole, 1);
+  static const struct want cross[] = {
+      {4, 44, "service 'b' (role active) cannot depend on 'a' (role standby): they never run "
+              "on the same node at the same time"}};
+  expect_diags("failover: {node: n, lease: {redis: \"h:1\"}}\nservices:\n"
+               "  a: {cmd: [x], role: standby}\n  b: {cmd: [x], role: active, depends_on: [a]}\n",
+               cross, 1);
 }
 
 static void test_fingerprint(void **state) {
@@ -1055,6 +1146,8 @@ int main(void) {
       cmocka_unit_test(test_sizes_and_limits),
       cmocka_unit_test(test_log_regex),
       cmocka_unit_test(test_fingerprint),
+      cmocka_unit_test(test_failover),
+      cmocka_unit_test(test_failover_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

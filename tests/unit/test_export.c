@@ -96,6 +96,7 @@ static void metric_origins(void **state) {
       "vigil_sink_spool_points",   "vigil_sink_failed_batches_total",
       "vigil_compute_breaker_trips_total", "vigil_compute_last_run_cells",
       "vigil_compute_attempt_duration_seconds_count",
+      "vigil_failover_role",       "vigil_failover_lease_renewals_total",
   };
   for (size_t i = 0; i < VG_ARRAY_LEN(each_module); i++)
     if (ex_metric_origin(f, each_module[i]) != EX_METRIC_EXPOSED)
@@ -187,7 +188,8 @@ static void rules_hold_every_alert(void **state) {
       "VigilSinkDown",        "VigilSinkDroppingPoints",   "VigilSinkRejectedBatches",
       "VigilSinkSpoolNotDraining",   "VigilComputeBreakerTripped", "VigilComputeDeadCells",
       "VigilComputeRunOverdue", "VigilDataHealthCritical", "VigilMonitorStalled",
-      "VigilNotifierFailing"};
+      "VigilNotifierFailing", "VigilFailoverNoActive", "VigilFailoverSeveralActive",
+      "VigilFailoverHappened", "VigilFailoverLeaseErrors"};
   for (size_t i = 0; i < VG_ARRAY_LEN(alerts); i++) {
     char *want = vg_asprintf("      - alert: %s\n        expr: '", alerts[i]);
     if (!strstr(y, want)) fail_msg("no alert %s in:\n%s", alerts[i], y);
