@@ -369,6 +369,8 @@ struct cfg_bridge {
   int64_t rescan_ms;  /* default 5s */
   int64_t settle_ms;  /* default 2s */
   char *quarantine;   /* absolute; default DIR/quarantine */
+};
+
 /* One action of failover.promote / failover.demote (docs/failover.md). */
 enum cfg_fo_action_kind { CFG_FO_REDIS_PROMOTE, CFG_FO_REDIS_REPLICATE, CFG_FO_EXEC };
 
