@@ -203,6 +203,19 @@ static void on_hup(uv_signal_t *h, int signum) {
 static void do_down(void *arg) { begin_shutdown(arg, "vigil down"); }
 
 /* GET /api/v1/failover and POST /api/v1/failover/switchover. */
+/* Every failover transition is an event of the monitor's (document 002: a critical
+ * alert on failover), with its duration, beside the failover's own log line. */
+static void failover_event(void *arg, const struct fo_transition *t) {
+  bool up = strcmp(t->to, "active") == 0;
+  char msg[512], details[512];
+  snprintf(msg, sizeof msg, "%s: %s -> %s (token %llu) in %lld ms: %s", t->node, t->from, t->to,
+           (unsigned long long)t->token, (long long)t->duration_ms, t->reason);
+  snprintf(details, sizeof details,
+           "{\"node\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"token\":%llu,\"duration_ms\":%lld}",
+           t->node, t->from, t->to, (unsigned long long)t->token, (long long)t->duration_ms);
+  mon_event(arg, up ? MON_CRITICAL : MON_WARNING, "failover", "failover", t->node, msg, details);
+}
+
 static int do_failover(void *arg, const char *action, const char *body, struct vg_buf *out) {
   struct daemon *d = arg;
   if (strcmp(action, "status") == 0) {
@@ -407,6 +420,7 @@ int cmd_up(struct cli *cli, int argc, char **argv) {
       return EXIT_FAIL;
     }
     fo_metrics_register(d.fo, d.metrics);
+    if (mon) fo_set_transition_cb(d.fo, failover_event, mon);
     d.api.hooks.failover = do_failover;
     d.api.hooks.failover_arg = &d;
   }

@@ -108,6 +108,14 @@ void mon_alerts_restore(struct mon_alerts *as, const struct mon_alert *a) {
   else push_resolved(as, &c);
 }
 
+void mon_alerts_event(struct mon_alerts *as, struct mon_alert *a) {
+  a->id = as->next_id++;
+  struct mon_alert c;
+  alert_copy(&c, a);
+  c.firing = false;
+  push_resolved(as, &c);
+}
+
 /* ---- an index of (check, key) over the firing alerts, rebuilt per evaluation ---- */
 struct index {
   uint32_t *slot; /* alert index + 1, 0 empty */

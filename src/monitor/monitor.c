@@ -119,6 +119,20 @@ static void on_changed(void *arg, const struct mon_alert *a) {
   mon__notify_alert(m->notifier, a);
 }
 
+void mon_event(struct mon *m, int severity, const char *check, const char *category,
+               const char *key, const char *message, const char *details) {
+  if (!m) return;
+  int64_t now = vg_wall_ns();
+  struct mon_alert a = {.check = (char *)check, .key = (char *)(key ? key : ""),
+                        .category = (char *)category, .message = (char *)message,
+                        .details = (char *)(details ? details : "{}"), .severity = severity,
+                        .firing = true, .started = now, .changed = now};
+  pthread_mutex_lock(&m->mu);
+  mon_alerts_event(m->alerts, &a); /* the history's copy is ended */
+  pthread_mutex_unlock(&m->mu);
+  on_changed(m, &a); /* logged, counted and sent as it happened: firing */
+}
+
 /* The findings about restarts, from the restart states (under mu). */
 static void restart_findings(struct mon *m, struct mon_eval *ev) {
   for (size_t i = 0; i < m->cfg->n_checks; i++) {

@@ -128,6 +128,9 @@ size_t mon_alerts_apply(struct mon_alerts *as, const struct cfg_monitor *m, cons
 size_t mon_alerts_count(const struct mon_alerts *as, bool firing_only);
 /* The i-th alert, newest first (firing and resolved alike). */
 const struct mon_alert *mon_alerts_at(const struct mon_alerts *as, size_t i);
+/* Adds a copy of a as an event: an alert that fired and ended at once (a failover), kept
+ * in the history, never in the firing set; a->id is set. */
+void mon_alerts_event(struct mon_alerts *as, struct mon_alert *a);
 /* Adds a copy of a (from the history file); used by mon_history_load. */
 void mon_alerts_restore(struct mon_alerts *as, const struct mon_alert *a);
 /* One alert as a JSON object (the shape of /api/v1/alerts), appended to out. */
@@ -181,6 +184,12 @@ enum mon_health mon_health_json(struct mon *m, struct vg_buf *out);
 void mon_alerts_json(struct mon *m, bool all, int severity, struct vg_buf *out);
 /* The current health and one line per reason (for /readyz), malloc'ed into *reasons. */
 enum mon_health mon_health_get(struct mon *m, char ***reasons);
+
+/* Raises an event from outside the checks (a failover transition): logged, counted,
+ * given to the notifiers as firing, kept in the history as fired and ended at once.
+ * Any thread. details: a JSON object's text, or NULL. */
+void mon_event(struct mon *m, int severity, const char *check, const char *category,
+               const char *key, const char *message, const char *details);
 
 /* Metric families: vigil_alerts_firing, vigil_health_status, vigil_monitor_* */
 void mon_metrics_describe(struct mt_registry *reg);

@@ -161,7 +161,7 @@ class Node(Stack):
 
     def __init__(self, name, store, shared_log, ttl="2s", renew="500ms", timeout=None,
                  margin=None, cooldown="0", promote="", demote="", extra_services="",
-                 lease=None, stop_timeout="1s", token=None):
+                 lease=None, stop_timeout="1s", token=None, top=""):
         self.name = name
         self.shared_log = shared_log
         opt = ""
@@ -176,7 +176,7 @@ failover:
   ttl: {ttl}
   renew: {renew}{opt}
   cooldown: {cooldown}
-{promote}{demote}services:
+{promote}{demote}{top}services:
   bot:
     cmd: [python3, "{SERVICE}", "{shared_log}", "{name}"]
     role: active

@@ -279,6 +279,40 @@ class FailoverTest(unittest.TestCase):
                       r.stdout + r.stderr)
         check_no_overlap(self.log)
 
+    def test_transitions_are_monitor_events(self):
+        """With a monitor, every transition is an alert event (document 002: a critical
+        alert on failover) with its duration: kept in the history, sent to notifiers."""
+        events = os.path.join(self.dir, "events.jsonl")
+        top = ("monitor:\n  interval: 1s\n  checks:\n"
+               "    bot_known: {service: bot, states: [ready, starting, stopped, waiting]}\n"
+               "  notifiers:\n"
+               f"    log: {{exec: [/bin/sh, -c, \"cat >> {events}; echo >> {events}\"], min_severity: info}}\n")
+        a = self.node("a", top=top)
+        wait_active([a])
+        b = self.node("b", top=top)
+        wait_for(lambda: b.role() == "standby", timeout=LONG, what="b standby")
+        a.proc.send_signal(signal.SIGKILL)
+        wait_active([b])
+
+        def failover_alerts():
+            r = b.cli("alerts", "--all", "--json", check=None)
+            try:
+                alerts = json.loads(r.stdout)["alerts"]
+            except (ValueError, KeyError):
+                return None
+            got = [x for x in alerts if x["check"] == "failover"]
+            return got or None
+        got = wait_for(failover_alerts, timeout=LONG, what="the failover event in b's alerts")
+        up = [x for x in got if "-> active" in x["message"]]
+        self.assertTrue(up, got)
+        self.assertEqual(up[0]["severity"], "critical")
+        self.assertEqual(up[0]["key"], "b")
+        self.assertEqual(up[0]["details"]["to"], "active")
+        self.assertGreaterEqual(up[0]["details"]["duration_ms"], 0)
+        wait_for(lambda: os.path.exists(events) and "failover" in open(events).read(),
+                 timeout=LONG, what="the event sent to the exec notifier")
+        check_no_overlap(self.log)
+
 
 if __name__ == "__main__":
     unittest.main()
