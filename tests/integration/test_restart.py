@@ -125,8 +125,16 @@ class RestartTest(VigilTest):
             # measured with the service stopped, so no pipe of a run is in flight
             s.cli("stop", "crashy", check=0)
             s.wait_state("crashy", "stopped", timeout=30)
-            time.sleep(1)  # the last run's output pipes reach EOF and close
-            return open_fds(vpid), proc_status(vpid, "VmRSS")
+            # the last run's output pipes reach EOF and close; on a loaded machine that
+            # can take more than a second: wait until the count holds for a second
+            last, held = open_fds(vpid), time.monotonic()
+            deadline = time.monotonic() + 30
+            while time.monotonic() - held < 1.0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                now = open_fds(vpid)
+                if now != last:
+                    last, held = now, time.monotonic()
+            return last, proc_status(vpid, "VmRSS")
 
         wait_for(lambda: restarts() >= 100, timeout=120, what="100 restarts")
         fds0, rss0 = quiet_footprint()
