@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (cache_get(c, arg, &e) == 0) cache_entry_clear(&e);
       (void)cache_age(c, arg);
     } else if (op == 'd' && sp) {
-      (void)cache_doc_set(c, arg, sp, strlen(sp), ts++ % 5, "fuzz");
+      (void)cache_doc_set(c, arg, sp, strlen(sp), ts++ % 5, "fuzz", 0);
     } else if (op == 'r') {
       free(cache_doc_render(c, arg));
       (void)cache_doc_age(c, arg);

@@ -415,7 +415,8 @@ int bridge__scan_file(struct bridge *b, const char *name, bool complete, uint64_
     vg_buf_append(&full, doc->data, doc->len);
     vg_buf_puts(&full, "}}");
     if (b->cache && cfg->document) {
-      int dr = cache_doc_set(b->cache, cfg->document, full.data, full.len, ts, b->source);
+      int dr = cache_doc_set(b->cache, cfg->document, full.data, full.len, ts, b->source,
+                             CACHE_DOC_BUILT); /* written just above */
       if (dr < 0 && dr != -EALREADY) bridge__set_error(b, "%s: the cache refused the document: %s", name, strerror(-dr));
     }
     vg_buf_free(&full);

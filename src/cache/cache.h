@@ -82,9 +82,12 @@ size_t cache_size(struct cache *c);
 
 /* Sets document name to a JSON object given whole (a bridge's latest scan), with its
  * timestamp; replaces what was there unless ts is older (returns -EALREADY then).
- * json must parse as an object: -EINVAL otherwise. */
+ * json must parse as an object: -EINVAL otherwise. With CACHE_DOC_BUILT the caller
+ * vouches that its own code wrote json (a bridge's scan: hundreds of kB): only its
+ * braces are checked, it is not parsed again. */
+#define CACHE_DOC_BUILT 1u
 int cache_doc_set(struct cache *c, const char *name, const char *json, size_t len, int64_t ts,
-                  const char *source);
+                  const char *source, unsigned flags);
 /* The JSON text of document name (configured: rendered now from the entries, with
  * `_staleness_s`, `_ts` and the readiness flag; set whole: as set, with `_ts`). A
  * malloc'ed NUL-terminated string, or NULL (errno ENOENT) when there is no such

@@ -81,12 +81,17 @@ static const struct cfg_cache_doc *find_doc(const struct cache *c, const char *n
 }
 
 int cache_doc_set(struct cache *c, const char *name, const char *json, size_t len, int64_t ts,
-                  const char *source) {
+                  const char *source, unsigned flags) {
   if (!c || !name || !*name || find_doc(c, name)) return -EINVAL; /* configured: rendered */
-  json_error_t jerr;
-  json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-  bool object = o && json_is_object(o);
-  json_decref(o);
+  bool object;
+  if (flags & CACHE_DOC_BUILT) {
+    object = len >= 2 && json[0] == '{' && json[len - 1] == '}';
+  } else {
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    object = o && json_is_object(o);
+    json_decref(o);
+  }
   if (!object) return -EINVAL;
   uint16_t src = cache__source(c, source ? source : "");
   int rc = 0;

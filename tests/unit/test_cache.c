@@ -248,13 +248,16 @@ static void documents(void **state) {
   assert_true(cache_doc_age(c, "doc") >= 0);
 
   /* set whole: JSON objects only, never backwards, a configured name is not settable */
-  assert_int_equal(cache_doc_set(c, "scan", "[1]", 3, 10, "bridge:b"), -EINVAL);
-  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":", 5, 10, "bridge:b"), -EINVAL);
-  assert_int_equal(cache_doc_set(c, "doc", "{}", 2, 10, "bridge:b"), -EINVAL);
-  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":2}", 7, 20, "bridge:b"), 0);
-  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":1}", 7, 10, "bridge:b"), -EALREADY);
+  assert_int_equal(cache_doc_set(c, "scan", "[1]", 3, 10, "bridge:b", 0), -EINVAL);
+  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":", 5, 10, "bridge:b", 0), -EINVAL);
+  assert_int_equal(cache_doc_set(c, "doc", "{}", 2, 10, "bridge:b", 0), -EINVAL);
+  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":2}", 7, 20, "bridge:b", 0), 0);
+  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":1}", 7, 10, "bridge:b", 0), -EALREADY);
+  /* built by the caller: braces checked, not parsed */
+  assert_int_equal(cache_doc_set(c, "scan", "[1]", 3, 30, "bridge:b", CACHE_DOC_BUILT), -EINVAL);
+  assert_int_equal(cache_doc_set(c, "scan", "{\"n\":3}", 7, 30, "bridge:b", CACHE_DOC_BUILT), 0);
   j = render(c, "scan");
-  assert_int_equal(json_integer_value(json_object_get(j, "n")), 2);
+  assert_int_equal(json_integer_value(json_object_get(j, "n")), 3);
   json_decref(j);
   char **names;
   size_t n = cache_doc_names(c, &names);
